@@ -1,0 +1,361 @@
+"""The catalog: which files were seen, every version they had, and the chunks of each version.
+
+Invariants:
+- A catalog row never refers to an object that is not durable: ingest stores and syncs objects
+  first and commits the rows that name them afterwards, in one SQLite transaction.
+- Versions are append-only: a version, once committed, is never changed or removed (until an
+  explicit prune command, which does not exist yet).
+- SQLite runs in WAL mode, so readers (versions, cat, search) never wait for an ingest and see
+  only committed states.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ArchiveError
+
+CATALOG_FILE = "catalog.sqlite"
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    host TEXT NOT NULL,
+    roots TEXT NOT NULL,                 -- JSON list of {profile, path}
+    status TEXT NOT NULL,                -- running | complete | interrupted
+    files_seen INTEGER NOT NULL DEFAULT 0,
+    files_changed INTEGER NOT NULL DEFAULT 0,
+    versions_added INTEGER NOT NULL DEFAULT 0,
+    bytes_read INTEGER NOT NULL DEFAULT 0,
+    bytes_stored INTEGER NOT NULL DEFAULT 0,
+    gone_from_source INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    profile TEXT NOT NULL,
+    relpath TEXT NOT NULL,               -- relative to the root, POSIX
+    kind TEXT NOT NULL,                  -- session | subagent | tool-result | sidecar | memory | history | other
+    session_id TEXT,
+    first_snapshot INTEGER NOT NULL,
+    gone_snapshot INTEGER,               -- first snapshot that found it missing at the source
+    stat_size INTEGER,                   -- stat of the last read: unchanged means not read again
+    stat_mtime_ns INTEGER,
+    stat_inode INTEGER,
+    UNIQUE (profile, relpath)
+);
+CREATE INDEX IF NOT EXISTS files_by_session ON files (session_id);
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES files (id),
+    seq INTEGER NOT NULL,                -- 1, 2, … per file
+    sha256 TEXT NOT NULL,                -- of the whole content
+    size INTEGER NOT NULL,
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots (id),
+    captured_at TEXT NOT NULL,           -- UTC ISO-8601
+    mtime_ns INTEGER,
+    appended_to INTEGER,                 -- the version whose bytes this one starts with
+    UNIQUE (file_id, seq)
+);
+CREATE TABLE IF NOT EXISTS version_chunks (
+    version_id INTEGER NOT NULL REFERENCES versions (id),
+    pos INTEGER NOT NULL,
+    chunk TEXT NOT NULL REFERENCES chunks (sha256),
+    PRIMARY KEY (version_id, pos)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chunks (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    stored_size INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+@dataclass
+class FileRow:
+    id: int
+    profile: str
+    relpath: str
+    kind: str
+    session_id: str | None
+    first_snapshot: int
+    gone_snapshot: int | None
+    stat_size: int | None
+    stat_mtime_ns: int | None
+    stat_inode: int | None
+
+
+@dataclass
+class VersionRow:
+    id: int
+    file_id: int
+    seq: int
+    sha256: str
+    size: int
+    snapshot_id: int
+    captured_at: str
+    mtime_ns: int | None
+    appended_to: int | None
+
+
+@dataclass
+class ChunkRef:
+    sha256: str
+    size: int
+
+
+_FILE_COLS = (
+    "id, profile, relpath, kind, session_id, first_snapshot, gone_snapshot, "
+    "stat_size, stat_mtime_ns, stat_inode"
+)
+_VERSION_COLS = "id, file_id, seq, sha256, size, snapshot_id, captured_at, mtime_ns, appended_to"
+
+
+class Catalog:
+    """A connection to ``catalog.sqlite``. Writers use ``transaction()``; readers just query."""
+
+    def __init__(self, archive_dir: Path, *, readonly: bool = False):
+        self.path = archive_dir / CATALOG_FILE
+        if readonly:
+            if not self.path.exists():
+                raise ArchiveError(
+                    f"no archive at {archive_dir}", hint="run `archive ingest` first"
+                )
+            self.conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30
+            )
+        else:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+            for suffix in ("-wal", "-shm"):
+                side = Path(str(self.path) + suffix)
+                if side.exists():
+                    os.chmod(side, 0o600)
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self._check_version()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+
+    def _check_version(self) -> None:
+        try:
+            row = self.conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(f"catalog {self.path} is unreadable: {exc}") from None
+        if row is None or int(row[0]) > SCHEMA_VERSION:
+            found = row[0] if row else "none"
+            raise ArchiveError(
+                f"catalog {self.path} has schema version {found}; this archive supports "
+                f"{SCHEMA_VERSION}",
+                hint="upgrade session-archive",
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    def begin_snapshot(self, started_at: str, host: str, roots_json: str) -> int:
+        with self.transaction() as c:
+            # A snapshot left "running" belongs to a process that died: the lock proves it.
+            c.execute("UPDATE snapshots SET status = 'interrupted' WHERE status = 'running'")
+            cur = c.execute(
+                "INSERT INTO snapshots (started_at, host, roots, status) "
+                "VALUES (?, ?, ?, 'running')",
+                (started_at, host, roots_json),
+            )
+            return int(cur.lastrowid)
+
+    def update_snapshot(self, snapshot_id: int, **counts: int | str) -> None:
+        cols = ", ".join(f"{k} = ?" for k in counts)
+        self.conn.execute(
+            f"UPDATE snapshots SET {cols} WHERE id = ?", (*counts.values(), snapshot_id)
+        )
+
+    def snapshots(self) -> list[dict]:
+        cur = self.conn.execute("SELECT * FROM snapshots ORDER BY id")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
+    def snapshot(self, snapshot_id: int) -> dict | None:
+        cur = self.conn.execute("SELECT * FROM snapshots WHERE id = ?", (snapshot_id,))
+        names = [d[0] for d in cur.description]
+        row = cur.fetchone()
+        return dict(zip(names, row, strict=True)) if row else None
+
+    # -- files -----------------------------------------------------------------------------
+
+    def files_of_profile(self, profile: str) -> dict[str, FileRow]:
+        cur = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE profile = ?", (profile,))
+        return {row[2]: FileRow(*row) for row in cur}
+
+    def file(self, file_id: int) -> FileRow:
+        row = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE id = ?", (file_id,))
+        return FileRow(*row.fetchone())
+
+    def add_file(
+        self, profile: str, relpath: str, kind: str, session_id: str | None, snapshot_id: int
+    ) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO files (profile, relpath, kind, session_id, first_snapshot) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (profile, relpath, kind, session_id, snapshot_id),
+        )
+        return int(cur.lastrowid)
+
+    def set_stat(self, file_id: int, size: int, mtime_ns: int, inode: int) -> None:
+        self.conn.execute(
+            "UPDATE files SET stat_size = ?, stat_mtime_ns = ?, stat_inode = ?, "
+            "gone_snapshot = NULL WHERE id = ?",
+            (size, mtime_ns, inode, file_id),
+        )
+
+    def mark_back(self, file_ids: list[int]) -> None:
+        self.conn.executemany(
+            "UPDATE files SET gone_snapshot = NULL WHERE id = ?", [(i,) for i in file_ids]
+        )
+
+    def mark_gone(self, file_ids: list[int], snapshot_id: int) -> None:
+        self.conn.executemany(
+            "UPDATE files SET gone_snapshot = ? WHERE id = ? AND gone_snapshot IS NULL",
+            [(snapshot_id, i) for i in file_ids],
+        )
+
+    def session_files(self, prefix: str) -> list[FileRow]:
+        """Main transcripts whose session id starts with ``prefix``."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        cur = self.conn.execute(
+            f"SELECT {_FILE_COLS} FROM files WHERE kind = 'session' "
+            "AND session_id LIKE ? ESCAPE '\\' ORDER BY session_id, profile",
+            (escaped + "%",),
+        )
+        return [FileRow(*row) for row in cur]
+
+    def sidecar_files(self, profile: str, project_dir: str, session_id: str) -> list[FileRow]:
+        """Files in a session's own folder (subagents/, tool-results/, …) of one profile."""
+        prefix = f"{project_dir}/{session_id}/"
+        cur = self.conn.execute(
+            f"SELECT {_FILE_COLS} FROM files WHERE profile = ? AND session_id = ? "
+            "AND kind != 'session' AND substr(relpath, 1, ?) = ? ORDER BY relpath",
+            (profile, session_id, len(prefix), prefix),
+        )
+        return [FileRow(*row) for row in cur]
+
+    def all_files(self) -> list[FileRow]:
+        return [FileRow(*r) for r in self.conn.execute(f"SELECT {_FILE_COLS} FROM files")]
+
+    # -- versions and chunks ---------------------------------------------------------------
+
+    def latest_version(self, file_id: int) -> VersionRow | None:
+        row = self.conn.execute(
+            f"SELECT {_VERSION_COLS} FROM versions WHERE file_id = ? ORDER BY seq DESC LIMIT 1",
+            (file_id,),
+        ).fetchone()
+        return VersionRow(*row) if row else None
+
+    def versions(self, file_id: int) -> list[VersionRow]:
+        cur = self.conn.execute(
+            f"SELECT {_VERSION_COLS} FROM versions WHERE file_id = ? ORDER BY seq", (file_id,)
+        )
+        return [VersionRow(*row) for row in cur]
+
+    def all_versions(self) -> Iterator[VersionRow]:
+        cur = self.conn.execute(f"SELECT {_VERSION_COLS} FROM versions ORDER BY file_id, seq")
+        for row in cur:
+            yield VersionRow(*row)
+
+    def chunks_of(self, version_id: int) -> list[ChunkRef]:
+        cur = self.conn.execute(
+            "SELECT vc.chunk, c.size FROM version_chunks vc "
+            "LEFT JOIN chunks c ON c.sha256 = vc.chunk WHERE vc.version_id = ? ORDER BY vc.pos",
+            (version_id,),
+        )
+        return [ChunkRef(sha, size if size is not None else -1) for sha, size in cur]
+
+    def has_chunk(self, sha: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM chunks WHERE sha256 = ?", (sha,)).fetchone()
+        return row is not None
+
+    def add_chunk(self, sha: str, size: int, stored_size: int) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO chunks (sha256, size, stored_size) VALUES (?, ?, ?)",
+            (sha, size, stored_size),
+        )
+
+    def add_version(
+        self,
+        file_id: int,
+        sha256: str,
+        size: int,
+        snapshot_id: int,
+        captured_at: str,
+        mtime_ns: int,
+        chunks: list[str],
+        appended_to: int | None,
+    ) -> VersionRow:
+        seq = 1 + (
+            self.conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM versions WHERE file_id = ?", (file_id,)
+            ).fetchone()[0]
+        )
+        cur = self.conn.execute(
+            "INSERT INTO versions (file_id, seq, sha256, size, snapshot_id, captured_at, "
+            "mtime_ns, appended_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (file_id, seq, sha256, size, snapshot_id, captured_at, mtime_ns, appended_to),
+        )
+        version_id = int(cur.lastrowid)
+        self.conn.executemany(
+            "INSERT INTO version_chunks (version_id, pos, chunk) VALUES (?, ?, ?)",
+            [(version_id, pos, sha) for pos, sha in enumerate(chunks)],
+        )
+        return VersionRow(
+            version_id, file_id, seq, sha256, size, snapshot_id, captured_at, mtime_ns,
+            appended_to,
+        )
+
+    def all_chunks(self) -> dict[str, tuple[int, int]]:
+        cur = self.conn.execute("SELECT sha256, size, stored_size FROM chunks")
+        return {sha: (size, stored) for sha, size, stored in cur}
+
+    def totals(self) -> dict[str, int]:
+        c = self.conn
+        return {
+            "files": c.execute("SELECT COUNT(*) FROM files").fetchone()[0],
+            "versions": c.execute("SELECT COUNT(*) FROM versions").fetchone()[0],
+            "chunks": c.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
+            "bytes_stored": c.execute(
+                "SELECT COALESCE(SUM(stored_size), 0) FROM chunks"
+            ).fetchone()[0],
+        }

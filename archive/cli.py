@@ -1,0 +1,362 @@
+"""The ``archive`` command: one small function per command over the library.
+
+Each command parses its options, calls a library function that returns data, and renders it
+(rich tables on a terminal, or JSON with ``--json``). Errors are one line on stderr with an exit
+code (see errors.py). Heavy imports (whoosh) happen inside the commands that need them, so
+``archive --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import EXIT_FAILURE, EXIT_USAGE, AmbiguousSession, ArchiveError
+
+app = typer.Typer(
+    name="archive",
+    help="A searchable, versioned archive of Claude Code sessions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+# Options shared by several commands: help written once.
+ArchiveDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--archive-dir",
+        help="Archive folder [default: $SESSION_ARCHIVE_DIR or ~/.local/share/session-archive].",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing unless something failed.")
+]
+RootOpt = Annotated[
+    list[str] | None,
+    typer.Option("--root", metavar="NAME=PATH", help="An extra config root (repeatable)."),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="Read the copy of this profile when several hold the session."),
+]
+
+
+def _stdout():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _print_json(data) -> None:
+    import orjson
+
+    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+
+
+def _fail(message: str, hint: str | None, code: int) -> None:
+    line = f"error: {message}"
+    if hint:
+        line += f" ({hint})"
+    typer.echo(line, err=True)
+    raise typer.Exit(code)
+
+
+def command(*args, **kwargs):
+    """``app.command`` that turns library errors into one line and an exit code."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def guarded(*a, **kw):
+            try:
+                return fn(*a, **kw)
+            except (typer.Exit, typer.Abort, SystemExit):
+                raise
+            except AmbiguousSession as exc:
+                for c in exc.candidates:
+                    typer.echo(
+                        f"  {c['session_id']}  {c['profile']}  {c['path']}  "
+                        f"{c.get('captured_at') or ''}",
+                        err=True,
+                    )
+                _fail(str(exc), exc.hint, exc.exit_code)
+            except ArchiveError as exc:
+                _fail(str(exc), exc.hint, exc.exit_code)
+            except KeyboardInterrupt:
+                _fail("interrupted", None, 130)
+            except BrokenPipeError:
+                raise typer.Exit(EXIT_FAILURE) from None
+            except Exception as exc:  # a bug: say so in one line, traceback on request
+                if os.environ.get("ARCHIVE_DEBUG"):
+                    traceback.print_exc()
+                _fail(
+                    f"internal error: {type(exc).__name__}: {exc}",
+                    "set ARCHIVE_DEBUG=1 for the traceback and report it",
+                    70,
+                )
+
+        return app.command(*args, **kwargs)(guarded)
+
+    return decorate
+
+
+def _archive_dir(path: Path | None) -> Path:
+    from .config import resolve_archive_dir
+
+    return resolve_archive_dir(path)
+
+
+def _roots(archive_dir: Path, root_options: list[str] | None):
+    from .config import load_settings
+    from .roots import discover_roots, parse_root_option
+
+    extra = [parse_root_option(v) for v in root_options or []]
+    settings = load_settings(archive_dir) if archive_dir.is_dir() else None
+    return discover_roots(extra, settings.roots if settings else None)
+
+
+def _open_repo(archive_dir: Path):
+    from .repo import Repository
+
+    return Repository(archive_dir, readonly=True)
+
+
+@command()
+def roots(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
+    """List the config roots (profiles) that ingest reads.
+
+    The default root is $CLAUDE_CONFIG_DIR or ~/.claude; each ~/.ccs/instances/NAME is a profile
+    NAME; more come from [roots] in the archive's config.toml and from --root NAME=PATH.
+
+    Example: archive roots --root old=/mnt/backup/.claude
+    """
+    from .roots import count_session_files
+
+    found = _roots(_archive_dir(archive_dir), root)
+    rows = []
+    for r in found:
+        row = r.to_dict()
+        row["session_files"] = count_session_files(r)
+        rows.append(row)
+    if json:
+        _print_json(
+            [
+                {k: row[k] for k in ("profile", "path", "exists", "session_files")}
+                | {"aliases": row["aliases"], "projects_shared_with": row["projects_shared_with"]}
+                for row in rows
+            ]
+        )
+        return
+    from .render import roots_table
+
+    _stdout().print(roots_table(rows))
+
+
+@command()
+def ingest(
+    root: RootOpt = None,
+    archive_dir: ArchiveDirOpt = None,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for another ingest to finish.")
+    ] = 0.0,
+    json: JsonOpt = False,
+    quiet: QuietOpt = False,
+):
+    """Snapshot the session files of every config root into the archive.
+
+    Only files whose size, mtime or inode changed are read; a file that grew is stored as its
+    new tail. Exit 0 when all went well, 1 when some files could not be read, 75 when another
+    ingest holds the archive.
+
+    Example: archive ingest --quiet   (from cron)
+    """
+    from .ingest import default_durable
+    from .ingest import ingest as run_ingest
+    from .render import human_size, ingest_errors, ingest_summary
+
+    adir = _archive_dir(archive_dir)
+    found = _roots(adir, root)
+    err = _stderr()
+    progress = None
+    bar = None
+    if not quiet and not json and err.is_terminal:
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err,
+                       transient=True)
+        task = bar.add_task("scanning")
+        bar.start()
+
+        def progress(files: int, nbytes: int) -> None:
+            bar.update(task, description=f"{files} files, {human_size(nbytes)} read")
+
+    try:
+        result = run_ingest(adir, found, wait=wait, durable=default_durable(), progress=progress)
+    finally:
+        if bar:
+            bar.stop()
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if json:
+        _print_json(result.to_dict())
+    elif not quiet:
+        ingest_summary(_stdout(), result)
+    if result.errors:
+        ingest_errors(err, result)
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@command()
+def versions(
+    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    from_profile: FromOpt = None,
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+):
+    """List the versions of a session's transcript, oldest first.
+
+    Every distinct content the file ever had is a version, kept even after Claude Code deletes
+    or rewrites the file.
+
+    Example: archive versions 4f2a
+    """
+    with _open_repo(_archive_dir(archive_dir)) as repo:
+        copy = repo.pick_copy(session_id, from_profile)
+        f = copy.file
+        rows = [
+            {
+                "version": v.seq,
+                "sha256": v.sha256,
+                "size": v.size,
+                "snapshot": v.snapshot_id,
+                "captured_at": v.captured_at,
+                "profile": f.profile,
+                "path": f.relpath,
+            }
+            for v in repo.catalog.versions(f.id)
+        ]
+    if json:
+        _print_json(rows)
+        return
+    if copy.others:
+        typer.echo(
+            f"note: copies also in {', '.join(copy.others)}; showing {f.profile} "
+            "(pick one with --from)",
+            err=True,
+        )
+    from .render import versions_table
+
+    _stdout().print(versions_table(f.session_id, rows))
+
+
+@command()
+def snapshots(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
+    """List the snapshots (one per ingest run), oldest first.
+
+    Example: archive snapshots --json
+    """
+    with _open_repo(_archive_dir(archive_dir)) as repo:
+        rows = repo.catalog.snapshots()
+    for row in rows:
+        row["roots"] = __import__("orjson").loads(row["roots"])
+    if json:
+        _print_json(rows)
+        return
+    from .render import snapshots_table
+
+    _stdout().print(snapshots_table(rows))
+
+
+@command()
+def cat(
+    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    version: Annotated[
+        int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
+    ] = None,
+    from_profile: FromOpt = None,
+    archive_dir: ArchiveDirOpt = None,
+):
+    """Write the exact bytes of a version of a session's transcript to stdout.
+
+    Example: archive cat 4f2a --version 1 > old.jsonl
+    """
+    with _open_repo(_archive_dir(archive_dir)) as repo:
+        copy = repo.pick_copy(session_id, from_profile)
+        v = repo.pick_version(copy.file, version)
+        out = sys.stdout.buffer
+        for data in repo.iter_version_bytes(v):
+            out.write(data)
+        out.flush()
+
+
+@command()
+def verify(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
+    """Re-hash every stored object and check every catalog reference.
+
+    Exit 0 when the archive is sound, 1 with a list of what is damaged.
+
+    Example: archive verify
+    """
+    from .verify import verify as run_verify
+
+    with _open_repo(_archive_dir(archive_dir)) as repo:
+        result = run_verify(repo)
+    if json:
+        _print_json(result.to_dict())
+    else:
+        from .render import verify_report
+
+        verify_report(_stdout(), result)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@command()
+def demo(
+    archive_dir: Annotated[
+        Path | None,
+        typer.Option("--archive-dir", help="Where to build the demo archive [default: a temp dir]."),
+    ] = None,
+):
+    """Ingest the sample sessions shipped with session-archive into a demo archive.
+
+    Lays out real Claude Code transcripts as two profiles (default and a CCS instance "work")
+    in a temporary home, ingests them twice (the second run is a no-op), and shows the result.
+    Nothing outside the temporary folders is touched.
+
+    Example: archive demo
+    """
+    import tempfile
+
+    from .demo import run_demo
+
+    base = Path(tempfile.mkdtemp(prefix="session-archive-demo-"))
+    adir = archive_dir or base / "archive"
+    run_demo(base / "home", adir, _stdout())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+
+
+__all__ = ["app", "main", "EXIT_USAGE"]

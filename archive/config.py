@@ -1,0 +1,88 @@
+"""Where the archive lives and what its settings file says.
+
+The archive folder is private to the user (0700, files 0600) because transcripts hold secrets.
+Its layout, described in the README, is::
+
+    <archive dir>/
+      catalog.sqlite   snapshots, files, versions, chunk lists (the truth, with objects/)
+      objects/         content-addressed chunks, zstd-compressed, named by SHA-256 of the raw bytes
+      index/           the Whoosh index, derived from the two above and rebuildable
+      config.toml      optional: [roots] name = "path" for cron use
+      lock             held (flock) by the one process that writes
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+
+ARCHIVE_DIR_ENV = "SESSION_ARCHIVE_DIR"
+CONFIG_FILE = "config.toml"
+
+
+def default_archive_dir() -> Path:
+    """``$SESSION_ARCHIVE_DIR``, else ``${XDG_DATA_HOME:-~/.local/share}/session-archive``."""
+    env = os.environ.get(ARCHIVE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "session-archive"
+
+
+def resolve_archive_dir(path: str | os.PathLike | None) -> Path:
+    return Path(path).expanduser() if path else default_archive_dir()
+
+
+def ensure_private_dir(path: Path) -> bool:
+    """Create ``path`` (0700) if missing. Returns True when an existing folder was readable by
+    others, so the caller can warn; the mode is tightened either way."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode != 0o700:
+        os.chmod(path, 0o700)
+    return bool(mode & 0o077)
+
+
+@contextmanager
+def private_umask() -> Iterator[None]:
+    """Files and folders created inside are private to the user (0600/0700), whoever creates
+    them (our code, SQLite's -wal/-shm, Whoosh's segments)."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@dataclass
+class Settings:
+    """Settings from ``config.toml``; every field has a default so the file is optional."""
+
+    roots: dict[str, str] = field(default_factory=dict)
+    tool_output_cap: int = 8192
+
+
+def load_settings(archive_dir: Path) -> Settings:
+    path = archive_dir / CONFIG_FILE
+    if not path.exists():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid TOML ({exc})") from None
+    roots = data.get("roots", {})
+    if not isinstance(roots, dict) or not all(isinstance(v, str) for v in roots.values()):
+        raise UsageError(f"{path}: [roots] must map profile names to path strings")
+    settings = Settings(roots=dict(roots))
+    index = data.get("index", {})
+    if isinstance(index, dict) and isinstance(index.get("tool_output_cap"), int):
+        settings.tool_output_cap = index["tool_output_cap"]
+    return settings

@@ -1,0 +1,291 @@
+"""One ingest = one snapshot: scan every root, store what changed, record it.
+
+Invariants:
+- Nothing recorded is ever lost: versions are only added; a file missing at the source is
+  marked gone, never removed.
+- Objects first, catalog second: a batch of captured files is committed only after its objects
+  are durable, so a kill at any instant leaves either orphan objects (harmless) or a complete
+  batch. The next ingest finishes the work: unchanged-stat detection only skips files whose stat
+  was committed together with their version.
+- Append-aware: when a file starts with the bytes of its previous version (checked by hashing
+  that prefix while streaming), the new version reuses the previous chunk list and stores only
+  the new tail. Memory stays bounded by the chunk size whatever the file size.
+- Whatever bytes a file holds when read are a version: a transcript Claude Code is writing, or a
+  cut last line, is fine; the next snapshot stores the rest as an append.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from .catalog import Catalog, FileRow, VersionRow
+from .config import ensure_private_dir, private_umask
+from .lock import ArchiveLock
+from .roots import Root, SourceFile, iter_root_files
+from .store import Chunker, ObjectStore
+
+READ_BLOCK = 1024 * 1024
+# A batch is committed when it holds this many files or bytes: bounds the work a kill can undo
+# and the time between commits, without an fsync per file.
+BATCH_FILES = 500
+BATCH_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class IngestError:
+    profile: str
+    path: str
+    error: str
+
+    def to_dict(self) -> dict:
+        return {"profile": self.profile, "path": self.path, "error": self.error}
+
+
+@dataclass
+class IngestResult:
+    snapshot: int
+    files_seen: int = 0
+    files_changed: int = 0
+    versions_added: int = 0
+    bytes_read: int = 0
+    bytes_stored: int = 0
+    gone_from_source: int = 0
+    seconds: float = 0.0
+    errors: list[IngestError] = field(default_factory=list)
+    roots: list[dict] = field(default_factory=list)
+    changed_file_ids: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "snapshot": self.snapshot,
+            "files_seen": self.files_seen,
+            "files_changed": self.files_changed,
+            "versions_added": self.versions_added,
+            "bytes_read": self.bytes_read,
+            "bytes_stored": self.bytes_stored,
+            "gone_from_source": self.gone_from_source,
+            "seconds": round(self.seconds, 3),
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+
+@dataclass
+class _Captured:
+    """A file read and stored, waiting for its batch's catalog commit."""
+
+    profile: str
+    source: SourceFile
+    row: FileRow | None
+    sha256: str
+    size: int
+    chunks: list[tuple[str, int, int]]  # (sha, raw size, stored size) of every chunk
+    appended_to: int | None
+    new_version: bool
+
+
+ProgressFn = Callable[[int, int], None]  # (files done, bytes read)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def ingest(
+    archive_dir: Path,
+    roots: list[Root],
+    *,
+    wait: float = 0.0,
+    durable: bool = True,
+    progress: ProgressFn | None = None,
+) -> IngestResult:
+    """Take one snapshot of ``roots`` into the archive at ``archive_dir``."""
+    started = time.monotonic()
+    warnings = []
+    if ensure_private_dir(archive_dir):
+        warnings.append(f"{archive_dir} was readable by other users; now 0700")
+    with private_umask(), ArchiveLock(archive_dir, wait=wait, purpose="ingest"):
+        catalog = Catalog(archive_dir)
+        store = ObjectStore(archive_dir / "objects", durable=durable)
+        try:
+            store.clean_tmp()
+            roots_json = orjson.dumps(
+                [{"profile": r.profile, "path": str(r.path)} for r in roots if r.exists]
+            ).decode()
+            snapshot = catalog.begin_snapshot(utc_now(), socket.gethostname(), roots_json)
+            result = IngestResult(snapshot=snapshot, warnings=warnings)
+            run = _Run(catalog, store, result, progress)
+            for root in roots:
+                result.roots.append(root.to_dict())
+                if root.exists:
+                    run.scan_root(root)
+            run.flush()
+            result.seconds = time.monotonic() - started
+            with catalog.transaction():
+                catalog.update_snapshot(
+                    snapshot,
+                    finished_at=utc_now(),
+                    status="complete",
+                    files_seen=result.files_seen,
+                    files_changed=result.files_changed,
+                    versions_added=result.versions_added,
+                    bytes_read=result.bytes_read,
+                    bytes_stored=result.bytes_stored,
+                    gone_from_source=result.gone_from_source,
+                    errors=len(result.errors),
+                )
+            return result
+        finally:
+            catalog.close()
+
+
+class _Run:
+    def __init__(self, catalog: Catalog, store: ObjectStore, result: IngestResult, progress):
+        self.catalog = catalog
+        self.store = store
+        self.result = result
+        self.progress = progress
+        self.pending: list[_Captured] = []
+        self.pending_bytes = 0
+        self.known_chunks: set[str] = set()
+
+    def scan_root(self, root: Root) -> None:
+        known = self.catalog.files_of_profile(root.profile)
+        seen: set[int] = set()
+        back: list[int] = []
+        for source in iter_root_files(root):
+            self.result.files_seen += 1
+            row = known.get(source.relpath)
+            if row is not None:
+                seen.add(row.id)
+                if (row.stat_size, row.stat_mtime_ns, row.stat_inode) == (
+                    source.size,
+                    source.mtime_ns,
+                    source.inode,
+                ):
+                    if row.gone_snapshot is not None:
+                        back.append(row.id)
+                    continue
+            try:
+                captured = self.capture(root.profile, source, row)
+            except OSError as exc:
+                self.result.errors.append(
+                    IngestError(root.profile, source.relpath, exc.strerror or type(exc).__name__)
+                )
+                continue
+            self.pending.append(captured)
+            self.pending_bytes += captured.size
+            if len(self.pending) >= BATCH_FILES or self.pending_bytes >= BATCH_BYTES:
+                self.flush()
+            if self.progress:
+                self.progress(self.result.files_seen, self.result.bytes_read)
+        gone = [r.id for r in known.values() if r.id not in seen and r.gone_snapshot is None]
+        self.flush()
+        with self.catalog.transaction():
+            if back:
+                self.catalog.mark_back(back)
+            if gone:
+                self.catalog.mark_gone(gone, self.result.snapshot)
+        self.result.gone_from_source += len(gone)
+
+    def capture(self, profile: str, source: SourceFile, row: FileRow | None) -> _Captured:
+        """Read ``source`` once, storing the chunks of whatever is new in it."""
+        previous = self.catalog.latest_version(row.id) if row else None
+        with open(source.abspath, "rb") as fh:
+            chunks, appended_to, whole, size = self._read(fh, previous)
+        sha = whole.hexdigest()
+        new_version = previous is None or sha != previous.sha256
+        return _Captured(profile, source, row, sha, size, chunks, appended_to, new_version)
+
+    def _read(self, fh, previous: VersionRow | None):
+        whole = hashlib.sha256()
+        chunks: list[tuple[str, int, int]] = []
+        appended_to = None
+        size = 0
+        if previous is not None and previous.size > 0:
+            prefix_len = self._read_prefix(fh, previous.size, whole)
+            if prefix_len == previous.size and whole.hexdigest() == previous.sha256:
+                appended_to = previous.id
+                size = previous.size
+                chunks = [
+                    (c.sha256, c.size, 0) for c in self.catalog.chunks_of(previous.id)
+                ]
+            else:  # rewritten, not appended: store it whole
+                fh.seek(0)
+                whole = hashlib.sha256()
+        chunker = Chunker()
+        while True:
+            block = fh.read(READ_BLOCK)
+            if not block:
+                break
+            whole.update(block)
+            size += len(block)
+            for chunk in chunker.feed(block):
+                chunks.append(self._put(chunk))
+        for chunk in chunker.finish():
+            chunks.append(self._put(chunk))
+        self.result.bytes_read += size - (previous.size if appended_to else 0)
+        return chunks, appended_to, whole, size
+
+    def _read_prefix(self, fh, length: int, hasher) -> int:
+        done = 0
+        while done < length:
+            block = fh.read(min(READ_BLOCK, length - done))
+            if not block:
+                break
+            hasher.update(block)
+            done += len(block)
+        self.result.bytes_read += done
+        return done
+
+    def _put(self, chunk: bytes) -> tuple[str, int, int]:
+        sha = hashlib.sha256(chunk).hexdigest()
+        if sha in self.known_chunks or self.catalog.has_chunk(sha):
+            return sha, len(chunk), 0
+        sha, stored, new = self.store.put(chunk, sha)
+        self.known_chunks.add(sha)
+        if new:
+            self.result.bytes_stored += stored
+        return sha, len(chunk), stored
+
+    def flush(self) -> None:
+        """Commit the pending batch: objects are made durable first, then one transaction."""
+        if not self.pending:
+            return
+        self.store.sync()
+        snapshot = self.result.snapshot
+        captured_at = utc_now()
+        with self.catalog.transaction():
+            for cap in self.pending:
+                src = cap.source
+                file_id = cap.row.id if cap.row else self.catalog.add_file(
+                    cap.profile, src.relpath, src.kind, src.session_id, snapshot
+                )
+                if cap.new_version:
+                    for sha, raw, stored in cap.chunks:
+                        if stored:
+                            self.catalog.add_chunk(sha, raw, stored)
+                    self.catalog.add_version(
+                        file_id, cap.sha256, cap.size, snapshot, captured_at, src.mtime_ns,
+                        [c[0] for c in cap.chunks], cap.appended_to,
+                    )
+                    self.result.versions_added += 1
+                    self.result.files_changed += 1
+                    self.result.changed_file_ids.append(file_id)
+                self.catalog.set_stat(file_id, src.size, src.mtime_ns, src.inode)
+        self.pending.clear()
+        self.pending_bytes = 0
+
+
+def default_durable() -> bool:
+    """fsync can be turned off for throw-away archives (tests, benchmarks of other parts)."""
+    return os.environ.get("SESSION_ARCHIVE_FSYNC", "1") != "0"

@@ -1,0 +1,121 @@
+"""Terminal rendering with rich. Only this module and cli.py print.
+
+Times are stored in UTC and shown in the local time zone; sizes in binary units.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from .ingest import IngestResult
+from .verify import VerifyResult
+
+
+def local_time(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    try:
+        dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return dt.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def human_size(n: int | float) -> str:
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def roots_table(rows: list[dict]) -> Table:
+    table = Table(title="Config roots", title_justify="left")
+    table.add_column("profile", style="bold")
+    table.add_column("path", overflow="fold")
+    table.add_column("sessions", justify="right")
+    table.add_column("note")
+    for row in rows:
+        notes = []
+        if not row["exists"]:
+            notes.append("missing")
+        if row.get("aliases"):
+            notes.append("also named " + ", ".join(row["aliases"]))
+        if row.get("projects_shared_with"):
+            notes.append(f"projects/ shared with {row['projects_shared_with']}")
+        table.add_row(
+            row["profile"], row["path"], str(row["session_files"]), "; ".join(notes)
+        )
+    return table
+
+
+def ingest_summary(console: Console, result: IngestResult) -> None:
+    profiles = ", ".join(r["profile"] for r in result.roots if r["exists"]) or "none"
+    missing = [r["profile"] for r in result.roots if not r["exists"]]
+    console.print(f"[bold]Snapshot {result.snapshot}[/bold] of {profiles}")
+    if missing:
+        console.print(f"  not found (skipped): {', '.join(missing)}")
+    console.print(
+        f"  files seen {result.files_seen}, changed {result.files_changed}, "
+        f"new versions {result.versions_added}, gone from source {result.gone_from_source}"
+    )
+    console.print(
+        f"  read {human_size(result.bytes_read)}, stored {human_size(result.bytes_stored)} "
+        f"(compressed), in {result.seconds:.2f} s"
+    )
+
+
+def ingest_errors(console: Console, result: IngestResult) -> None:
+    for err in result.errors:
+        console.print(f"error: {err.profile}/{err.path}: {err.error}", markup=False)
+
+
+def versions_table(session_id: str, rows: list[dict]) -> Table:
+    table = Table(title=f"Versions of {session_id}", title_justify="left")
+    for col, justify in (
+        ("version", "right"), ("captured", "left"), ("size", "right"),
+        ("snapshot", "right"), ("profile", "left"), ("sha256", "left"),
+    ):
+        table.add_column(col, justify=justify, no_wrap=True)
+    for row in rows:
+        table.add_row(
+            str(row["version"]), local_time(row["captured_at"]), human_size(row["size"]),
+            str(row["snapshot"]), row["profile"], row["sha256"][:12],
+        )
+    return table
+
+
+def snapshots_table(rows: list[dict]) -> Table:
+    table = Table(title="Snapshots", title_justify="left")
+    for col, justify in (
+        ("id", "right"), ("started", "left"), ("status", "left"), ("seen", "right"),
+        ("changed", "right"), ("stored", "right"), ("gone", "right"), ("errors", "right"),
+    ):
+        table.add_column(col, justify=justify, no_wrap=True)
+    for s in rows:
+        table.add_row(
+            str(s["id"]), local_time(s["started_at"]), s["status"], str(s["files_seen"]),
+            str(s["files_changed"]), human_size(s["bytes_stored"]),
+            str(s["gone_from_source"]), str(s["errors"]),
+        )
+    return table
+
+
+def verify_report(console: Console, result: VerifyResult) -> None:
+    for d in result.damage:
+        console.print(f"damaged {d.what} {d.name}: {d.problem}", markup=False)
+    status = "[green]sound[/green]" if result.ok else f"[red]{len(result.damage)} damaged[/red]"
+    console.print(
+        f"Archive {status}: {result.objects_checked} objects and "
+        f"{result.versions_checked} versions checked"
+        + (
+            f"; {result.unreferenced_objects} unreferenced objects (harmless, left by an "
+            "interrupted ingest)"
+            if result.unreferenced_objects
+            else ""
+        )
+    )

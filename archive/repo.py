@@ -1,0 +1,132 @@
+"""The repository: the catalog and the object store opened together, and what readers ask of them.
+
+Reading never takes the writer lock: the catalog is read in a WAL snapshot and objects are
+write-once, so a reader sees a committed state even while an ingest runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import Catalog, FileRow, VersionRow
+from .errors import AmbiguousSession, ArchiveError, SessionNotFound, UsageError
+from .store import ObjectStore
+
+
+class Repository:
+    def __init__(self, archive_dir: Path, *, readonly: bool = True, durable: bool = True):
+        self.archive_dir = archive_dir
+        self.catalog = Catalog(archive_dir, readonly=readonly)
+        self.store = ObjectStore(archive_dir / "objects", durable=durable)
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def index_dir(self) -> Path:
+        return self.archive_dir / "index"
+
+    def iter_version_bytes(self, version: VersionRow) -> Iterator[bytes]:
+        """The exact bytes of a version, chunk by chunk, each chunk verified by its hash."""
+        for ref in self.catalog.chunks_of(version.id):
+            yield self.store.get(ref.sha256)
+
+    def version_bytes(self, version: VersionRow) -> bytes:
+        return b"".join(self.iter_version_bytes(version))
+
+    def check_version(self, version: VersionRow) -> None:
+        """Raise unless the chunks of ``version`` hash to its recorded SHA-256."""
+        h = hashlib.sha256()
+        for data in self.iter_version_bytes(version):
+            h.update(data)
+        if h.hexdigest() != version.sha256:
+            raise ArchiveError(f"version {version.seq} does not match its recorded hash")
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def session_copies(self, ref: str) -> list[FileRow]:
+        """Main transcripts of the one session ``ref`` names (a full id or a unique prefix),
+        one per profile holding a copy. Raises when nothing or several sessions match."""
+        ref = ref.strip()
+        if not ref:
+            raise UsageError("empty session id")
+        files = self.catalog.session_files(ref)
+        exact = [f for f in files if f.session_id == ref]
+        if exact:
+            files = exact
+        ids = sorted({f.session_id for f in files})
+        if not ids:
+            raise SessionNotFound(
+                f"no session matches {ref!r}", hint="`archive sessions` lists what is archived"
+            )
+        if len(ids) > 1:
+            candidates = [self.describe(f) for f in files]
+            shown = ", ".join(ids[:10]) + (" …" if len(ids) > 10 else "")
+            raise AmbiguousSession(
+                f"{ref!r} matches {len(ids)} sessions: {shown}",
+                candidates,
+                hint="give more characters of the id",
+            )
+        return files
+
+    def pick_copy(self, ref: str, from_profile: str | None = None) -> SessionCopy:
+        """The copy of a session to read: ``from_profile``'s, else the one with the newest version.
+
+        ``others`` names the profiles not chosen, so commands can say which copy they used."""
+        files = self.session_copies(ref)
+        if from_profile:
+            chosen = [f for f in files if f.profile == from_profile]
+            if not chosen:
+                have = ", ".join(f.profile for f in files)
+                raise UsageError(
+                    f"session {files[0].session_id} has no copy in profile {from_profile!r}",
+                    hint=f"copies are in: {have}",
+                )
+            file = chosen[0]
+        else:
+            def newest(f: FileRow) -> tuple[str, int]:
+                v = self.catalog.latest_version(f.id)
+                return (v.captured_at, v.id) if v else ("", 0)
+
+            file = max(files, key=newest)
+        others = [f.profile for f in files if f.id != file.id]
+        return SessionCopy(file=file, others=others)
+
+    def pick_version(self, file: FileRow, seq: int | None = None) -> VersionRow:
+        versions = self.catalog.versions(file.id)
+        if not versions:
+            raise ArchiveError(f"{file.profile}/{file.relpath} has no stored version")
+        if seq is None:
+            return versions[-1]
+        for v in versions:
+            if v.seq == seq:
+                return v
+        raise UsageError(
+            f"session {file.session_id} has no version {seq} in profile {file.profile}",
+            hint=f"versions are 1..{versions[-1].seq}",
+        )
+
+    def describe(self, file: FileRow) -> dict:
+        latest = self.catalog.latest_version(file.id)
+        return {
+            "session_id": file.session_id,
+            "profile": file.profile,
+            "path": file.relpath,
+            "captured_at": latest.captured_at if latest else None,
+            "gone_from_source": file.gone_snapshot is not None,
+        }
+
+
+@dataclass
+class SessionCopy:
+    file: FileRow
+    others: list[str]

@@ -1,0 +1,246 @@
+"""Config roots (profiles) and the files ingest captures from them.
+
+A *root* is a Claude Code config folder; its *profile* is the name the user knows it by:
+``default`` (``$CLAUDE_CONFIG_DIR`` or ``~/.claude``), one per CCS instance
+(``~/.ccs/instances/<name>``), and extra roots from ``config.toml`` or ``--root NAME=PATH``.
+Two names for one real folder are one root (CCS links folders), and a ``projects/`` folder shared
+by several roots (CCS ``context_mode: shared``) is captured once, under the first profile.
+Discovery never fails on a missing root: it is reported with ``exists=False``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass
+class Root:
+    profile: str
+    path: Path
+    origin: str  # "default" | "ccs" | "config" | "option"
+    exists: bool = False
+    aliases: list[str] = field(default_factory=list)  # other names of the same real folder
+    projects_shared_with: str | None = None  # profile whose projects/ is the same real folder
+
+    def to_dict(self) -> dict:
+        return {
+            "profile": self.profile,
+            "path": str(self.path),
+            "origin": self.origin,
+            "exists": self.exists,
+            "aliases": self.aliases,
+            "projects_shared_with": self.projects_shared_with,
+        }
+
+
+@dataclass
+class SourceFile:
+    """A file found in a root, with the stat taken before it is read."""
+
+    relpath: str  # POSIX path relative to the root, as seen (symlinks not resolved)
+    abspath: Path
+    size: int
+    mtime_ns: int
+    inode: int
+    kind: str
+    session_id: str | None
+
+
+def check_profile_name(name: str) -> str:
+    if not PROFILE_NAME.match(name) or ".." in name:
+        raise UsageError(
+            f"invalid profile name {name!r}",
+            hint="use letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+    return name
+
+
+def parse_root_option(value: str) -> tuple[str, str]:
+    """``NAME=PATH`` from ``--root``."""
+    name, sep, path = value.partition("=")
+    if not sep or not name or not path:
+        raise UsageError(f"--root expects NAME=PATH, got {value!r}")
+    return check_profile_name(name.strip()), path.strip()
+
+
+def discover_roots(
+    extra: list[tuple[str, str]] | None = None,
+    configured: dict[str, str] | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    home: Path | None = None,
+) -> list[Root]:
+    """Every root ingest reads, in a stable order: default, CCS instances, config, options.
+
+    A later definition of the same profile name replaces an earlier one (``--root default=…``
+    points the default profile elsewhere)."""
+    env = os.environ if environ is None else environ
+    home = Path.home() if home is None else home
+    candidates: dict[str, Root] = {}
+
+    default = env.get("CLAUDE_CONFIG_DIR") or str(home / ".claude")
+    candidates["default"] = Root("default", Path(default).expanduser(), "default")
+
+    ccs_home = Path(env["CCS_HOME"]).expanduser() if env.get("CCS_HOME") else home
+    instances = ccs_home / ".ccs" / "instances"
+    if instances.is_dir():
+        for entry in sorted(instances.iterdir()):
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            if not PROFILE_NAME.match(entry.name):
+                continue  # CCS sanitises names; anything else is not an instance
+            candidates[entry.name] = Root(entry.name, entry, "ccs")
+
+    for name, path in (configured or {}).items():
+        check_profile_name(name)
+        candidates[name] = Root(name, Path(path).expanduser(), "config")
+    for name, path in extra or []:
+        candidates[name] = Root(name, Path(path).expanduser(), "option")
+
+    # One root per real folder. Its name is the one whose path is the folder itself rather
+    # than a symlink to it (a CCS alias), else the first defined; the others become aliases.
+    groups: dict[str, list[Root]] = {}
+    for root in candidates.values():
+        root.exists = root.path.is_dir()
+        groups.setdefault(os.path.realpath(root.path), []).append(root)
+    roots: list[Root] = []
+    for group in groups.values():
+        primary = next((r for r in group if not r.path.is_symlink()), group[0])
+        primary.aliases = [r.profile for r in group if r is not primary]
+        roots.append(primary)
+    projects_by_real: dict[str, str] = {}
+    for root in roots:
+        projects = root.path / "projects"
+        if root.exists and projects.is_dir():
+            real_projects = os.path.realpath(projects)
+            if real_projects in projects_by_real:
+                root.projects_shared_with = projects_by_real[real_projects]
+            else:
+                projects_by_real[real_projects] = root.profile
+    return roots
+
+
+def find_root(roots: list[Root], profile: str) -> Root:
+    for root in roots:
+        if root.profile == profile or profile in root.aliases:
+            return root
+    known = ", ".join(r.profile for r in roots) or "none"
+    raise UsageError(f"unknown profile {profile!r}", hint=f"known profiles: {known}")
+
+
+def classify(relpath: str) -> tuple[str, str | None]:
+    """What a file in a root is, from its path alone: (kind, session id or None).
+
+    Kinds: ``session`` (a main transcript), ``subagent``, ``tool-result``, ``sidecar`` (other
+    files in a session's folder), ``memory``, ``history``, ``other``."""
+    parts = relpath.split("/")
+    if parts == ["history.jsonl"]:
+        return "history", None
+    if len(parts) < 3 or parts[0] != "projects":
+        return "other", None
+    rest = parts[2:]
+    name = rest[0]
+    if len(rest) == 1:
+        if name.endswith(".jsonl"):
+            if name.startswith("agent-"):
+                return "subagent", None
+            return "session", name[: -len(".jsonl")]
+        return "other", None
+    if name == "memory":
+        return "memory", None
+    if SESSION_ID.match(name):
+        if rest[1] == "subagents" and rest[-1].endswith(".jsonl"):
+            return "subagent", name
+        if rest[1] == "tool-results":
+            return "tool-result", name
+        return "sidecar", name
+    return "other", None
+
+
+def iter_root_files(root: Root) -> Iterator[SourceFile]:
+    """Regular files under ``projects/`` and ``history.jsonl``, stat taken before reading.
+
+    Symlinked folders are followed (CCS links memory/ and projects/) but each real folder is
+    visited once, so a symlink loop cannot trap the walk. Files that vanish or cannot be
+    stat'ed are skipped here; the reader reports files it cannot read."""
+    if not root.exists:
+        return
+    history = root.path / "history.jsonl"
+    sf = _source_file(history, "history.jsonl")
+    if sf:
+        yield sf
+    if root.projects_shared_with:
+        return
+    projects = root.path / "projects"
+    try:
+        st = projects.stat()
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        return
+    visited = {(st.st_dev, st.st_ino)}
+    stack = [(projects, "projects")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            entry_rel = f"{rel}/{entry.name}"
+            try:
+                est = entry.stat()  # follows symlinks
+            except OSError:
+                continue
+            if stat.S_ISDIR(est.st_mode):
+                ident = (est.st_dev, est.st_ino)
+                if ident not in visited:
+                    visited.add(ident)
+                    stack.append((Path(entry.path), entry_rel))
+            elif stat.S_ISREG(est.st_mode):
+                kind, session_id = classify(entry_rel)
+                yield SourceFile(
+                    entry_rel, Path(entry.path), est.st_size, est.st_mtime_ns, est.st_ino,
+                    kind, session_id,
+                )
+
+
+def _source_file(path: Path, rel: str) -> SourceFile | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    kind, session_id = classify(rel)
+    return SourceFile(rel, path, st.st_size, st.st_mtime_ns, st.st_ino, kind, session_id)
+
+
+def count_session_files(root: Root) -> int:
+    """Main transcripts (``projects/<project>/<session>.jsonl``), as shown by ``archive roots``."""
+    if not root.exists or root.projects_shared_with:
+        return 0
+    count = 0
+    projects = root.path / "projects"
+    try:
+        project_dirs = list(os.scandir(projects))
+    except OSError:
+        return 0
+    for project in project_dirs:
+        try:
+            for entry in os.scandir(project.path):
+                if entry.name.endswith(".jsonl") and not entry.name.startswith("agent-"):
+                    count += 1
+        except OSError:
+            continue
+    return count
