@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY,
     profile TEXT NOT NULL,
     relpath TEXT NOT NULL,               -- relative to the root, POSIX
-    kind TEXT NOT NULL,                  -- session | subagent | tool-result | sidecar | memory | history | other
+    kind TEXT NOT NULL,                  -- session, subagent, tool-result, sidecar, memory, …
     session_id TEXT,
     first_snapshot INTEGER NOT NULL,
     gone_snapshot INTEGER,               -- first snapshot that found it missing at the source
@@ -72,6 +72,30 @@ CREATE TABLE IF NOT EXISTS version_chunks (
     chunk TEXT NOT NULL REFERENCES chunks (sha256),
     PRIMARY KEY (version_id, pos)
 ) WITHOUT ROWID;
+-- Derived, like the index: what the parser found in the newest indexed version of each
+-- transcript. Rebuilt by `archive reindex`; `version_id` says which version it describes.
+CREATE TABLE IF NOT EXISTS session_meta (
+    file_id INTEGER PRIMARY KEY REFERENCES files (id),
+    version_id INTEGER NOT NULL,
+    session_id TEXT,
+    parent_session_id TEXT,
+    agent_id TEXT,
+    is_subagent INTEGER NOT NULL,
+    project TEXT,
+    branch TEXT,
+    models TEXT NOT NULL,                -- JSON list
+    tools TEXT NOT NULL,                 -- JSON list
+    started TEXT,
+    ended TEXT,
+    turns INTEGER NOT NULL,
+    title TEXT,
+    custom_title TEXT,
+    context_tokens INTEGER,
+    peak_context_tokens INTEGER,
+    compactions INTEGER NOT NULL,
+    context_estimated INTEGER NOT NULL,
+    bad_lines INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS chunks (
     sha256 TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -273,6 +297,10 @@ class Catalog:
         )
         return [FileRow(*row) for row in cur]
 
+    def gone_files(self) -> list[FileRow]:
+        cur = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE gone_snapshot IS NOT NULL")
+        return [FileRow(*r) for r in cur]
+
     def all_files(self) -> list[FileRow]:
         return [FileRow(*r) for r in self.conn.execute(f"SELECT {_FILE_COLS} FROM files")]
 
@@ -359,3 +387,50 @@ class Catalog:
                 "SELECT COALESCE(SUM(stored_size), 0) FROM chunks"
             ).fetchone()[0],
         }
+
+    # -- derived session metadata -------------------------------------------------------------
+
+    def files_to_index(self) -> list[tuple[FileRow, VersionRow, int | None, int]]:
+        """Transcripts whose newest version is not the one the derived views describe:
+        (file, newest version, version described now or None, turns described now)."""
+        cur = self.conn.execute(
+            f"SELECT {', '.join('f.' + c.strip() for c in _FILE_COLS.split(','))}, "
+            f"{', '.join('v.' + c.strip() for c in _VERSION_COLS.split(','))}, "
+            "m.version_id, COALESCE(m.turns, 0) "
+            "FROM files f JOIN versions v ON v.file_id = f.id "
+            "AND v.seq = (SELECT MAX(seq) FROM versions WHERE file_id = f.id) "
+            "LEFT JOIN session_meta m ON m.file_id = f.id "
+            "WHERE f.kind IN ('session', 'subagent') "
+            "AND (m.version_id IS NULL OR m.version_id != v.id) ORDER BY f.id"
+        )
+        nf = len(_FILE_COLS.split(","))
+        nv = len(_VERSION_COLS.split(","))
+        return [
+            (FileRow(*row[:nf]), VersionRow(*row[nf : nf + nv]), row[-2], row[-1])
+            for row in cur
+        ]
+
+    def put_session_meta(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        cols = list(rows[0])
+        self.conn.executemany(
+            f"INSERT OR REPLACE INTO session_meta ({', '.join(cols)}) "
+            f"VALUES ({', '.join('?' for _ in cols)})",
+            [tuple(r[c] for c in cols) for r in rows],
+        )
+
+    def clear_session_meta(self) -> None:
+        self.conn.execute("DELETE FROM session_meta")
+
+    def session_rows(self, where: str = "", params: tuple = ()) -> list[dict]:
+        """Main sessions with their derived metadata and where they live, newest first."""
+        cur = self.conn.execute(
+            "SELECT f.id AS file_id, f.profile, f.relpath, f.gone_snapshot, m.* "
+            "FROM files f JOIN session_meta m ON m.file_id = f.id "
+            f"WHERE f.kind = 'session' {where} "
+            "ORDER BY COALESCE(m.ended, m.started, '') DESC, f.id DESC",
+            params,
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]

@@ -326,11 +326,234 @@ def verify(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
         raise typer.Exit(EXIT_FAILURE)
 
 
+# -- the index and its queries ---------------------------------------------------------------
+
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Only this profile.")]
+ProjectOpt = Annotated[
+    str | None, typer.Option("--project", help="Project path contains this (any case).")
+]
+BranchOpt = Annotated[str | None, typer.Option("--branch", help="Only this git branch.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name contains this.")]
+ToolOpt = Annotated[str | None, typer.Option("--tool", help="A tool used, e.g. Bash.")]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="From this date: 2026-11-01, yesterday, '3 days ago', 2w."),
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Up to this date (a bare date includes the day).")
+]
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many rows.")]
+
+
+def _filters(profile, project, branch, model, tool, since, until):
+    from .dates import parse_when
+    from .query import Filters
+
+    return Filters(
+        profile=profile,
+        project=project,
+        branch=branch,
+        model=model,
+        tool=tool,
+        since=parse_when(since) if since else None,
+        until=parse_when(until, end_of_day=True) if until else None,
+    )
+
+
+@command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words, \"phrases\", AND/OR/NOT, field:term.")],
+    profile: ProfileOpt = None,
+    project: ProjectOpt = None,
+    branch: BranchOpt = None,
+    model: ModelOpt = None,
+    tool: ToolOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 20,
+    sessions: Annotated[
+        bool, typer.Option("--sessions", help="One row per session (its best turn).")
+    ] = False,
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+):
+    """Search every archived turn, best match first.
+
+    A word in a prompt or a title counts more than in an answer, which counts more than
+    thinking or tool input and output; newer wins ties. Fields: prompt, answer, thinking,
+    tool_input, tool_output, title, profile, project, branch, models, tools, files.
+    Exit 1 when nothing matches (like grep), 2 for a malformed query.
+
+    Example: archive search "jwt refresh" --since "2 weeks ago" --profile work
+    """
+    from .query import search as run_search
+
+    filters = _filters(profile, project, branch, model, tool, since, until)
+    with _open_repo(_archive_dir(archive_dir)) as repo:
+        hits = run_search(repo, query, filters, limit=limit, group_sessions=sessions)
+    if json:
+        _print_json(hits)
+    elif hits:
+        from .render import search_table
+
+        _stdout().print(search_table(hits, grouped=sessions))
+    if not hits:
+        if not json:
+            typer.echo(f"no match for {query!r}", err=True)
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@command()
+def sessions(
+    profile: ProfileOpt = None,
+    project: ProjectOpt = None,
+    branch: BranchOpt = None,
+    model: ModelOpt = None,
+    tool: ToolOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 50,
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+):
+    """List archived sessions, most recently active first.
+
+    A † marks a session deleted at the source (it lives on in the archive).
+
+    Example: archive sessions --project myapp --since 2026-11-01
+    """
+    from .query import list_sessions
+
+    filters = _filters(profile, project, branch, model, tool, since, until)
+    with _open_repo(_archive_dir(archive_dir)) as repo:
+        rows = list_sessions(repo, filters, limit)
+    if json:
+        _print_json(rows)
+        return
+    if not rows:
+        typer.echo("no archived session matches", err=True)
+        return
+    from .render import sessions_table
+
+    _stdout().print(sessions_table(rows))
+
+
+@command()
+def show(
+    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    turn: Annotated[int | None, typer.Option("--turn", "-t", help="Only this turn.")] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
+    ] = None,
+    from_profile: FromOpt = None,
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+):
+    """Show a session as a conversation: prompts, answers, one line per tool call.
+
+    Example: archive show 4f2a --turn 3
+    """
+    from .errors import UsageError
+    from .query import load_session, session_dict
+
+    with _open_repo(_archive_dir(archive_dir)) as repo:
+        loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
+    turns = loaded.session.turns
+    if turn is not None:
+        if not 1 <= turn <= len(turns):
+            raise UsageError(
+                f"session {loaded.session.session_id} has no turn {turn}",
+                hint=f"it has {len(turns)} turns",
+            )
+        turns = [turns[turn - 1]]
+    data = session_dict(loaded, turns)
+    if json:
+        _print_json(data)
+        return
+    if loaded.others:
+        typer.echo(
+            f"note: copies also in {', '.join(loaded.others)}; showing {loaded.file.profile} "
+            "(pick one with --from)",
+            err=True,
+        )
+    from .render import show_session
+
+    show_session(_stdout(), data)
+
+
+@command()
+def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
+    """Rebuild the search index from the archive alone.
+
+    Needed after an upgrade that changes the index schema; safe at any time.
+
+    Example: archive reindex
+    """
+    from .config import private_umask
+    from .indexer import update_index
+    from .lock import ArchiveLock
+    from .repo import Repository
+
+    adir = _archive_dir(archive_dir)
+    if not (adir / "catalog.sqlite").exists():
+        from .errors import ArchiveError
+
+        raise ArchiveError(f"no archive at {adir}", hint="run `archive ingest` first")
+    err = _stderr()
+    with private_umask(), ArchiveLock(adir, purpose="reindex"):
+        with Repository(adir, readonly=False) as repo:
+            snapshots = repo.catalog.snapshots()
+            last = snapshots[-1]["id"] if snapshots else 0
+            if quiet or not err.is_terminal:
+                stats = update_index(repo, last, rebuild=True)
+            else:
+                from rich.progress import Progress
+
+                with Progress(console=err, transient=True) as bar:
+                    task = bar.add_task("indexing", total=None)
+                    stats = update_index(
+                        repo, last, rebuild=True,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    )
+    if not quiet:
+        _stdout().print(
+            f"Reindexed {stats.transcripts} transcripts: {stats.turns} turns, "
+            f"{stats.documents} documents"
+            + (f", {stats.bad_lines} bad lines skipped" if stats.bad_lines else "")
+        )
+
+
+@command()
+def stats(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
+    """Sessions, turns and tokens by profile and project; archive and index size.
+
+    Example: archive stats
+    """
+    from .query import stats as run_stats
+
+    with _open_repo(_archive_dir(archive_dir)) as repo:
+        data = run_stats(repo)
+    if json:
+        _print_json(data)
+        return
+    from .render import human_size, stats_table
+
+    out = _stdout()
+    out.print(
+        f"{data['sessions']} sessions, {data['turns']} turns, "
+        f"{data['context_tokens']:,} tokens of context; {data['versions']} versions of "
+        f"{data['files']} files; archive {human_size(data['archive_bytes'])}, "
+        f"index {human_size(data['index_bytes'])}"
+    )
+    out.print(stats_table("By profile", data["by_profile"], "profile"))
+    out.print(stats_table("By project", data["by_project"][:20], "project"))
+
+
 @command()
 def demo(
     archive_dir: Annotated[
         Path | None,
-        typer.Option("--archive-dir", help="Where to build the demo archive [default: a temp dir]."),
+        typer.Option("--archive-dir", help="Where to build the demo archive [default: temp]."),
     ] = None,
 ):
     """Ingest the sample sessions shipped with session-archive into a demo archive.

@@ -29,9 +29,13 @@ import orjson
 
 from .catalog import Catalog, FileRow, VersionRow
 from .config import ensure_private_dir, private_umask
+from .errors import ArchiveError
+from .indexer import IndexStats
 from .lock import ArchiveLock
+from .repo import Repository
 from .roots import Root, SourceFile, iter_root_files
 from .store import Chunker, ObjectStore
+from .transcript import DEFAULT_TOOL_OUTPUT_CAP
 
 READ_BLOCK = 1024 * 1024
 # A batch is committed when it holds this many files or bytes: bounds the work a kill can undo
@@ -64,6 +68,7 @@ class IngestResult:
     roots: list[dict] = field(default_factory=list)
     changed_file_ids: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    indexed: IndexStats | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -76,6 +81,13 @@ class IngestResult:
             "gone_from_source": self.gone_from_source,
             "seconds": round(self.seconds, 3),
             "errors": [e.to_dict() for e in self.errors],
+            "indexed": {
+                "transcripts": self.indexed.transcripts,
+                "documents": self.indexed.documents,
+                "bad_lines": self.indexed.bad_lines,
+            }
+            if self.indexed
+            else None,
         }
 
 
@@ -107,6 +119,8 @@ def ingest(
     wait: float = 0.0,
     durable: bool = True,
     progress: ProgressFn | None = None,
+    index: bool = True,
+    tool_output_cap: int = DEFAULT_TOOL_OUTPUT_CAP,
 ) -> IngestResult:
     """Take one snapshot of ``roots`` into the archive at ``archive_dir``."""
     started = time.monotonic()
@@ -114,8 +128,8 @@ def ingest(
     if ensure_private_dir(archive_dir):
         warnings.append(f"{archive_dir} was readable by other users; now 0700")
     with private_umask(), ArchiveLock(archive_dir, wait=wait, purpose="ingest"):
-        catalog = Catalog(archive_dir)
-        store = ObjectStore(archive_dir / "objects", durable=durable)
+        repo = Repository(archive_dir, readonly=False, durable=durable)
+        catalog, store = repo.catalog, repo.store
         try:
             store.clean_tmp()
             roots_json = orjson.dumps(
@@ -129,6 +143,8 @@ def ingest(
                 if root.exists:
                     run.scan_root(root)
             run.flush()
+            if index:
+                _update_index(repo, result, tool_output_cap)
             result.seconds = time.monotonic() - started
             with catalog.transaction():
                 catalog.update_snapshot(
@@ -145,7 +161,18 @@ def ingest(
                 )
             return result
         finally:
-            catalog.close()
+            repo.close()
+
+
+def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int) -> None:
+    """Bring the index up to date; a failure there is reported but never undoes the archive."""
+    from .indexer import update_index
+
+    try:
+        result.indexed = update_index(repo, result.snapshot, tool_output_cap=tool_output_cap)
+    except ArchiveError as exc:
+        hint = f" ({exc.hint})" if exc.hint else ""
+        result.errors.append(IngestError("-", "index", f"{exc}{hint}"))
 
 
 class _Run:

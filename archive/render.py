@@ -119,3 +119,111 @@ def verify_report(console: Console, result: VerifyResult) -> None:
             else ""
         )
     )
+
+
+def _short_project(project: str | None, width: int = 32) -> str:
+    if not project:
+        return "-"
+    return project if len(project) <= width else "…" + project[-(width - 1):]
+
+
+def _snippet_text(hit: dict):
+    from rich.text import Text
+
+    text = Text(hit["snippet"])
+    for start, end in hit.get("highlights") or []:
+        text.stylize("bold reverse", start, end)
+    return text
+
+
+def search_table(hits: list[dict], *, grouped: bool) -> Table:
+    table = Table(show_lines=False, title_justify="left")
+    table.add_column("session", no_wrap=True)
+    if not grouped:
+        table.add_column("turn", justify="right", no_wrap=True)
+    table.add_column("profile", no_wrap=True)
+    table.add_column("project", no_wrap=True)
+    table.add_column("date", no_wrap=True)
+    if grouped:
+        table.add_column("title")
+    table.add_column("snippet", ratio=1)
+    for h in hits:
+        session = h["session_id"][:8] if h["session_id"] else "-"
+        if h.get("agent_id"):
+            session += f" ({h['agent_id']})"
+        if h.get("gone_from_source"):
+            session += " †"
+        cells = [session]
+        if not grouped:
+            cells.append(str(h["turn"]) if h["turn"] is not None else "-")
+        cells += [h["profile"], _short_project(h["project"]), local_time(h["timestamp"])]
+        if grouped:
+            cells.append(h.get("title") or "")
+        table.add_row(*cells, _snippet_text(h))
+    return table
+
+
+def sessions_table(rows: list[dict]) -> Table:
+    table = Table(title_justify="left")
+    for col, justify in (
+        ("session", "left"), ("profile", "left"), ("project", "left"), ("last active", "left"),
+        ("turns", "right"),
+    ):
+        table.add_column(col, justify=justify, no_wrap=True)
+    table.add_column("title", ratio=1)
+    for r in rows:
+        sid = (r["session_id"] or "-")[:8] + (" †" if r["gone_from_source"] else "")
+        table.add_row(
+            sid, r["profile"], _short_project(r["project"]), local_time(r["ended"] or r["started"]),
+            str(r["turns"]), r["title"] or "",
+        )
+    return table
+
+
+def show_session(console: Console, data: dict, *, only_turn: int | None = None) -> None:
+    from rich.markdown import Markdown
+    from rich.rule import Rule
+
+    console.print(f"[bold]{data['title'] or '(untitled)'}[/bold]", markup=True, highlight=False)
+    facts = [
+        f"session {data['session_id']} (version {data['version']}, profile {data['profile']})",
+        f"project {data['project'] or '-'}"
+        + (f" on branch {data['branch']}" if data["branch"] else ""),
+        f"{local_time(data['started'])} → {local_time(data['ended'])}, "
+        f"{data['turn_count']} turns, models {', '.join(data['models']) or '-'}",
+    ]
+    if data["context_tokens"] is not None:
+        facts.append(
+            f"context {data['context_tokens']:,} tokens (peak {data['peak_context_tokens']:,}"
+            f"{', estimated' if data['context_estimated'] else ''}), "
+            f"{len(data['compactions'])} compactions"
+        )
+    if data["gone_from_source"]:
+        facts.append("deleted at the source: this copy lives only in the archive")
+    for fact in facts:
+        console.print("  " + fact, markup=False, highlight=False)
+    for turn in data["turns"]:
+        if only_turn is not None and turn["turn"] != only_turn:
+            continue
+        console.print(Rule(f"Turn {turn['turn']} · {local_time(turn['timestamp'])}", align="left"))
+        console.print("[bold cyan]>[/bold cyan] ", end="")
+        console.print(turn["prompt"], markup=False, highlight=False)
+        for call in turn["tool_calls"]:
+            mark = "✗" if call["is_error"] else "→"
+            console.print(
+                f"  [dim]{mark} {call['name']} {call['key_argument']}"
+                f" ({human_size(call['output_size'])} out)[/dim]",
+                highlight=False,
+            )
+        if turn["answer"]:
+            console.print(Markdown(turn["answer"]))
+
+
+def stats_table(title: str, rows: list[dict], key: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(key, overflow="fold")
+    for col in ("sessions", "turns", "gone"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r[key] or "-", str(r["sessions"]), str(r["turns"]), str(r["gone"]))
+    return table

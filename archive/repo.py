@@ -7,6 +7,7 @@ write-once, so a reader sees a committed state even while an ingest runs.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,10 @@ class Repository:
         """The exact bytes of a version, chunk by chunk, each chunk verified by its hash."""
         for ref in self.catalog.chunks_of(version.id):
             yield self.store.get(ref.sha256)
+
+    def open_version(self, version: VersionRow) -> io.BufferedReader:
+        """A binary stream over a version's bytes that holds one chunk in memory at a time."""
+        return io.BufferedReader(_ChunkStream(self.iter_version_bytes(version)), 1024 * 1024)
 
     def version_bytes(self, version: VersionRow) -> bytes:
         return b"".join(self.iter_version_bytes(version))
@@ -130,3 +135,23 @@ class Repository:
 class SessionCopy:
     file: FileRow
     others: list[str]
+
+
+class _ChunkStream(io.RawIOBase):
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self._current = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._current:
+            nxt = next(self._chunks, None)
+            if nxt is None:
+                return 0
+            self._current = memoryview(nxt)
+        n = min(len(buffer), len(self._current))
+        buffer[:n] = self._current[:n]
+        self._current = self._current[n:]
+        return n

@@ -1,0 +1,131 @@
+"""Keep the derived views in step with the archive: the Whoosh index and ``session_meta``.
+
+The archive is the truth. For every transcript (main or sub-agent), ``session_meta.version_id``
+says which version the derived views describe; the work to do is every transcript whose newest
+version is another. The index is committed first and ``session_meta`` after it, so a crash in
+between only makes the next run index those transcripts again (replacing is idempotent).
+A version that appended to the described one re-indexes from its last described turn on: the
+earlier turns did not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+
+from .catalog import FileRow, VersionRow
+from .dates import iso_utc
+from .repo import Repository
+from .transcript import DEFAULT_TOOL_OUTPUT_CAP, Session, iter_lines, parse_lines
+
+ProgressFn = Callable[[int, int], None]  # (transcripts done, transcripts to do)
+
+
+@dataclass
+class IndexStats:
+    transcripts: int = 0
+    documents: int = 0
+    turns: int = 0
+    bad_lines: int = 0
+    bytes_parsed: int = 0
+
+
+def doc_key(file: FileRow) -> str:
+    """The index's name for one archived copy of a transcript."""
+    return f"{file.profile}/{file.relpath}"
+
+
+def parse_version(
+    repo: Repository, file: FileRow, version: VersionRow, *, tool_output_cap: int
+) -> Session:
+    is_subagent = file.kind == "subagent"
+    with repo.open_version(version) as stream:
+        session = parse_lines(
+            iter_lines(stream),
+            session_id=None if is_subagent else file.session_id,
+            is_subagent=is_subagent,
+            tool_output_cap=tool_output_cap,
+            file_size=version.size,
+        )
+    if is_subagent and file.session_id:
+        session.session_id = file.session_id  # the folder names the parent session
+    return session
+
+
+def update_index(
+    repo: Repository,
+    snapshot_id: int,
+    *,
+    rebuild: bool = False,
+    tool_output_cap: int = DEFAULT_TOOL_OUTPUT_CAP,
+    progress: ProgressFn | None = None,
+) -> IndexStats:
+    """Index every transcript whose newest version is not indexed yet (all with ``rebuild``).
+
+    The caller holds the archive lock."""
+    from . import index  # whoosh: imported only by commands that index
+
+    stats = IndexStats()
+    if rebuild:
+        index.clear_index(repo.index_dir)
+        with repo.catalog.transaction():
+            repo.catalog.clear_session_meta()
+    elif not index.index_exists(repo.index_dir):
+        # No index (first run, or deleted by hand): the derived table must not claim otherwise.
+        with repo.catalog.transaction():
+            repo.catalog.clear_session_meta()
+    todo = repo.catalog.files_to_index()
+    if not todo and index.index_exists(repo.index_dir):
+        return stats
+    meta_rows = []
+    with index.IndexWriter(repo.index_dir) as writer:
+        for n, (file, version, described, described_turns) in enumerate(todo, 1):
+            session = parse_version(repo, file, version, tool_output_cap=tool_output_cap)
+            from_turn = 1
+            if described is not None and version.appended_to == described:
+                from_turn = max(1, described_turns)
+            doc = index.IndexedSession(
+                key=doc_key(file),
+                profile=file.profile,
+                session=session,
+                parent_session_id=file.session_id if file.kind == "subagent" else None,
+            )
+            stats.documents += writer.replace_session(doc, from_turn=from_turn)
+            stats.transcripts += 1
+            stats.turns += len(session.turns)
+            stats.bad_lines += session.bad_lines
+            stats.bytes_parsed += version.size
+            meta_rows.append(_meta_row(file, version, session))
+            if progress:
+                progress(n, len(todo))
+        writer.commit(snapshot_id)
+    with repo.catalog.transaction():
+        repo.catalog.put_session_meta(meta_rows)
+    return stats
+
+
+def _meta_row(file: FileRow, version: VersionRow, s: Session) -> dict:
+    return {
+        "file_id": file.id,
+        "version_id": version.id,
+        "session_id": s.session_id,
+        "parent_session_id": file.session_id if file.kind == "subagent" else None,
+        "agent_id": s.agent_id,
+        "is_subagent": int(file.kind == "subagent"),
+        "project": s.project,
+        "branch": s.git_branch,
+        "models": orjson.dumps(s.models).decode(),
+        "tools": orjson.dumps(s.tools).decode(),
+        "started": iso_utc(s.started),
+        "ended": iso_utc(s.ended),
+        "turns": len(s.turns),
+        "title": s.title,
+        "custom_title": s.custom_title,
+        "context_tokens": s.context_tokens,
+        "peak_context_tokens": s.peak_context_tokens,
+        "compactions": len(s.compactions),
+        "context_estimated": int(s.context_estimated),
+        "bad_lines": s.bad_lines,
+    }

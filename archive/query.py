@@ -1,0 +1,249 @@
+"""What the read commands ask: list sessions, load one for display, search the index.
+
+``sessions`` is answered from the catalog's derived ``session_meta`` table (no transcript is
+re-read, no Whoosh import); ``show`` parses the chosen version from the archive; ``search``
+goes through the Whoosh index and adds what only the catalog knows (gone from source).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+
+from .catalog import FileRow, VersionRow
+from .dates import iso_utc
+from .indexer import doc_key, parse_version
+from .repo import Repository
+from .transcript import DEFAULT_TOOL_OUTPUT_CAP, Session, Turn
+
+
+@dataclass
+class Filters:
+    profile: str | None = None
+    project: str | None = None  # substring of the project path, case-insensitive
+    branch: str | None = None
+    model: str | None = None  # substring, e.g. "opus"
+    tool: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_sessions(repo: Repository, filters: Filters, limit: int | None = None) -> list[dict]:
+    """Main sessions, newest first, as ``sessions --json`` rows."""
+    where, params = [], []
+    if filters.profile:
+        where.append("f.profile = ?")
+        params.append(filters.profile)
+    if filters.project:
+        where.append("m.project LIKE ? ESCAPE '\\'")
+        params.append(_like(filters.project))
+    if filters.branch:
+        where.append("m.branch = ?")
+        params.append(filters.branch)
+    if filters.model:
+        where.append("m.models LIKE ? ESCAPE '\\'")
+        params.append(_like(filters.model))
+    if filters.tool:
+        where.append("m.tools LIKE ? ESCAPE '\\'")
+        params.append(_like(orjson.dumps(filters.tool).decode()))
+    if filters.since:
+        where.append("COALESCE(m.ended, m.started) >= ?")
+        params.append(iso_utc(filters.since))
+    if filters.until:
+        where.append("COALESCE(m.started, m.ended) <= ?")
+        params.append(iso_utc(filters.until))
+    clause = "".join(f" AND {w}" for w in where)
+    rows = repo.catalog.session_rows(clause, tuple(params))
+    if limit:
+        rows = rows[:limit]
+    return [session_row(r) for r in rows]
+
+
+def session_row(r: dict) -> dict:
+    return {
+        "session_id": r["session_id"],
+        "profile": r["profile"],
+        "project": r["project"],
+        "started": r["started"],
+        "ended": r["ended"],
+        "turns": r["turns"],
+        "title": r["title"],
+        "gone_from_source": r["gone_snapshot"] is not None,
+        "branch": r["branch"],
+        "models": orjson.loads(r["models"]),
+        "path": r["relpath"],
+    }
+
+
+@dataclass
+class LoadedSession:
+    file: FileRow
+    version: VersionRow
+    session: Session
+    others: list[str]  # other profiles holding a copy
+
+
+def load_session(
+    repo: Repository,
+    ref: str,
+    *,
+    from_profile: str | None = None,
+    version: int | None = None,
+    tool_output_cap: int = DEFAULT_TOOL_OUTPUT_CAP,
+) -> LoadedSession:
+    copy = repo.pick_copy(ref, from_profile)
+    v = repo.pick_version(copy.file, version)
+    session = parse_version(repo, copy.file, v, tool_output_cap=tool_output_cap)
+    return LoadedSession(copy.file, v, session, copy.others)
+
+
+def turn_dict(turn: Turn, *, with_tool_output: bool = False) -> dict:
+    return {
+        "turn": turn.number,
+        "timestamp": iso_utc(turn.timestamp),
+        "prompt": turn.prompt,
+        "answer": turn.answer,
+        "thinking": turn.thinking,
+        "models": turn.models,
+        "context_tokens": turn.context_tokens,
+        "tool_calls": [
+            {
+                "name": c.name,
+                "key_argument": c.key_argument,
+                "output_size": c.output_size,
+                "is_error": c.is_error,
+                **({"input": c.input_text, "output": c.output} if with_tool_output else {}),
+            }
+            for c in turn.tool_calls
+        ],
+    }
+
+
+def session_dict(loaded: LoadedSession, turns: list[Turn] | None = None) -> dict:
+    s = loaded.session
+    return {
+        "session_id": s.session_id,
+        "profile": loaded.file.profile,
+        "path": loaded.file.relpath,
+        "version": loaded.version.seq,
+        "gone_from_source": loaded.file.gone_snapshot is not None,
+        "project": s.project,
+        "branch": s.git_branch,
+        "title": s.title,
+        "custom_title": s.custom_title,
+        "claude_code_versions": s.versions,
+        "models": s.models,
+        "started": iso_utc(s.started),
+        "ended": iso_utc(s.ended),
+        "tools": s.tools,
+        "files": s.files,
+        "context_tokens": s.context_tokens,
+        "peak_context_tokens": s.peak_context_tokens,
+        "context_estimated": s.context_estimated,
+        "compactions": [
+            {"turn": c.turn, "trigger": c.trigger, "pre_tokens": c.pre_tokens}
+            for c in s.compactions
+        ],
+        "bad_lines": s.bad_lines,
+        "turn_count": len(s.turns),
+        "turns": [turn_dict(t) for t in (s.turns if turns is None else turns)],
+    }
+
+
+def search(
+    repo: Repository,
+    query: str,
+    filters: Filters,
+    *,
+    limit: int = 20,
+    group_sessions: bool = False,
+) -> list[dict]:
+    """Ranked hits as ``search --json`` rows (best first)."""
+    from . import index
+
+    hits = index.search(
+        repo.index_dir,
+        query,
+        index.SearchFilters(
+            profile=filters.profile,
+            project=filters.project,
+            branch=filters.branch,
+            model=filters.model,
+            tool=filters.tool,
+            since=filters.since,
+            until=filters.until,
+        ),
+        limit=limit,
+        group_sessions=group_sessions,
+    )
+    gone = {doc_key(f) for f in repo.catalog.gone_files()}
+    return [
+        {
+            "session_id": h.session_id,
+            "turn": h.turn,
+            "profile": h.profile,
+            "project": h.project,
+            "timestamp": iso_utc(h.timestamp),
+            "score": round(h.score, 4),
+            "snippet": h.snippet,
+            "highlights": h.highlights,
+            "title": h.title,
+            "agent_id": h.agent_id,
+            "gone_from_source": h.key in gone,
+        }
+        for h in hits
+    ]
+
+
+def _dir_size(path) -> int:
+    total = 0
+    if path.is_dir():
+        for p in path.rglob("*"):
+            if p.is_file():
+                total += p.stat().st_size
+    return total
+
+
+def stats(repo: Repository) -> dict:
+    """Counts by profile and project, and what the archive and its index weigh on disk."""
+    c = repo.catalog.conn
+
+    def grouped(column: str) -> list[dict]:
+        cur = c.execute(
+            f"SELECT {column}, COUNT(*), COALESCE(SUM(m.turns), 0), "
+            "SUM(f.gone_snapshot IS NOT NULL), COALESCE(SUM(m.context_tokens), 0) "
+            "FROM files f JOIN session_meta m ON m.file_id = f.id WHERE f.kind = 'session' "
+            f"GROUP BY {column} ORDER BY COUNT(*) DESC, {column}"
+        )
+        key = column.split(".")[1]
+        return [
+            {key: k, "sessions": n, "turns": t, "gone": g, "context_tokens": tok}
+            for k, n, t, g, tok in cur
+        ]
+
+    by_profile = grouped("f.profile")
+    totals = repo.catalog.totals()
+    catalog_bytes = sum(
+        p.stat().st_size
+        for p in repo.archive_dir.glob("catalog.sqlite*")
+        if p.is_file()
+    )
+    return {
+        "sessions": sum(r["sessions"] for r in by_profile),
+        "turns": sum(r["turns"] for r in by_profile),
+        "context_tokens": sum(r["context_tokens"] for r in by_profile),
+        "gone_from_source": sum(r["gone"] for r in by_profile),
+        "files": totals["files"],
+        "versions": totals["versions"],
+        "archive_bytes": totals["bytes_stored"] + catalog_bytes,
+        "index_bytes": _dir_size(repo.index_dir),
+        "by_profile": by_profile,
+        "by_project": grouped("m.project"),
+    }

@@ -1,0 +1,163 @@
+"""Library-level tests of the pieces under ingest: roots, the chunker, the store, dates, imports."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from archive.dates import parse_when
+from archive.errors import UsageError
+from archive.paths import encode_project_path
+from archive.roots import classify, discover_roots, iter_root_files
+from archive.store import Chunker, CorruptObject, ObjectStore
+
+
+def test_ccs_shared_projects_folder_is_captured_once(tmp_path):
+    home = tmp_path
+    group = home / ".ccs/shared/context-groups/team/projects"
+    (group / "-p").mkdir(parents=True)
+    (group / "-p" / "s1.jsonl").write_text("{}\n")
+    for name in ("alpha", "beta"):
+        inst = home / ".ccs/instances" / name
+        inst.mkdir(parents=True)
+        (inst / "projects").symlink_to(group)
+        (inst / "history.jsonl").write_text(f'{{"display":"{name}"}}\n')
+    roots = discover_roots(environ={}, home=home)
+    by_name = {r.profile: r for r in roots}
+    assert by_name["beta"].projects_shared_with == "alpha"
+    files = {r.profile: sorted(f.relpath for f in iter_root_files(r)) for r in roots}
+    assert files["alpha"] == ["history.jsonl", "projects/-p/s1.jsonl"]
+    assert files["beta"] == ["history.jsonl"]  # its own history, not the shared sessions again
+
+
+def test_symlink_loop_in_a_root_does_not_trap_the_walk(tmp_path):
+    root = tmp_path / ".claude"
+    proj = root / "projects" / "-p"
+    proj.mkdir(parents=True)
+    (proj / "a.jsonl").write_text("{}\n")
+    (proj / "loop").symlink_to(root / "projects")
+    (proj / "self.jsonl").symlink_to(proj / "self.jsonl")  # a file symlink loop
+    root = next(r for r in discover_roots(environ={}, home=tmp_path) if r.profile == "default")
+    paths = [f.relpath for f in iter_root_files(root)]
+    assert paths == ["projects/-p/a.jsonl"]
+
+
+@pytest.mark.parametrize(
+    ("relpath", "expected"),
+    [
+        ("history.jsonl", ("history", None)),
+        ("projects/-p/abc.jsonl", ("session", "abc")),
+        ("projects/-p/agent-1234.jsonl", ("subagent", None)),
+        ("projects/-p/abc/subagents/agent-a1.jsonl", ("subagent", "abc")),
+        ("projects/-p/abc/subagents/workflows/wf_1/agent-b.jsonl", ("subagent", "abc")),
+        ("projects/-p/abc/subagents/agent-a1.meta.json", ("sidecar", "abc")),
+        ("projects/-p/abc/tool-results/t1.txt", ("tool-result", "abc")),
+        ("projects/-p/memory/notes.md", ("memory", None)),
+        ("projects/-p/sessions-index.json", ("other", None)),
+        ("settings.json", ("other", None)),
+    ],
+    ids=["history", "session", "legacy-agent", "subagent", "workflow-agent", "meta-json",
+         "tool-result", "memory", "sessions-index", "outside-projects"],
+)
+def test_classify(relpath, expected):
+    assert classify(relpath) == expected
+
+
+def test_chunker_cuts_at_line_boundaries_and_keeps_every_byte():
+    lines = [(b"x" * (i % 997)) + b"\n" for i in range(20000)]
+    data = b"".join(lines)
+    chunker = Chunker(target=64 * 1024, maximum=128 * 1024)
+    chunks = []
+    for start in range(0, len(data), 10_000):
+        chunks.extend(chunker.feed(data[start : start + 10_000]))
+    chunks.extend(chunker.finish())
+    assert b"".join(chunks) == data
+    assert len(chunks) > 10
+    assert all(c.endswith(b"\n") for c in chunks)
+    assert all(len(c) <= 128 * 1024 for c in chunks)
+
+
+def test_chunker_cuts_a_huge_line_at_the_maximum():
+    chunker = Chunker(target=1000, maximum=4000)
+    chunks = list(chunker.feed(b"y" * 10_000)) + list(chunker.finish())
+    assert [len(c) for c in chunks] == [4000, 4000, 2000]
+
+
+def test_store_roundtrip_and_damage(tmp_path):
+    store = ObjectStore(tmp_path / "objects", durable=True)
+    sha, stored, new = store.put(b"hello\n" * 1000)
+    assert new and sha == hashlib.sha256(b"hello\n" * 1000).hexdigest()
+    assert stored < 6000
+    assert store.put(b"hello\n" * 1000) == (sha, stored, False)
+    assert store.get(sha) == b"hello\n" * 1000
+    path = store.path_for(sha)
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.raises(CorruptObject, match="damaged"):
+        store.get(sha)
+    path.unlink()
+    with pytest.raises(CorruptObject, match="missing"):
+        store.get(sha)
+
+
+@pytest.mark.parametrize(
+    ("text", "end_of_day", "expected"),
+    [
+        ("2026-11-01T10:00:00Z", False, datetime(2026, 11, 1, 10, tzinfo=UTC)),
+        ("3 days ago", False, datetime(2026, 11, 22, 12, tzinfo=UTC)),
+        ("2w", False, datetime(2026, 11, 11, 12, tzinfo=UTC)),
+        ("now", False, datetime(2026, 11, 25, 12, tzinfo=UTC)),
+    ],
+    ids=["iso-utc", "days-ago", "weeks-short", "now"],
+)
+def test_parse_when(text, end_of_day, expected):
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    assert parse_when(text, end_of_day=end_of_day, now=now) == expected
+
+
+def test_parse_when_bare_date_as_upper_bound_includes_the_day():
+    start = parse_when("2026-11-01")
+    end = parse_when("2026-11-01", end_of_day=True)
+    assert (end - start).total_seconds() == pytest.approx(86400, abs=0.01)
+
+
+def test_parse_when_rejects_garbage():
+    with pytest.raises(UsageError, match="cannot read the date"):
+        parse_when("the day after the thing")
+
+
+@pytest.mark.parametrize(
+    ("path", "encoded"),
+    [
+        ("/home/me/my_app", "-home-me-my-app"),
+        ("/Users/x/.local/a b", "-Users-x--local-a-b"),
+        ("/tmp/Проект", "-tmp-------"),
+        ("C:\\git\\cc-plus", "C--git-cc-plus"),
+    ],
+    ids=["underscore", "dot-and-space", "cyrillic", "windows"],
+)
+def test_encode_project_path(path, encoded):
+    assert encode_project_path(path) == encoded
+
+
+def test_library_never_imports_the_cli_layer():
+    """Only cli.py and render.py may import typer or rich (demo.py renders the demo)."""
+    package = Path(__file__).parent.parent / "archive"
+    allowed = {"cli.py", "render.py", "demo.py", "__main__.py"}
+    for module in package.glob("*.py"):
+        if module.name in allowed:
+            continue
+        tree = ast.parse(module.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in {"typer", "rich", "click"}, (
+                    f"{module.name} imports {name}"
+                )
