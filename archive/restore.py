@@ -1,0 +1,718 @@
+"""Restore an archived session into a config root, where ``claude --resume <id>`` finds it.
+
+Invariants:
+- Never overwrite without archiving first. A target file that exists is refused (TargetExists,
+  exit 3) unless ``force``; then, under the archive lock, the target root is ingested and each
+  existing file's bytes are checked to be the newest archived version of it before anything is
+  replaced. Without ``force`` the final rename is a hard link, which fails if a file appeared.
+- Atomic writes. Each file is written to a temp file in its final folder, fsync'ed, then renamed
+  (sidecars first, the transcript last). A failure removes the temp files, the files this run
+  created and the folders it made: no partial file is left.
+- Never outside the target root. Every path written is checked by ``paths.safe_join`` and opened
+  part by part with ``paths.open_safe_dir`` (no ``..``/NUL/absolute parts, no symlink leading out;
+  only ``projects`` may be a CCS link into ``~/.ccs``).
+- Bytes unchanged except the asked rewrites: the top-level ``cwd`` (``project``) and
+  ``sessionId`` (``new_id``) string values are replaced in place in lines that are JSON objects;
+  ``turns`` cuts at a line boundary. Everything else, thinking blocks included, is copied as is.
+
+Sidecars (``<project>/<session id>/…``): the newest version of each when the newest transcript
+version is restored; for a past version, each sidecar's version current at that version's
+snapshot (sidecars that did not exist yet are left out). Their ``.jsonl`` files get the same
+cwd/sessionId rewrites; other sidecar files are copied as is. ``turns`` cuts only the transcript
+(a later turn's sub-agent file is inert). Legacy flat ``agent-*.jsonl`` files are not tied to a
+session by path and are not restored.
+
+A cwd rewrite moves a cwd below the old project to the same place below the new one (worktrees
+under ``.claude/worktrees/…`` stay worktrees); any other cwd becomes the new project path.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import secrets
+import shlex
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+from .catalog import FileRow, VersionRow
+from .config import private_umask
+from .dates import parse_when
+from .errors import ArchiveError, TargetExists, UsageError
+from .lock import ArchiveLock
+from .paths import (
+    UnsafePath,
+    check_part,
+    check_project_path,
+    check_session_id,
+    open_safe_dir,
+    project_folder,
+    project_folder_candidates,
+    safe_join,
+)
+from .repo import Repository
+from .roots import Root, check_profile_name, find_root
+from .transcript import iter_lines, parse_lines
+
+_READ = 1024 * 1024
+
+
+@dataclass
+class RestoreFile:
+    kind: str  # session, subagent, tool-result, sidecar
+    relpath: str  # in the target root
+    path: Path
+    source: str  # profile/relpath in the archive
+    version: int
+    exists: bool
+    size: int = 0  # bytes written (or that would be)
+    rewritten: dict[str, int] = field(default_factory=dict)  # field -> lines changed
+    _version: VersionRow | None = None
+    _limit: int | None = None  # --turns: bytes of the prefix kept
+    _rewrite: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "kind": self.kind,
+            "source": self.source,
+            "version": self.version,
+            "size": self.size,
+            "exists": self.exists,
+            "rewritten_lines": self.rewritten,
+        }
+
+
+@dataclass
+class RestoreResult:
+    session_id: str
+    original_session_id: str
+    profile: str
+    root: Path
+    path: Path
+    project: str | None  # the directory to resume in; None when no cwd is known
+    project_folder: str
+    project_from: str  # "cwd" | "--project" | "folder"
+    source_profile: str
+    others: list[str]
+    version: int
+    newest_version: int
+    captured_at: str
+    turns: int | None
+    rewrites: dict[str, str]  # field -> new value (cwd: new project path)
+    files: list[RestoreFile]
+    resume_command: str
+    dry_run: bool
+    source_cwd: str | None = None  # the transcript's own project path, if it has one
+    archived_snapshot: int | None = None  # the ingest that archived replaced files (--force)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "session_id": self.session_id,
+            "profile": self.profile,
+            "path": str(self.path),
+            "files": [f.to_dict() for f in self.files],
+            "resume_command": self.resume_command,
+            "source_profile": self.source_profile,
+            "version": self.version,
+            "dry_run": self.dry_run,
+        }
+
+
+def restore(
+    archive_dir: Path,
+    roots: list[Root],
+    ref: str,
+    *,
+    to: str,
+    from_profile: str | None = None,
+    project: str | None = None,
+    version: int | None = None,
+    at: str | None = None,
+    turns: int | None = None,
+    new_id: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
+    wait: float = 0.0,
+    durable: bool = True,
+) -> RestoreResult:
+    """Plan the restore of session ``ref`` into profile ``to``, then (unless ``dry_run``) do it."""
+    check_profile_name(to)
+    if from_profile is not None:
+        check_profile_name(from_profile)
+    ref = check_session_id(ref.strip())
+    if version is not None and at is not None:
+        raise UsageError("give --version or --at, not both")
+    if turns is not None and turns < 1:
+        raise UsageError("--turns must be at least 1")
+    new_project = check_project_path(project) if project is not None else None
+    target = find_root(roots, to)
+    if not target.exists:
+        raise UsageError(
+            f"profile {target.profile!r} has no config folder at {target.path}",
+            hint="start Claude Code with that config once, or create the folder",
+        )
+    with Repository(archive_dir, readonly=True) as repo:
+        result = _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_id)
+        result.dry_run = dry_run
+        existing = [f for f in result.files if f.exists]
+        if existing and not force:
+            raise TargetExists(
+                f"{existing[0].path} already exists",
+                hint="--force archives it first, then replaces it",
+            )
+        if dry_run:
+            for f in result.files:
+                _consume(repo, f, result, lambda data: None)
+            return result
+        link_ok = _link_ok(target)
+        if force:
+            with ArchiveLock(archive_dir, wait=wait, purpose="restore"):
+                archived: set[Path] = set()
+                if any(os.path.lexists(f.path) for f in result.files):
+                    result.archived_snapshot, archived = _archive_existing(
+                        archive_dir, roots, target, result.files, durable
+                    )
+                _write_all(repo, result, link_ok, archived)
+        else:
+            _write_all(repo, result, link_ok, set())
+    return result
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+
+def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_id):
+    copy = repo.pick_copy(ref, from_profile)
+    file = copy.file
+    sid = check_session_id(file.session_id or "")
+    versions = repo.catalog.versions(file.id)
+    if not versions:
+        raise ArchiveError(f"{file.profile}/{file.relpath} has no stored version")
+    chosen = _choose_version(repo, file, versions, version, at)
+    source_dir = file.relpath.rsplit("/", 1)[0]  # projects/<folder>
+    source_folder = check_part(source_dir.split("/")[-1], "source project folder")
+    notes = []
+    if copy.others:
+        notes.append(
+            f"copies also in {', '.join(copy.others)}; restored the copy of {file.profile} "
+            "(pick one with --from)"
+        )
+
+    limit = None
+    if turns is not None:
+        session = _parse(repo, chosen)
+        if len(session.turns) < turns:
+            raise UsageError(
+                f"version {chosen.seq} of session {sid} has {len(session.turns)} turns, "
+                f"not {turns}"
+            )
+        limit = session.turns[turns - 1].end_offset
+        source_cwd = session.project
+    else:
+        source_cwd = _first_cwd(repo, chosen)
+
+    if new_project is not None:
+        project, project_from = new_project, "--project"
+    elif source_cwd:
+        project, project_from = source_cwd, "cwd"
+    else:
+        project, project_from = None, "folder"
+        notes.append(
+            f"no cwd in the transcript: using the source's project folder {source_folder}; "
+            "resume from the directory it names"
+        )
+    projects = target.path / "projects"
+    if project is not None:
+        long_name = len(project_folder_candidates(project)) > 1
+        folder = project_folder(project, _listdir(projects) if long_name else ())
+    else:
+        folder = source_folder
+
+    out_id = sid
+    if new_id:
+        out_id = str(uuid.uuid4())
+    elif turns is not None and _has_session(projects, sid):
+        out_id = str(uuid.uuid4())
+        notes.append(f"--turns implies --new-id: profile {target.profile} already has {sid}")
+    rewrites: dict[str, str] = {}
+    if new_project is not None:
+        rewrites["cwd"] = new_project
+    if out_id != sid:
+        rewrites["sessionId"] = out_id
+
+    link_ok = _link_ok(target)
+    main_rel = f"projects/{folder}/{out_id}.jsonl"
+    files = [
+        _planned(target, link_ok, "session", main_rel, file, chosen, limit=limit, rewrite=True)
+    ]
+    past = chosen.id != versions[-1].id
+    for side in repo.catalog.sidecar_files(file.profile, source_dir, sid):
+        rest = side.relpath[len(f"{source_dir}/{sid}/") :]
+        side_version = _sidecar_version(repo, side, chosen.snapshot_id if past else None)
+        if side_version is None:
+            continue
+        rel = f"projects/{folder}/{out_id}/{rest}"
+        files.append(
+            _planned(target, link_ok, side.kind, rel, side, side_version,
+                     rewrite=rest.endswith(".jsonl"))
+        )
+
+    return RestoreResult(
+        session_id=out_id,
+        original_session_id=sid,
+        profile=target.profile,
+        root=target.path,
+        path=files[0].path,
+        project=project,
+        project_folder=folder,
+        project_from=project_from,
+        source_profile=file.profile,
+        others=copy.others,
+        version=chosen.seq,
+        newest_version=versions[-1].seq,
+        captured_at=chosen.captured_at,
+        turns=turns,
+        rewrites=rewrites,
+        files=files,
+        resume_command=resume_command(target, project, out_id),
+        dry_run=False,
+        source_cwd=source_cwd,
+        notes=notes,
+    )
+
+
+def _choose_version(repo, file: FileRow, versions, seq, at) -> VersionRow:
+    if at is None:
+        return repo.pick_version(file, seq)
+    when = parse_when(at, end_of_day=True)
+    before = [v for v in versions if _captured(v) <= when]
+    if not before:
+        raise UsageError(
+            f"session {file.session_id} has no version captured at or before {at}",
+            hint=f"the first was captured at {versions[0].captured_at}",
+        )
+    return before[-1]
+
+
+def _captured(v: VersionRow) -> datetime:
+    return datetime.fromisoformat(v.captured_at.replace("Z", "+00:00"))
+
+
+def _sidecar_version(repo, side: FileRow, snapshot: int | None) -> VersionRow | None:
+    versions = repo.catalog.versions(side.id)
+    if snapshot is not None:
+        versions = [v for v in versions if v.snapshot_id <= snapshot]
+    return versions[-1] if versions else None
+
+
+def _planned(target, link_ok, kind, rel, src: FileRow, v: VersionRow, *, limit=None,
+             rewrite=False) -> RestoreFile:
+    path = safe_join(target.path, rel, link_ok=link_ok)
+    return RestoreFile(
+        kind=kind, relpath=rel, path=path, source=f"{src.profile}/{src.relpath}",
+        version=v.seq, exists=os.path.lexists(path), _version=v, _limit=limit,
+        _rewrite=rewrite,
+    )
+
+
+def _parse(repo, version: VersionRow):
+    with repo.open_version(version) as stream:
+        return parse_lines(iter_lines(stream), file_size=version.size)
+
+
+def _first_cwd(repo, version: VersionRow) -> str | None:
+    """The ``cwd`` of the first line that has one, without parsing the rest."""
+    with repo.open_version(version) as stream:
+        for _, raw in iter_lines(stream):
+            if not raw or b'"cwd"' not in raw:
+                continue
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get("cwd"), str) and obj["cwd"]:
+                return obj["cwd"]
+    return None
+
+
+def _listdir(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+def _has_session(projects: Path, sid: str) -> bool:
+    return any(os.path.lexists(projects / name / f"{sid}.jsonl") for name in _listdir(projects))
+
+
+def _link_ok(target: Root) -> dict[str, list[Path]]:
+    """CCS may link an instance's ``projects`` into ``~/.ccs/shared/…``: allowed there (and
+    inside the root) only."""
+    ccs_home = os.environ.get("CCS_HOME")
+    ccs = (Path(ccs_home).expanduser() if ccs_home else Path.home()) / ".ccs"
+    return {"projects": [ccs]}
+
+
+def resume_command(target: Root, project: str | None, session_id: str) -> str:
+    """The shell line that resumes the session from the right directory and config dir."""
+    q = shlex.quote
+    if target.origin == "ccs":
+        cmd = f"ccs {q(target.profile)} --resume {q(session_id)}"
+    elif target.origin == "default" and os.path.realpath(target.path) == os.path.realpath(
+        Path.home() / ".claude"
+    ):
+        cmd = f"claude --resume {q(session_id)}"
+    else:
+        cmd = f"CLAUDE_CONFIG_DIR={q(str(target.path))} claude --resume {q(session_id)}"
+    if project is None:
+        return cmd
+    cd = f"cd -- {q(project)}" if project.startswith("-") else f"cd {q(project)}"
+    return f"{cd} && {cmd}"
+
+
+# -- bytes ------------------------------------------------------------------------------------
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_WS = re.compile(rb"[ \t\r\n]*")
+_SCALAR = re.compile(rb"[^,}\]\s]+")
+_BRACKET = re.compile(rb'["{}\[\]]')
+
+
+def _skip_container(line: bytes, pos: int) -> int:
+    depth = 0
+    while True:
+        m = _BRACKET.search(line, pos)
+        if m is None:
+            raise ValueError("unterminated")
+        c = line[m.start()]
+        if c == 0x22:  # '"'
+            s = _STRING.match(line, m.start())
+            if s is None:
+                raise ValueError("bad string")
+            pos = s.end()
+            continue
+        depth += 1 if c in (0x7B, 0x5B) else -1
+        pos = m.start() + 1
+        if depth == 0:
+            return pos
+
+
+def top_level_string_spans(line: bytes, keys: frozenset[str]) -> list[tuple[str, int, int]]:
+    """(key, start, end) of each top-level string value whose key is in ``keys``; raises
+    ValueError when ``line`` is not one JSON object. Byte offsets include the quotes."""
+    pos = _WS.match(line, 0).end()
+    if line[pos : pos + 1] != b"{":
+        raise ValueError("not an object")
+    pos = _WS.match(line, pos + 1).end()
+    spans: list[tuple[str, int, int]] = []
+    if line[pos : pos + 1] == b"}":
+        return spans
+    while True:
+        m = _STRING.match(line, pos)
+        if m is None:
+            raise ValueError("bad key")
+        raw_key = m.group()
+        pos = _WS.match(line, m.end()).end()
+        if line[pos : pos + 1] != b":":
+            raise ValueError("no colon")
+        start = _WS.match(line, pos + 1).end()
+        c = line[start : start + 1]
+        if c == b'"':
+            v = _STRING.match(line, start)
+            if v is None:
+                raise ValueError("bad string")
+            end = v.end()
+            key = orjson.loads(raw_key) if b"\\" in raw_key else raw_key[1:-1].decode()
+            if key in keys:
+                spans.append((key, start, end))
+        elif c in (b"{", b"["):
+            end = _skip_container(line, start)
+        else:
+            v = _SCALAR.match(line, start)
+            if v is None:
+                raise ValueError("bad value")
+            end = v.end()
+        pos = _WS.match(line, end).end()
+        c = line[pos : pos + 1]
+        if c == b",":
+            pos = _WS.match(line, pos + 1).end()
+        elif c == b"}":
+            return spans
+        else:
+            raise ValueError("bad separator")
+
+
+def rewrite_line(line: bytes, rewrites: dict[str, Callable[[str], str]]) -> tuple[bytes, list[str]]:
+    """``line`` with the top-level string values of the keys in ``rewrites`` replaced by
+    ``rewrites[key](old)``; every other byte unchanged. Lines that are not a JSON object come
+    back as they are. Returns the line and the keys changed."""
+    body = line.rstrip(b"\r\n")
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return line, []
+    if not isinstance(obj, dict) or not any(isinstance(obj.get(k), str) for k in rewrites):
+        return line, []
+    try:
+        spans = top_level_string_spans(body, frozenset(rewrites))
+    except ValueError:
+        return line, []
+    out = []
+    done = []
+    pos = 0
+    for key, start, end in spans:
+        old = orjson.loads(body[start:end])
+        new = rewrites[key](old)
+        if new == old:
+            continue
+        out.append(line[pos:start])
+        out.append(orjson.dumps(new))
+        pos = end
+        done.append(key)
+    out.append(line[pos:])
+    return b"".join(out), done
+
+
+def _relocate(old_project: str | None, new_project: str) -> Callable[[str], str]:
+    """A cwd in the old project (or below it) moves to the same place under the new one;
+    any other cwd becomes the new project."""
+    base = old_project.rstrip("/") if old_project else None
+
+    def move(cwd: str) -> str:
+        if base and cwd.startswith(base + "/"):
+            return new_project.rstrip("/") + cwd[len(base) :]
+        return new_project
+
+    return move
+
+
+def _source_bytes(repo, version: VersionRow, limit: int | None) -> Iterator[bytes]:
+    """The version's bytes (or its first ``limit``), checked against its hash when whole."""
+    h = hashlib.sha256() if limit is None else None
+    left = limit
+    for data in repo.iter_version_bytes(version):
+        if h is not None:
+            h.update(data)
+        if left is not None:
+            if left <= 0:
+                return
+            data = data[:left]
+            left -= len(data)
+        yield data
+    if h is not None and h.hexdigest() != version.sha256:
+        raise ArchiveError(f"version {version.seq} does not match its recorded hash")
+
+
+def _consume(repo, f: RestoreFile, result: RestoreResult, sink: Callable[[bytes], None]) -> None:
+    """Feed ``f``'s final bytes to ``sink``, counting size and rewritten lines."""
+    rewrites: dict[str, Callable[[str], str]] = {}
+    if f._rewrite:
+        if "cwd" in result.rewrites:
+            rewrites["cwd"] = _relocate(result.source_cwd, result.rewrites["cwd"])
+        if "sessionId" in result.rewrites:
+            new = result.rewrites["sessionId"]
+            rewrites["sessionId"] = lambda _old: new
+    f.size = 0
+    f.rewritten = {}
+    source = _source_bytes(repo, f._version, f._limit)
+    if not rewrites:
+        for data in source:
+            f.size += len(data)
+            sink(data)
+        return
+    needles = [f'"{k}"'.encode() for k in rewrites]
+    carry = b""
+    for data in source:
+        buf = carry + data if carry else data
+        cut = buf.rfind(b"\n") + 1
+        carry = buf[cut:]
+        if cut:
+            _emit_lines(buf[:cut], needles, rewrites, f, sink)
+    if carry:
+        _emit_lines(carry, needles, rewrites, f, sink)
+
+
+def _emit_lines(block, needles, rewrites, f: RestoreFile, sink) -> None:
+    start = 0
+    out = []
+    while start < len(block):
+        nl = block.find(b"\n", start)
+        end = len(block) if nl < 0 else nl + 1
+        line = block[start:end]
+        if any(n in line for n in needles):
+            line, keys = rewrite_line(line, rewrites)
+            for k in keys:
+                f.rewritten[k] = f.rewritten.get(k, 0) + 1
+        out.append(line)
+        start = end
+    data = b"".join(out)
+    f.size += len(data)
+    sink(data)
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def _archive_existing(archive_dir, roots, target: Root, files, durable) -> tuple[int, set[Path]]:
+    """Ingest the target root (the caller holds the lock), then make sure every file about to
+    be replaced is in the archive byte for byte; refuse to go on otherwise."""
+    from .ingest import ingest
+
+    owner = target.projects_shared_with or target.profile
+    chosen = [r for r in roots if r.profile in (owner, target.profile)]
+    outcome = ingest(archive_dir, chosen, durable=durable, index=False, locked=True)
+    archived: set[Path] = set()
+    with Repository(archive_dir, readonly=True) as repo:
+        known = repo.catalog.files_of_profile(owner)
+        for f in files:
+            if not os.path.lexists(f.path):
+                continue
+            row = known.get(f.relpath)
+            latest = repo.catalog.latest_version(row.id) if row else None
+            if latest is None or latest.sha256 != _hash_file(f.path):
+                raise ArchiveError(
+                    f"could not archive the existing {f.path}; nothing was replaced",
+                    hint="it may be changing right now: try again",
+                )
+            archived.add(f.path)
+    return outcome.snapshot, archived
+
+
+def _hash_file(path: Path) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(_READ):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _write_all(repo, result: RestoreResult, link_ok, archived: set[Path]) -> None:
+    """Write every file to a temp file first, then rename them all; undo on any failure.
+    Only the files in ``archived`` (checked to be in the archive) may be replaced."""
+    dirs: dict[str, int] = {}
+    created_dirs: list[Path] = []
+    temps: list[tuple[int, str, str, RestoreFile]] = []  # (dir fd, temp name, name, file)
+    new_files: list[tuple[int, str]] = []  # files this run created, removed on failure
+    replaced = 0
+    current = result.files[0]
+    try:
+        with private_umask():
+            for f in result.files:
+                current = f
+                rel_dir, name = f.relpath.rsplit("/", 1)
+                if rel_dir not in dirs:
+                    fd, made = open_safe_dir(result.root, rel_dir, link_ok=link_ok)
+                    dirs[rel_dir] = fd
+                    created_dirs.extend(made)
+                tmp = f".{name}.{secrets.token_hex(6)}.restoring"
+                temps.append((dirs[rel_dir], tmp, name, f))
+                _write_temp(repo, f, result, dirs[rel_dir], tmp)
+            # Sidecars first, the transcript last: the session appears only when complete.
+            for dir_fd, tmp, name, f in [*temps[1:], temps[0]]:
+                current = f
+                if f.path in archived:
+                    os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                    replaced += 1
+                else:
+                    _place_new(dir_fd, tmp, name, f.path, bool(archived))
+                    new_files.append((dir_fd, name))
+                temps = [t for t in temps if t[1] != tmp]
+            for fd in set(dirs.values()):
+                os.fsync(fd)
+    except BaseException as exc:
+        for dir_fd, tmp, _, _ in temps:
+            _unlink(tmp, dir_fd)
+        for dir_fd, name in new_files:
+            _unlink(name, dir_fd)
+        for folder in reversed(created_dirs):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            done = (
+                f"{replaced} file(s) were already replaced (their old bytes are archived)"
+                if replaced
+                else "nothing was restored"
+            )
+            raise ArchiveError(
+                f"could not write {current.path}: {exc.strerror or exc}; {done}"
+            ) from None
+        raise
+    finally:
+        for fd in set(dirs.values()):
+            os.close(fd)
+
+
+def _write_temp(repo, f: RestoreFile, result: RestoreResult, dir_fd: int, tmp: str) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
+    try:
+        def sink(data: bytes) -> None:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+
+        _consume(repo, f, result, sink)
+        os.fchmod(fd, 0o600)
+        os.utime(fd)  # mtime = now, so cleanupPeriodDays does not sweep it at next start
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _place_new(dir_fd: int, tmp: str, name: str, path: Path, force: bool) -> None:
+    """Rename ``tmp`` to ``name`` only if ``name`` does not exist (a hard link fails if it
+    does); filesystems without hard links fall back to check-then-rename."""
+    try:
+        os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except FileExistsError:
+        if force:  # appeared after the archiving ingest: it is not archived, keep it
+            raise ArchiveError(f"{path} appeared while restoring; nothing replaced it") from None
+        raise TargetExists(
+            f"{path} already exists", hint="--force archives it first, then replaces it"
+        ) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV,
+                             errno.EMLINK, errno.ENOSYS):
+            raise
+        try:
+            os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            return
+        raise TargetExists(
+            f"{path} already exists", hint="--force archives it first, then replaces it"
+        ) from None
+    _unlink(tmp, dir_fd)
+
+
+def _unlink(name: str, dir_fd: int) -> None:
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+    except OSError:
+        pass
+
+
+__all__ = [
+    "RestoreFile",
+    "RestoreResult",
+    "UnsafePath",
+    "resume_command",
+    "restore",
+    "rewrite_line",
+    "top_level_string_spans",
+]
