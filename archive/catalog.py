@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS version_chunks (
     PRIMARY KEY (version_id, pos)
 ) WITHOUT ROWID;
 -- Derived, like the index: what the parser found in the newest indexed version of each
--- transcript. Rebuilt by `archive reindex`; `version_id` says which version it describes.
+-- transcript, rebuilt by `archive reindex`. `version_id` is the version it describes.
 CREATE TABLE IF NOT EXISTS session_meta (
     file_id INTEGER PRIMARY KEY REFERENCES files (id),
     version_id INTEGER NOT NULL,
@@ -175,10 +175,9 @@ class Catalog:
         self.conn.close()
 
     def _migrate(self) -> None:
+        # Every statement is idempotent (IF NOT EXISTS), so running the script again is safe.
+        self.conn.executescript(SCHEMA)
         with self.transaction():
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    self.conn.execute(statement)
             self.conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),

@@ -176,6 +176,10 @@ def ingest(
     ] = 0.0,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
+    log: Annotated[
+        Path | None,
+        typer.Option(help="Append this run's result to a log file (kept to the last 10 runs)."),
+    ] = None,
 ):
     """Snapshot the session files of every config root into the archive.
 
@@ -207,9 +211,20 @@ def ingest(
 
     try:
         result = run_ingest(adir, found, wait=wait, durable=default_durable(), progress=progress)
+    except ArchiveError as exc:
+        if log:
+            _log_failure(log, exc)
+        raise
     finally:
         if bar:
             bar.stop()
+    if log:
+        from .runlog import append_run
+
+        try:
+            append_run(log, result)
+        except ArchiveError as exc:
+            result.warnings.append(f"cannot write the log: {exc}")
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if json:
@@ -219,6 +234,15 @@ def ingest(
     if result.errors:
         ingest_errors(err, result)
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _log_failure(log: Path, exc: ArchiveError) -> None:
+    from .runlog import append_failure
+
+    try:
+        append_failure(log, str(exc), exit_code=exc.exit_code)
+    except ArchiveError:
+        pass  # the error itself is reported on stderr; a log we cannot write changes nothing
 
 
 @command()
@@ -571,6 +595,10 @@ def demo(
     base = Path(tempfile.mkdtemp(prefix="session-archive-demo-"))
     adir = archive_dir or base / "archive"
     run_demo(base / "home", adir, _stdout())
+
+
+# Commands of other areas live in their own modules and register themselves on ``app``.
+from . import cli_export, cli_nightly, cli_restore  # noqa: E402,F401
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,11 +34,13 @@ from .errors import ArchiveError
 from .indexer import IndexStats
 from .lock import ArchiveLock
 from .repo import Repository
+from .retention import unarchived_at_risk
 from .roots import Root, SourceFile, iter_root_files
 from .store import Chunker, ObjectStore
 from .transcript import DEFAULT_TOOL_OUTPUT_CAP
 
 READ_BLOCK = 1024 * 1024
+AT_RISK_DAYS = 7  # warn about files Claude Code's cleanup deletes within this many days
 # A batch is committed when it holds this many files or bytes: bounds the work a kill can undo
 # and the time between commits, without an fsync per file.
 BATCH_FILES = 500
@@ -121,13 +124,18 @@ def ingest(
     progress: ProgressFn | None = None,
     index: bool = True,
     tool_output_cap: int = DEFAULT_TOOL_OUTPUT_CAP,
+    locked: bool = False,
 ) -> IngestResult:
-    """Take one snapshot of ``roots`` into the archive at ``archive_dir``."""
+    """Take one snapshot of ``roots`` into the archive at ``archive_dir``.
+
+    ``locked``: the caller already holds the archive lock (restore --force, which must keep it
+    from archiving a target to replacing it)."""
     started = time.monotonic()
     warnings = []
     if ensure_private_dir(archive_dir):
         warnings.append(f"{archive_dir} was readable by other users; now 0700")
-    with private_umask(), ArchiveLock(archive_dir, wait=wait, purpose="ingest"):
+    lock = nullcontext() if locked else ArchiveLock(archive_dir, wait=wait, purpose="ingest")
+    with private_umask(), lock:
         repo = Repository(archive_dir, readonly=False, durable=durable)
         catalog, store = repo.catalog, repo.store
         try:
@@ -137,6 +145,12 @@ def ingest(
             ).decode()
             snapshot = catalog.begin_snapshot(utc_now(), socket.gethostname(), roots_json)
             result = IngestResult(snapshot=snapshot, warnings=warnings)
+            at_risk = unarchived_at_risk(roots, catalog, days=AT_RISK_DAYS)
+            if at_risk:
+                result.warnings.append(
+                    f"{len(at_risk)} files that Claude Code deletes within {AT_RISK_DAYS} days "
+                    "were not archived yet; archiving them now"
+                )
             run = _Run(catalog, store, result, progress)
             for root in roots:
                 result.roots.append(root.to_dict())

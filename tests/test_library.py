@@ -146,9 +146,9 @@ def test_encode_project_path(path, encoded):
 def test_library_never_imports_the_cli_layer():
     """Only cli.py and render.py may import typer or rich (demo.py renders the demo)."""
     package = Path(__file__).parent.parent / "archive"
-    allowed = {"cli.py", "render.py", "demo.py", "__main__.py"}
+    allowed = {"render.py", "demo.py", "__main__.py"}
     for module in package.glob("*.py"):
-        if module.name in allowed:
+        if module.name in allowed or module.name.startswith("cli"):
             continue
         tree = ast.parse(module.read_text())
         for node in ast.walk(tree):
