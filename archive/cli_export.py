@@ -1,0 +1,101 @@
+"""The ``export`` command: a thin wrapper over archive/export.py, registered on ``cli.app``.
+
+Exports mask credential-shaped strings unless ``--no-redact``; the archive is only read.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli import ArchiveDirOpt, FromOpt, _archive_dir, _open_repo, command
+
+
+class ExportFormat(StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+@command()
+def export(
+    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="md (context to start fresh), html, json.")
+    ] = ExportFormat.md,
+    turns: Annotated[
+        str | None,
+        typer.Option(
+            "--turns", metavar="A:B", help="Only turns A to B (1-based, inclusive; A: and :B too)."
+        ),
+    ] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
+    ] = None,
+    from_profile: FromOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write FILE (mode 0600) instead of stdout."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    tool_output: Annotated[
+        bool,
+        typer.Option("--tool-output", help="Include tool output (first 8,192 characters a call)."),
+    ] = False,
+    no_redact: Annotated[
+        bool,
+        typer.Option("--no-redact", help="Keep credential-shaped strings (masked by default)."),
+    ] = False,
+    archive_dir: ArchiveDirOpt = None,
+):
+    """Export a session as Markdown, a self-contained HTML page, or JSON.
+
+    Markdown keeps what a fresh session needs: title, project, dates, every prompt and answer
+    in full, one line per tool call. API keys, tokens, passwords and private keys become
+    [REDACTED:<kind>]; --no-redact keeps them. Exit 3 when FILE exists (--force replaces it).
+
+    Example: archive export 4f2a --turns 3: -o context.md
+    """
+    from .export import export_session, parse_turns, write_export
+    from .query import load_session
+
+    turn_range = parse_turns(turns) if turns is not None else None
+    if output is not None and str(output) == "-":
+        output = None
+    # Fail before reading the session; write_export checks again, atomically, when it writes.
+    if output is not None and not force and (output.exists() or output.is_symlink()):
+        from .errors import TargetExists
+
+        raise TargetExists(f"{output} already exists", hint="--force replaces it")
+    with _open_repo(_archive_dir(archive_dir)) as repo:
+        loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
+    result = export_session(
+        loaded, fmt.value, turns=turn_range, tool_output=tool_output, redact=not no_redact
+    )
+    if loaded.others:
+        typer.echo(
+            f"note: copies also in {', '.join(loaded.others)}; exported {loaded.file.profile} "
+            "(pick one with --from)",
+            err=True,
+        )
+    if result.masked:
+        kinds = ", ".join(f"{kind} ×{n}" for kind, n in sorted(result.masked.items()))
+        typer.echo(
+            f"note: masked {result.masked.total()} credential-shaped strings ({kinds}); "
+            "--no-redact keeps them",
+            err=True,
+        )
+    if output is None:
+        out = sys.stdout.buffer
+        out.write(result.text.encode("utf-8"))
+        out.flush()
+        return
+    path = write_export(output, result.text, force=force)
+    plural = "" if result.turns == 1 else "s"
+    typer.echo(f"wrote {path} ({result.turns} turn{plural}, {fmt.value})", err=True)
