@@ -286,6 +286,23 @@ class Catalog:
         )
         return [FileRow(*row) for row in cur]
 
+    def sessions_named(self, name: str) -> list[FileRow]:
+        """Main transcripts whose custom name (``/rename``) is ``name``, ignoring case."""
+        cur = self.conn.execute(
+            f"SELECT {', '.join('f.' + c.strip() for c in _FILE_COLS.split(','))} "
+            "FROM files f JOIN session_meta m ON m.file_id = f.id "
+            "WHERE f.kind = 'session' AND m.custom_title = ? COLLATE NOCASE "
+            "ORDER BY f.session_id, f.profile",
+            (name,),
+        )
+        return [FileRow(*row) for row in cur]
+
+    def session_meta(self, file_id: int) -> dict | None:
+        cur = self.conn.execute("SELECT * FROM session_meta WHERE file_id = ?", (file_id,))
+        names = [d[0] for d in cur.description]
+        row = cur.fetchone()
+        return dict(zip(names, row, strict=True)) if row else None
+
     def sidecar_files(self, profile: str, project_dir: str, session_id: str) -> list[FileRow]:
         """Files in a session's own folder (subagents/, tool-results/, …) of one profile."""
         prefix = f"{project_dir}/{session_id}/"
@@ -311,6 +328,12 @@ class Catalog:
             (file_id,),
         ).fetchone()
         return VersionRow(*row) if row else None
+
+    def version(self, version_id: int) -> VersionRow:
+        row = self.conn.execute(
+            f"SELECT {_VERSION_COLS} FROM versions WHERE id = ?", (version_id,)
+        ).fetchone()
+        return VersionRow(*row)
 
     def versions(self, file_id: int) -> list[VersionRow]:
         cur = self.conn.execute(
@@ -425,8 +448,10 @@ class Catalog:
     def session_rows(self, where: str = "", params: tuple = ()) -> list[dict]:
         """Main sessions with their derived metadata and where they live, newest first."""
         cur = self.conn.execute(
-            "SELECT f.id AS file_id, f.profile, f.relpath, f.gone_snapshot, m.* "
+            "SELECT f.id AS file_id, f.profile, f.relpath, f.gone_snapshot, m.*, "
+            "v.sha256 AS sha256, v.size AS size "
             "FROM files f JOIN session_meta m ON m.file_id = f.id "
+            "JOIN versions v ON v.id = m.version_id "
             f"WHERE f.kind = 'session' {where} "
             "ORDER BY COALESCE(m.ended, m.started, '') DESC, f.id DESC",
             params,

@@ -69,12 +69,13 @@ def _print_json(data) -> None:
     typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
 
 
-def _fail(message: str, hint: str | None, code: int) -> None:
+def _fail(message: str, hint: str | None, code: int, *, exit_now: bool = True) -> None:
     line = f"error: {message}"
     if hint:
         line += f" ({hint})"
     typer.echo(line, err=True)
-    raise typer.Exit(code)
+    if exit_now:
+        raise typer.Exit(code)
 
 
 def command(*args, **kwargs):
@@ -88,13 +89,14 @@ def command(*args, **kwargs):
             except (typer.Exit, typer.Abort, SystemExit):
                 raise
             except AmbiguousSession as exc:
+                _fail(str(exc), exc.hint, exc.exit_code, exit_now=False)
                 for c in exc.candidates:
                     typer.echo(
-                        f"  {c['session_id']}  {c['profile']}  {c['path']}  "
-                        f"{c.get('captured_at') or ''}",
+                        f"  {c['session_id']}  {c['profile']}  {c['project'] or '-'}  "
+                        f"{(c['date'] or '')[:10]}  {c['title'] or ''}",
                         err=True,
                     )
-                _fail(str(exc), exc.hint, exc.exit_code)
+                raise typer.Exit(exc.exit_code) from None
             except ArchiveError as exc:
                 _fail(str(exc), exc.hint, exc.exit_code)
             except KeyboardInterrupt:
@@ -437,18 +439,24 @@ def sessions(
     since: SinceOpt = None,
     until: UntilOpt = None,
     limit: LimitOpt = 50,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Custom name (/rename) contains this.")
+    ] = None,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
 ):
     """List archived sessions, most recently active first.
 
-    A † marks a session deleted at the source (it lives on in the archive).
+    A session held by several profiles is one row listing them all; "diverged" marks copies
+    that both changed after the copy (see `archive diff`). A † marks a session deleted at the
+    source (it lives on in the archive).
 
     Example: archive sessions --project myapp --since 2026-11-01
     """
     from .query import list_sessions
 
     filters = _filters(profile, project, branch, model, tool, since, until)
+    filters.name = name
     with _open_repo(_archive_dir(archive_dir)) as repo:
         rows = list_sessions(repo, filters, limit)
     if json:
@@ -503,6 +511,35 @@ def show(
     from .render import show_session
 
     show_session(_stdout(), data)
+
+
+@command()
+def diff(
+    session_id: Annotated[str, typer.Argument(help="Session id, unique prefix, or name.")],
+    from_profiles: Annotated[
+        list[str] | None,
+        typer.Option("--from", help="A profile whose copy to compare (give two)."),
+    ] = None,
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+):
+    """Compare two copies of one session held by different profiles.
+
+    Says whether they are identical, whether they diverged (both changed after the copy), and
+    the first turn from which they differ.
+
+    Example: archive diff auth-feature --from work --from personal
+    """
+    from .query import diff_copies
+
+    with _open_repo(_archive_dir(archive_dir)) as repo:
+        data = diff_copies(repo, session_id, from_profiles)
+    if json:
+        _print_json(data)
+        return
+    from .render import diff_report
+
+    diff_report(_stdout(), data)
 
 
 @command()

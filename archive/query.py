@@ -28,6 +28,7 @@ class Filters:
     tool: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    name: str | None = None  # substring of the custom name (/rename), sessions only
 
 
 def _like(text: str) -> str:
@@ -59,11 +60,55 @@ def list_sessions(repo: Repository, filters: Filters, limit: int | None = None) 
     if filters.until:
         where.append("COALESCE(m.started, m.ended) <= ?")
         params.append(iso_utc(filters.until))
+    if filters.name:
+        where.append("m.custom_title LIKE ? ESCAPE '\\'")
+        params.append(_like(filters.name))
     clause = "".join(f" AND {w}" for w in where)
     rows = repo.catalog.session_rows(clause, tuple(params))
+    # One row per session: the newest copy stands for all, which are listed in "profiles".
+    seen: set[str] = set()
+    unique = []
+    for r in rows:
+        if r["session_id"] not in seen:
+            seen.add(r["session_id"])
+            unique.append(r)
     if limit:
-        rows = rows[:limit]
-    return [session_row(r) for r in rows]
+        unique = unique[:limit]
+    copies = copy_info(repo, [r["session_id"] for r in unique])
+    return [session_row(r) | copies[r["session_id"]] for r in unique]
+
+
+def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
+    """For each session: every profile holding a copy, and whether the copies diverged."""
+    info: dict[str, dict] = {}
+    rows_by_id: dict[str, list[dict]] = {}
+    for sid in session_ids:
+        rows_by_id.setdefault(sid, [])
+    if session_ids:
+        marks = ",".join("?" for _ in rows_by_id)
+        for r in repo.catalog.session_rows(f"AND m.session_id IN ({marks})", tuple(rows_by_id)):
+            rows_by_id[r["session_id"]].append(r)
+    for sid, rows in rows_by_id.items():
+        rows.sort(key=lambda r: r["profile"])
+        diverged = False
+        if len({r["sha256"] for r in rows}) > 1:
+            versions = [repo.catalog.version(r["version_id"]) for r in rows]
+            diverged = repo.copies_diverged(versions)
+        info[sid] = {
+            "profiles": [r["profile"] for r in rows],
+            "diverged": diverged,
+            "copies": [
+                {
+                    "profile": r["profile"],
+                    "ended": r["ended"],
+                    "turns": r["turns"],
+                    "sha256": r["sha256"],
+                    "gone_from_source": r["gone_snapshot"] is not None,
+                }
+                for r in rows
+            ],
+        }
+    return info
 
 
 def session_row(r: dict) -> dict:
@@ -75,6 +120,7 @@ def session_row(r: dict) -> dict:
         "ended": r["ended"],
         "turns": r["turns"],
         "title": r["title"],
+        "name": r["custom_title"],
         "gone_from_source": r["gone_snapshot"] is not None,
         "branch": r["branch"],
         "models": orjson.loads(r["models"]),
@@ -180,15 +226,27 @@ def search(
             since=filters.since,
             until=filters.until,
         ),
-        limit=limit,
+        limit=limit * 2,  # room for identical copies merged below
         group_sessions=group_sessions,
     )
     gone = {doc_key(f) for f in repo.catalog.gone_files()}
-    return [
-        {
+    copies = copy_info(repo, sorted({h.session_id for h in hits if h.session_id}))
+    rows: list[dict] = []
+    merged: dict[tuple, dict] = {}
+    for h in hits:
+        info = copies.get(h.session_id) or {"profiles": [h.profile], "diverged": False}
+        shas = {c["sha256"] for c in info.get("copies", [])}
+        same_bytes = len(shas) <= 1
+        # Identical copies are one session in several places: one hit lists them all.
+        group = (h.session_id, h.turn, h.agent_id) if same_bytes else (h.key, h.turn)
+        if group in merged:
+            continue
+        row = {
             "session_id": h.session_id,
             "turn": h.turn,
             "profile": h.profile,
+            "profiles": info["profiles"] if same_bytes else [h.profile],
+            "diverged": info["diverged"],
             "project": h.project,
             "timestamp": iso_utc(h.timestamp),
             "score": round(h.score, 4),
@@ -198,52 +256,70 @@ def search(
             "agent_id": h.agent_id,
             "gone_from_source": h.key in gone,
         }
-        for h in hits
-    ]
+        merged[group] = row
+        rows.append(row)
+    return rows[:limit]
 
 
-def _dir_size(path) -> int:
-    total = 0
-    if path.is_dir():
-        for p in path.rglob("*"):
-            if p.is_file():
-                total += p.stat().st_size
-    return total
-
-
-def stats(repo: Repository) -> dict:
-    """Counts by profile and project, and what the archive and its index weigh on disk."""
-    c = repo.catalog.conn
-
-    def grouped(column: str) -> list[dict]:
-        cur = c.execute(
-            f"SELECT {column}, COUNT(*), COALESCE(SUM(m.turns), 0), "
-            "SUM(f.gone_snapshot IS NOT NULL), COALESCE(SUM(m.context_tokens), 0) "
-            "FROM files f JOIN session_meta m ON m.file_id = f.id WHERE f.kind = 'session' "
-            f"GROUP BY {column} ORDER BY COUNT(*) DESC, {column}"
-        )
-        key = column.split(".")[1]
-        return [
-            {key: k, "sessions": n, "turns": t, "gone": g, "context_tokens": tok}
-            for k, n, t, g, tok in cur
-        ]
-
-    by_profile = grouped("f.profile")
-    totals = repo.catalog.totals()
-    catalog_bytes = sum(
-        p.stat().st_size
-        for p in repo.archive_dir.glob("catalog.sqlite*")
-        if p.is_file()
+def _turn_signature(turn: Turn) -> tuple:
+    """What makes two copies of a turn the same conversation (not the same bytes: a restored
+    copy may carry another cwd)."""
+    return (
+        turn.prompt,
+        turn.answer,
+        turn.thinking,
+        tuple((c.name, c.input_text) for c in turn.tool_calls),
     )
+
+
+def diff_copies(repo: Repository, ref: str, profiles: list[str] | None = None) -> dict:
+    """From which turn two copies of one session differ."""
+    from .errors import UsageError
+
+    files = repo.session_copies(ref)
+    if profiles:
+        if len(profiles) != 2:
+            raise UsageError("give exactly two profiles to compare: --from A --from B")
+        chosen = []
+        for p in profiles:
+            match = [f for f in files if f.profile == p]
+            if not match:
+                have = ", ".join(f.profile for f in files)
+                raise UsageError(f"no copy in profile {p!r}", hint=f"copies are in: {have}")
+            chosen.append(match[0])
+        files = chosen
+    elif len(files) != 2:
+        have = ", ".join(f.profile for f in files)
+        raise UsageError(
+            f"session {files[0].session_id} has {len(files)} copies ({have})",
+            hint="pick two with --from A --from B" if len(files) > 2 else "nothing to compare",
+        )
+    loaded = []
+    for f in files:
+        v = repo.pick_version(f)
+        loaded.append((f, v, parse_version(repo, f, v, tool_output_cap=DEFAULT_TOOL_OUTPUT_CAP)))
+    (fa, va, a), (fb, vb, b) = loaded
+    first = None
+    for i in range(max(len(a.turns), len(b.turns))):
+        if i >= len(a.turns) or i >= len(b.turns):
+            first = i + 1
+            break
+        if _turn_signature(a.turns[i]) != _turn_signature(b.turns[i]):
+            first = i + 1
+            break
     return {
-        "sessions": sum(r["sessions"] for r in by_profile),
-        "turns": sum(r["turns"] for r in by_profile),
-        "context_tokens": sum(r["context_tokens"] for r in by_profile),
-        "gone_from_source": sum(r["gone"] for r in by_profile),
-        "files": totals["files"],
-        "versions": totals["versions"],
-        "archive_bytes": totals["bytes_stored"] + catalog_bytes,
-        "index_bytes": _dir_size(repo.index_dir),
-        "by_profile": by_profile,
-        "by_project": grouped("m.project"),
+        "session_id": fa.session_id,
+        "identical": va.sha256 == vb.sha256,
+        "diverged": repo.copies_diverged([va, vb]),
+        "first_differing_turn": first,
+        "copies": [
+            {
+                "profile": f.profile,
+                "turns": len(s.turns),
+                "last_change": iso_utc(s.ended),
+                "sha256": v.sha256,
+                "size": v.size,
+            }
+            for f, v, s in loaded
+        ],
     }

@@ -156,7 +156,8 @@ def search_table(hits: list[dict], *, grouped: bool) -> Table:
         cells = [session]
         if not grouped:
             cells.append(str(h["turn"]) if h["turn"] is not None else "-")
-        cells += [h["profile"], _short_project(h["project"]), local_time(h["timestamp"])]
+        profiles = ", ".join(h.get("profiles") or [h["profile"]])
+        cells += [profiles, _short_project(h["project"]), local_time(h["timestamp"])]
         if grouped:
             cells.append(h.get("title") or "")
         table.add_row(*cells, _snippet_text(h))
@@ -166,16 +167,22 @@ def search_table(hits: list[dict], *, grouped: bool) -> Table:
 def sessions_table(rows: list[dict]) -> Table:
     table = Table(title_justify="left")
     for col, justify in (
-        ("session", "left"), ("profile", "left"), ("project", "left"), ("last active", "left"),
+        ("session", "left"), ("profiles", "left"), ("project", "left"), ("last active", "left"),
         ("turns", "right"),
     ):
         table.add_column(col, justify=justify, no_wrap=True)
     table.add_column("title", ratio=1)
     for r in rows:
         sid = (r["session_id"] or "-")[:8] + (" †" if r["gone_from_source"] else "")
+        profiles = ", ".join(r.get("profiles") or [r["profile"]])
+        if r.get("diverged"):
+            profiles += " (diverged)"
+        title = r["title"] or ""
+        if r.get("name"):
+            title = f"[{r['name']}] {title}" if r["name"] != title else f"[{r['name']}]"
         table.add_row(
-            sid, r["profile"], _short_project(r["project"]), local_time(r["ended"] or r["started"]),
-            str(r["turns"]), r["title"] or "",
+            sid, profiles, _short_project(r["project"]), local_time(r["ended"] or r["started"]),
+            str(r["turns"]), title,
         )
     return table
 
@@ -227,3 +234,23 @@ def stats_table(title: str, rows: list[dict], key: str) -> Table:
     for r in rows:
         table.add_row(r[key] or "-", str(r["sessions"]), str(r["turns"]), str(r["gone"]))
     return table
+
+
+def diff_report(console: Console, data: dict) -> None:
+    console.print(f"Copies of {data['session_id']}:", markup=False)
+    for c in data["copies"]:
+        console.print(
+            f"  {c['profile']}: {c['turns']} turns, last change {local_time(c['last_change'])}, "
+            f"{human_size(c['size'])}",
+            markup=False,
+        )
+    first = data["first_differing_turn"]
+    if data["identical"]:
+        console.print("They are identical (same bytes).")
+    elif first is None:
+        console.print("Same turns, different bytes (e.g. another cwd after a restore).")
+    else:
+        state = "diverged (both changed after the copy)" if data["diverged"] else (
+            "one only grew after the copy"
+        )
+        console.print(f"They {state}; same up to turn {first - 1}, different from turn {first}.")

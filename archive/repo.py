@@ -56,18 +56,44 @@ class Repository:
         if h.hexdigest() != version.sha256:
             raise ArchiveError(f"version {version.seq} does not match its recorded hash")
 
+    def is_prefix(self, short: VersionRow, long: VersionRow) -> bool:
+        """Whether ``short``'s bytes are the start of ``long``'s (one copy only grew)."""
+        if short.size > long.size:
+            return False
+        h, left = hashlib.sha256(), short.size
+        for data in self.iter_version_bytes(long):
+            if left <= 0:
+                break
+            h.update(data[:left])
+            left -= len(data)
+        return h.hexdigest() == short.sha256
+
+    def copies_diverged(self, versions: list[VersionRow]) -> bool:
+        """Copies diverged when two of them both changed after the copy: neither is a
+        byte-prefix of the other. Identical copies, or one that only lags behind, did not."""
+        distinct = {v.sha256: v for v in versions}
+        ordered = sorted(distinct.values(), key=lambda v: v.size)
+        return any(
+            not self.is_prefix(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :]
+        )
+
     # -- sessions --------------------------------------------------------------------------
 
     def session_copies(self, ref: str) -> list[FileRow]:
-        """Main transcripts of the one session ``ref`` names (a full id or a unique prefix),
-        one per profile holding a copy. Raises when nothing or several sessions match."""
+        """Main transcripts of the one session ``ref`` names, one per profile holding a copy.
+
+        ``ref`` is a full id, a session's custom name (``/rename``, any case) or a unique id
+        prefix, tried in that order. Raises when nothing or several sessions match."""
         ref = ref.strip()
         if not ref:
             raise UsageError("empty session id")
         files = self.catalog.session_files(ref)
         exact = [f for f in files if f.session_id == ref]
         if exact:
-            files = exact
+            return exact
+        named = self.catalog.sessions_named(ref)
+        if named:
+            files = named
         ids = sorted({f.session_id for f in files})
         if not ids:
             raise SessionNotFound(
@@ -75,11 +101,11 @@ class Repository:
             )
         if len(ids) > 1:
             candidates = [self.describe(f) for f in files]
-            shown = ", ".join(ids[:10]) + (" …" if len(ids) > 10 else "")
+            what = "name" if named else "prefix"
             raise AmbiguousSession(
-                f"{ref!r} matches {len(ids)} sessions: {shown}",
+                f"{ref!r} is the {what} of {len(ids)} sessions",
                 candidates,
-                hint="give more characters of the id",
+                hint="pick one by its full id" if named else "give more characters of the id",
             )
         return files
 
@@ -121,12 +147,16 @@ class Repository:
         )
 
     def describe(self, file: FileRow) -> dict:
+        """What a person needs to tell candidate sessions apart."""
         latest = self.catalog.latest_version(file.id)
+        meta = self.catalog.session_meta(file.id) or {}
         return {
             "session_id": file.session_id,
             "profile": file.profile,
+            "project": meta.get("project"),
+            "date": meta.get("ended") or (latest.captured_at if latest else None),
+            "title": meta.get("custom_title") or meta.get("title"),
             "path": file.relpath,
-            "captured_at": latest.captured_at if latest else None,
             "gone_from_source": file.gone_snapshot is not None,
         }
 
