@@ -72,12 +72,12 @@ def update_index(
         index.clear_index(repo.index_dir)
         with repo.catalog.transaction():
             repo.catalog.clear_session_meta()
-    elif not index.index_exists(repo.index_dir):
+    elif index.indexed_snapshot(repo.index_dir) is None:
         # No index (first run, or deleted by hand): the derived table must not claim otherwise.
         with repo.catalog.transaction():
             repo.catalog.clear_session_meta()
     todo = repo.catalog.files_to_index()
-    if not todo and index.index_exists(repo.index_dir):
+    if not todo and index.indexed_snapshot(repo.index_dir) is not None:
         return stats
     meta_rows = []
     with index.IndexWriter(repo.index_dir) as writer:

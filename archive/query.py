@@ -323,3 +323,48 @@ def diff_copies(repo: Repository, ref: str, profiles: list[str] | None = None) -
             for f, v, s in loaded
         ],
     }
+
+
+def _dir_size(path) -> int:
+    total = 0
+    if path.is_dir():
+        for p in path.rglob("*"):
+            if p.is_file():
+                total += p.stat().st_size
+    return total
+
+
+def stats(repo: Repository) -> dict:
+    """Counts by profile and project, and what the archive and its index weigh on disk."""
+    c = repo.catalog.conn
+
+    def grouped(column: str) -> list[dict]:
+        cur = c.execute(
+            f"SELECT {column}, COUNT(*), COALESCE(SUM(m.turns), 0), "
+            "SUM(f.gone_snapshot IS NOT NULL), COALESCE(SUM(m.context_tokens), 0) "
+            "FROM files f JOIN session_meta m ON m.file_id = f.id WHERE f.kind = 'session' "
+            f"GROUP BY {column} ORDER BY COUNT(*) DESC, {column}"
+        )
+        key = column.split(".")[1]
+        return [
+            {key: k, "sessions": n, "turns": t, "gone": g, "context_tokens": tok}
+            for k, n, t, g, tok in cur
+        ]
+
+    by_profile = grouped("f.profile")
+    totals = repo.catalog.totals()
+    catalog_bytes = sum(
+        p.stat().st_size for p in repo.archive_dir.glob("catalog.sqlite*") if p.is_file()
+    )
+    return {
+        "sessions": sum(r["sessions"] for r in by_profile),
+        "turns": sum(r["turns"] for r in by_profile),
+        "context_tokens": sum(r["context_tokens"] for r in by_profile),
+        "gone_from_source": sum(r["gone"] for r in by_profile),
+        "files": totals["files"],
+        "versions": totals["versions"],
+        "archive_bytes": totals["bytes_stored"] + catalog_bytes,
+        "index_bytes": _dir_size(repo.index_dir),
+        "by_profile": by_profile,
+        "by_project": grouped("m.project"),
+    }

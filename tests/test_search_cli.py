@@ -1,0 +1,238 @@
+"""End-to-end: ingest indexes, and search / sessions / show / reindex / stats read it back."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+import pytest
+from conftest import BIG_ID, FASTHOOKS_ID, SHORT_ID
+
+SHORT_PROJECT = "-home-marco-projects-spotter"
+
+# (profile, project folder, cwd, branch, model, planted phrase, prompt or answer, turn of it)
+PLANTED = [
+    ("default", "-home-me-alpha", "/home/me/alpha", "main", "claude-opus-4-1",
+     "quokka flamingo rebalancing", "prompt", 2),
+    ("work", "-home-me-beta", "/home/me/beta", "feature-x", "claude-sonnet-4-5",
+     "zebrafish tessellation", "answer", 3),
+    ("personal", "-home-me-gamma", "/home/me/gamma", "main", "claude-haiku-4-5",
+     "外部キー制約のエラーを直して", "prompt", 1),
+]
+
+
+def _line(**fields) -> bytes:
+    return orjson.dumps(fields) + b"\n"
+
+
+def make_session(path, session_id, cwd, branch, model, turns, *, day=10, tool="Bash"):
+    """A transcript with ``turns`` (prompt, answer) pairs, shaped like Claude Code's lines."""
+    lines = []
+    parent = None
+    for n, (prompt, answer) in enumerate(turns, 1):
+        when = f"2026-11-{day:02d}T{n:02d}:00:00.000Z"
+        common = dict(sessionId=session_id, cwd=cwd, gitBranch=branch, version="2.1.39",
+                      isSidechain=False, userType="external", timestamp=when)
+        user = str(uuid.uuid4())
+        lines.append(_line(type="user", uuid=user, parentUuid=parent,
+                           message={"role": "user", "content": prompt}, **common))
+        tool_id = f"toolu_{user[:8]}"
+        a1 = str(uuid.uuid4())
+        lines.append(_line(type="assistant", uuid=a1, parentUuid=user, requestId=f"req_{a1}",
+                           message={"id": f"msg_{a1}", "role": "assistant", "model": model,
+                                    "content": [{"type": "tool_use", "id": tool_id, "name": tool,
+                                                 "input": {"command": "ls -la"}}],
+                                    "usage": {"input_tokens": 100 * n}}, **common))
+        r = str(uuid.uuid4())
+        lines.append(_line(type="user", uuid=r, parentUuid=a1,
+                           message={"role": "user", "content": [
+                               {"type": "tool_result", "tool_use_id": tool_id,
+                                "content": "total 0"}]}, **common))
+        a2 = str(uuid.uuid4())
+        lines.append(_line(type="assistant", uuid=a2, parentUuid=r, requestId=f"req_{a2}",
+                           message={"id": f"msg_{a2}", "role": "assistant", "model": model,
+                                    "content": [{"type": "text", "text": answer}],
+                                    "usage": {"input_tokens": 100 * n + 50}}, **common))
+        parent = a2
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(lines))
+
+
+@pytest.fixture
+def planted(home):
+    """Generated sessions with unique phrases at known turns, in three profiles."""
+    ids = {}
+    for i, (profile, project, cwd, branch, model, phrase, where, turn) in enumerate(PLANTED):
+        sid = str(uuid.UUID(int=(i + 1) << 96))
+        turns = [(f"ordinary question {n} about the build", f"ordinary answer {n}")
+                 for n in range(1, 5)]
+        prompt, answer = turns[turn - 1]
+        turns[turn - 1] = (f"{prompt} {phrase}", answer) if where == "prompt" else (
+            prompt, f"{answer} {phrase}")
+        make_session(home.session_file(profile, project, sid), sid, cwd, branch, model, turns,
+                     day=10 + i, tool=["Bash", "Grep", "Read"][i])
+        ids[phrase] = (sid, profile, turn)
+    return ids
+
+
+@pytest.mark.parametrize("phrase", [p[5] for p in PLANTED], ids=["prompt", "answer", "japanese"])
+def test_planted_phrase_is_rank_one_with_session_turn_and_profile(home, cli, planted, phrase):
+    cli.json("ingest")
+    query = "外部キー" if phrase.startswith("外部") else f'"{phrase}"'
+    hits = cli.json("search", query)
+    sid, profile, turn = planted[phrase]
+    assert (hits[0]["session_id"], hits[0]["turn"], hits[0]["profile"]) == (sid, turn, profile)
+    assert set(hits[0]) >= {
+        "session_id", "turn", "profile", "project", "timestamp", "score", "snippet", "title",
+    }
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected_profiles"),
+    [
+        ("--profile", "work", {"work"}),
+        ("--project", "GAMMA", {"personal"}),
+        ("--branch", "feature-x", {"work"}),
+        ("--model", "haiku", {"personal"}),
+        ("--tool", "Grep", {"work"}),
+        ("--since", "2026-11-11", {"work", "personal"}),
+        ("--until", "2026-11-11", {"default", "work"}),
+    ],
+    ids=["profile", "project-substring", "branch", "model-substring", "tool", "since", "until"],
+)
+def test_every_filter_narrows(home, cli, planted, option, value, expected_profiles):
+    cli.json("ingest")
+    everything = cli.json("search", "ordinary", "--limit", "100")
+    assert {h["profile"] for h in everything} >= {"default", "work", "personal"}
+    narrowed = cli.json("search", "ordinary", option, value, "--limit", "100")
+    planted_ids = {sid for sid, _, _ in planted.values()}
+    assert {h["profile"] for h in narrowed if h["session_id"] in planted_ids} == expected_profiles
+    rows = cli.json("sessions", option, value)
+    assert {r["profile"] for r in rows if r["session_id"] in planted_ids} == expected_profiles
+
+
+def test_no_hit_exits_1_and_bad_query_exits_2(home, cli, planted):
+    cli.json("ingest")
+    result = cli("search", "xylophonequasar", code=1)
+    assert "no match" in result.stderr
+    assert cli("search", "xylophonequasar", "--json", code=1).stdout.strip() == "[]"
+    result = cli("search", '"unbalanced', code=2)
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    result = cli("search", "x", "--since", "the day after", code=2)
+    assert "cannot read the date" in result.stderr
+
+
+def test_sessions_grouping_and_json_keys(home, cli, planted):
+    cli.json("ingest")
+    hits = cli.json("search", "ordinary", "--sessions", "--limit", "100")
+    ids = [h["session_id"] for h in hits]
+    assert len(ids) == len(set(ids)) and set(ids) >= {s for s, _, _ in planted.values()}
+    rows = cli.json("sessions")
+    assert set(rows[0]) >= {
+        "session_id", "profile", "project", "started", "ended", "turns", "title",
+        "gone_from_source",
+    }
+    ended = [r["ended"] or r["started"] or "" for r in rows]
+    assert ended == sorted(ended, reverse=True)  # newest first
+
+
+def test_deleted_session_is_still_found(home, cli, planted):
+    cli.json("ingest")
+    sid, profile, _ = planted["zebrafish tessellation"]
+    home.session_file(profile, "-home-me-beta", sid).unlink()
+    cli.json("ingest")
+    hits = cli.json("search", "zebrafish")
+    assert hits[0]["session_id"] == sid and hits[0]["gone_from_source"] is True
+    row = next(r for r in cli.json("sessions") if r["session_id"] == sid)
+    assert row["gone_from_source"] is True
+
+
+def test_appended_turn_is_indexed_without_reindexing_the_rest(home, cli, planted):
+    first = cli.json("ingest")
+    assert first["indexed"]["transcripts"] > 10
+    sid, profile, _ = planted["quokka flamingo rebalancing"]
+    path = home.session_file(profile, "-home-me-alpha", sid)
+    before = path.read_bytes()
+    make_session(path, sid, "/home/me/alpha", "main", "claude-opus-4-1",
+                 [("fresh prompt about narwhal migrations", "fine")], day=20)
+    path.write_bytes(before + path.read_bytes())
+    second = cli.json("ingest")
+    assert second["indexed"]["transcripts"] == 1
+    # The last old turn (4) is re-indexed with the new turn (5), plus the session document.
+    assert second["indexed"]["documents"] == 3
+    hits = cli.json("search", "narwhal")
+    assert (hits[0]["session_id"], hits[0]["turn"]) == (sid, 5)
+    assert cli.json("search", '"quokka flamingo rebalancing"')[0]["turn"] == 2
+
+
+def test_show_json_and_one_turn(home, cli, planted):
+    cli.json("ingest")
+    sid, _, turn = planted["quokka flamingo rebalancing"]
+    data = cli.json("show", sid[:8])
+    assert data["turn_count"] == 4 and len(data["turns"]) == 4
+    assert data["turns"][1]["context_tokens"] == 250
+    one = cli.json("show", sid, "--turn", str(turn))
+    assert [t["turn"] for t in one["turns"]] == [turn]
+    assert "quokka" in one["turns"][0]["prompt"]
+    text = cli("show", sid, "--turn", "2").stdout
+    assert "quokka flamingo rebalancing" in text and "Bash" in text
+    assert "no turn 9" in cli("show", sid, "--turn", "9", code=2).stderr
+
+
+def test_bad_lines_are_skipped_and_counted(home, cli):
+    path = home.session_file("default", SHORT_PROJECT, SHORT_ID)
+    original = path.read_bytes()
+    path.write_bytes(
+        original + b"not json at all\n" + b'{"type":"user","message":\xff\xfe}\n'
+        + b'{"type":"hologram","sessionId":"x"}\n' + b'{"type":"user","mess'
+    )
+    result = cli.json("ingest")
+    assert result["errors"] == []
+    data = cli.json("show", SHORT_ID)
+    assert data["bad_lines"] == 3  # non-JSON, invalid UTF-8, the cut last line
+    assert data["turn_count"] == 1
+    assert cli("cat", SHORT_ID).stdout_bytes.endswith(b'{"type":"user","mess')
+
+
+def test_reindex_rebuilds_from_the_archive_alone(home, cli, planted):
+    cli.json("ingest")
+    before = cli.json("search", "ordinary", "--limit", "100")
+    for p in (home.archive / "index").iterdir():
+        p.unlink()
+    result = cli("reindex")
+    assert "Reindexed" in result.stdout
+    after = cli.json("search", "ordinary", "--limit", "100")
+    assert [(h["session_id"], h["turn"]) for h in after] == [
+        (h["session_id"], h["turn"]) for h in before
+    ]
+
+
+def test_schema_version_mismatch_says_to_reindex(home, cli, planted):
+    cli.json("ingest")
+    meta = home.archive / "index" / "meta.json"
+    data = orjson.loads(meta.read_bytes())
+    data["schema_version"] = data["schema_version"] + 1
+    meta.write_bytes(orjson.dumps(data))
+    result = cli("search", "ordinary", code=1)
+    assert "schema version" in result.stderr and "archive reindex" in result.stderr
+    cli("reindex")
+    assert cli.json("search", "ordinary")
+
+
+def test_stats(home, cli, planted):
+    cli.json("ingest")
+    data = cli.json("stats")
+    assert data["sessions"] == 20  # 17 fixture sessions + 3 generated
+    by_profile = {r["profile"]: r for r in data["by_profile"]}
+    assert by_profile["work"]["sessions"] == 3
+    assert data["archive_bytes"] > 0 and data["index_bytes"] > 0
+    assert "sessions" in cli("stats").stdout
+
+
+def test_fixture_sessions_are_searchable(home, cli):
+    cli.json("ingest")
+    hits = cli.json("search", "phx.server")
+    assert hits[0]["session_id"] == SHORT_ID
+    assert any(h["session_id"] == FASTHOOKS_ID for h in cli.json("search", "fibonacci"))
+    big = cli.json("show", BIG_ID)
+    assert big["compactions"] == [{"turn": 1, "trigger": "manual", "pre_tokens": 142431}]
