@@ -12,6 +12,7 @@ import functools
 import os
 import sys
 import traceback
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -369,6 +370,26 @@ UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Up to this date (a bare date includes the day).")
 ]
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many rows.")]
+ThresholdOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threshold", metavar="TOKENS", min=1,
+        help="Context size that counts as bloated [default: 100000, or [context] threshold].",
+    ),
+]
+
+
+class SortOrder(StrEnum):
+    recent = "recent"
+    context = "context"
+
+
+def _threshold(archive_dir: Path, given: int | None) -> int:
+    if given is not None:
+        return given
+    from .config import load_settings
+
+    return load_settings(archive_dir).context_threshold if archive_dir.is_dir() else 100_000
 
 
 def _filters(profile, project, branch, model, tool, since, until):
@@ -442,6 +463,13 @@ def sessions(
     name: Annotated[
         str | None, typer.Option("--name", help="Custom name (/rename) contains this.")
     ] = None,
+    bloated: Annotated[
+        bool, typer.Option("--bloated", help="Only sessions whose context is past --threshold.")
+    ] = False,
+    threshold: ThresholdOpt = None,
+    sort: Annotated[
+        SortOrder, typer.Option("--sort", help="recent: last active first; context: largest.")
+    ] = "recent",
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
 ):
@@ -455,10 +483,13 @@ def sessions(
     """
     from .query import list_sessions
 
+    adir = _archive_dir(archive_dir)
     filters = _filters(profile, project, branch, model, tool, since, until)
     filters.name = name
-    with _open_repo(_archive_dir(archive_dir)) as repo:
-        rows = list_sessions(repo, filters, limit)
+    if bloated:
+        filters.min_context = _threshold(adir, threshold)
+    with _open_repo(adir) as repo:
+        rows = list_sessions(repo, filters, limit, sort=sort)
     if json:
         _print_json(rows)
         return
@@ -592,8 +623,9 @@ def stats(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
     """
     from .query import stats as run_stats
 
-    with _open_repo(_archive_dir(archive_dir)) as repo:
-        data = run_stats(repo)
+    adir = _archive_dir(archive_dir)
+    with _open_repo(adir) as repo:
+        data = run_stats(repo, _threshold(adir, None))
     if json:
         _print_json(data)
         return
@@ -604,7 +636,8 @@ def stats(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
         f"{data['sessions']} sessions, {data['turns']} turns, "
         f"{data['context_tokens']:,} tokens of context; {data['versions']} versions of "
         f"{data['files']} files; archive {human_size(data['archive_bytes'])}, "
-        f"index {human_size(data['index_bytes'])}"
+        f"index {human_size(data['index_bytes'])}; {data['bloated']} sessions past "
+        f"{data['bloated_threshold']:,} tokens"
     )
     out.print(stats_table("By profile", data["by_profile"], "profile"))
     out.print(stats_table("By project", data["by_project"][:20], "project"))
@@ -635,7 +668,7 @@ def demo(
 
 
 # Commands of other areas live in their own modules and register themselves on ``app``.
-from . import cli_export, cli_nightly, cli_restore  # noqa: E402,F401
+from . import cli_context, cli_export, cli_nightly, cli_restore  # noqa: E402,F401
 
 
 def main() -> None:

@@ -52,6 +52,13 @@ def export(
         bool,
         typer.Option("--no-redact", help="Keep credential-shaped strings (masked by default)."),
     ] = False,
+    budget: Annotated[
+        int | None,
+        typer.Option(
+            "--budget", metavar="TOKENS", min=100,
+            help="md only: a hand-off that fits TOKENS (characters / 4); middle turns shortened.",
+        ),
+    ] = None,
     archive_dir: ArchiveDirOpt = None,
 ):
     """Export a session as Markdown, a self-contained HTML page, or JSON.
@@ -65,6 +72,10 @@ def export(
     from .export import export_session, parse_turns, write_export
     from .query import load_session
 
+    if budget is not None and fmt is not ExportFormat.md:
+        from .errors import UsageError
+
+        raise UsageError("--budget makes a Markdown hand-off", hint="use --format md")
     turn_range = parse_turns(turns) if turns is not None else None
     if output is not None and str(output) == "-":
         output = None
@@ -75,9 +86,12 @@ def export(
         raise TargetExists(f"{output} already exists", hint="--force replaces it")
     with _open_repo(_archive_dir(archive_dir)) as repo:
         loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
-    result = export_session(
-        loaded, fmt.value, turns=turn_range, tool_output=tool_output, redact=not no_redact
-    )
+    if budget is not None:
+        result = _budgeted(loaded, budget, turn_range, not no_redact)
+    else:
+        result = export_session(
+            loaded, fmt.value, turns=turn_range, tool_output=tool_output, redact=not no_redact
+        )
     if loaded.others:
         typer.echo(
             f"note: copies also in {', '.join(loaded.others)}; exported {loaded.file.profile} "
@@ -99,3 +113,20 @@ def export(
     path = write_export(output, result.text, force=force)
     plural = "" if result.turns == 1 else "s"
     typer.echo(f"wrote {path} ({result.turns} turn{plural}, {fmt.value})", err=True)
+
+
+def _budgeted(loaded, budget: int, turn_range, redact: bool):
+    """The hand-off document of ``archive context``'s second way on."""
+    from collections import Counter
+
+    from .context import handoff_markdown
+    from .errors import UsageError
+    from .export import Export
+
+    if turn_range is not None:
+        raise UsageError("--budget exports the whole session", hint="drop --turns")
+    masked: Counter = Counter()
+    text, notes = handoff_markdown(loaded, budget, masked=masked if redact else None)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    return Export(text=text, turns=len(loaded.session.turns), masked=masked)

@@ -68,6 +68,7 @@ class Settings:
 
     roots: dict[str, str] = field(default_factory=dict)
     tool_output_cap: int = 8192
+    context_threshold: int = 100_000  # tokens: a session past this is "bloated"
 
 
 def load_settings(archive_dir: Path) -> Settings:
@@ -85,4 +86,7 @@ def load_settings(archive_dir: Path) -> Settings:
     index = data.get("index", {})
     if isinstance(index, dict) and isinstance(index.get("tool_output_cap"), int):
         settings.tool_output_cap = index["tool_output_cap"]
+    context = data.get("context", {})
+    if isinstance(context, dict) and isinstance(context.get("threshold"), int):
+        settings.context_threshold = context["threshold"]
     return settings

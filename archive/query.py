@@ -29,6 +29,7 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
     name: str | None = None  # substring of the custom name (/rename), sessions only
+    min_context: int | None = None  # only sessions whose context exceeds this (bloated)
 
 
 def _like(text: str) -> str:
@@ -36,8 +37,10 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def list_sessions(repo: Repository, filters: Filters, limit: int | None = None) -> list[dict]:
-    """Main sessions, newest first, as ``sessions --json`` rows."""
+def list_sessions(
+    repo: Repository, filters: Filters, limit: int | None = None, *, sort: str = "recent"
+) -> list[dict]:
+    """Main sessions as ``sessions --json`` rows: newest first, or largest context first."""
     where, params = [], []
     if filters.profile:
         where.append("f.profile = ?")
@@ -63,8 +66,13 @@ def list_sessions(repo: Repository, filters: Filters, limit: int | None = None) 
     if filters.name:
         where.append("m.custom_title LIKE ? ESCAPE '\\'")
         params.append(_like(filters.name))
+    if filters.min_context is not None:
+        where.append("m.context_tokens > ?")
+        params.append(filters.min_context)
     clause = "".join(f" AND {w}" for w in where)
     rows = repo.catalog.session_rows(clause, tuple(params))
+    if sort == "context":
+        rows.sort(key=lambda r: r["context_tokens"] or 0, reverse=True)
     # One row per session: the newest copy stands for all, which are listed in "profiles".
     seen: set[str] = set()
     unique = []
@@ -125,6 +133,10 @@ def session_row(r: dict) -> dict:
         "branch": r["branch"],
         "models": orjson.loads(r["models"]),
         "path": r["relpath"],
+        "context_tokens": r["context_tokens"],
+        "peak_context_tokens": r["peak_context_tokens"],
+        "compactions": r["compactions"],
+        "context_estimated": bool(r["context_estimated"]),
     }
 
 
@@ -334,21 +346,23 @@ def _dir_size(path) -> int:
     return total
 
 
-def stats(repo: Repository) -> dict:
+def stats(repo: Repository, bloated_threshold: int = 100_000) -> dict:
     """Counts by profile and project, and what the archive and its index weigh on disk."""
     c = repo.catalog.conn
 
     def grouped(column: str) -> list[dict]:
         cur = c.execute(
             f"SELECT {column}, COUNT(*), COALESCE(SUM(m.turns), 0), "
-            "SUM(f.gone_snapshot IS NOT NULL), COALESCE(SUM(m.context_tokens), 0) "
+            "SUM(f.gone_snapshot IS NOT NULL), COALESCE(SUM(m.context_tokens), 0), "
+            "SUM(COALESCE(m.context_tokens, 0) > ?) "
             "FROM files f JOIN session_meta m ON m.file_id = f.id WHERE f.kind = 'session' "
-            f"GROUP BY {column} ORDER BY COUNT(*) DESC, {column}"
+            f"GROUP BY {column} ORDER BY COUNT(*) DESC, {column}",
+            (bloated_threshold,),
         )
         key = column.split(".")[1]
         return [
-            {key: k, "sessions": n, "turns": t, "gone": g, "context_tokens": tok}
-            for k, n, t, g, tok in cur
+            {key: k, "sessions": n, "turns": t, "gone": g, "context_tokens": tok, "bloated": b}
+            for k, n, t, g, tok, b in cur
         ]
 
     by_profile = grouped("f.profile")
@@ -361,6 +375,8 @@ def stats(repo: Repository) -> dict:
         "turns": sum(r["turns"] for r in by_profile),
         "context_tokens": sum(r["context_tokens"] for r in by_profile),
         "gone_from_source": sum(r["gone"] for r in by_profile),
+        "bloated": sum(r["bloated"] for r in by_profile),
+        "bloated_threshold": bloated_threshold,
         "files": totals["files"],
         "versions": totals["versions"],
         "archive_bytes": totals["bytes_stored"] + catalog_bytes,

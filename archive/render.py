@@ -168,7 +168,7 @@ def sessions_table(rows: list[dict]) -> Table:
     table = Table(title_justify="left")
     for col, justify in (
         ("session", "left"), ("profiles", "left"), ("project", "left"), ("last active", "left"),
-        ("turns", "right"),
+        ("turns", "right"), ("context", "right"),
     ):
         table.add_column(col, justify=justify, no_wrap=True)
     table.add_column("title", ratio=1)
@@ -182,9 +182,17 @@ def sessions_table(rows: list[dict]) -> Table:
             title = f"[{r['name']}] {title}" if r["name"] != title else f"[{r['name']}]"
         table.add_row(
             sid, profiles, _short_project(r["project"]), local_time(r["ended"] or r["started"]),
-            str(r["turns"]), title,
+            str(r["turns"]), tokens(r.get("context_tokens"), r.get("context_estimated")), title,
         )
     return table
+
+
+def tokens(n: int | None, estimated: bool = False) -> str:
+    """102K-style token counts; ~ marks an estimate."""
+    if n is None:
+        return "-"
+    text = f"{n / 1000:.0f}K" if n >= 1000 else str(n)
+    return ("~" if estimated else "") + text
 
 
 def show_session(console: Console, data: dict, *, only_turn: int | None = None) -> None:
@@ -229,11 +237,66 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
 def stats_table(title: str, rows: list[dict], key: str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column(key, overflow="fold")
-    for col in ("sessions", "turns", "gone"):
+    for col in ("sessions", "turns", "gone", "bloated"):
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(r[key] or "-", str(r["sessions"]), str(r["turns"]), str(r["gone"]))
+        table.add_row(
+            r[key] or "-", str(r["sessions"]), str(r["turns"]), str(r["gone"]), str(r["bloated"])
+        )
     return table
+
+
+def context_chart(console: Console, report: dict, width: int = 40) -> None:
+    """One bar per turn (or per group of turns on long sessions), compactions marked."""
+    turns = report["turns"]
+    threshold = report["threshold"]
+    est = " (estimated)" if report["context_estimated"] else ""
+    console.print(
+        f"Context of {report['session_id']}: now {tokens(report['context_tokens'])}, "
+        f"peak {tokens(report['peak_context_tokens'])}{est}, threshold {tokens(threshold)}",
+        highlight=False,
+    )
+    if not turns:
+        console.print("  (no turns)")
+        return
+    top = max([threshold] + [t["context_tokens"] or 0 for t in turns])
+    group = max(1, -(-len(turns) // 60))  # at most 60 rows
+    compactions = {}
+    for c in report["compactions"]:
+        compactions.setdefault(c["turn"], []).append(c)
+    for start in range(0, len(turns), group):
+        chunk = turns[start : start + group]
+        value = max((t["context_tokens"] or 0) for t in chunk)
+        label = str(chunk[0]["turn"]) if group == 1 else f"{chunk[0]['turn']}-{chunk[-1]['turn']}"
+        filled = round(width * value / top) if top else 0
+        style = "red" if value > threshold else "green"
+        mark = round(width * threshold / top) if top else width
+        bar = "█" * filled + " " * (width - filled)
+        bar = bar[:mark] + "│" + bar[mark + 1 :] if mark < width else bar
+        notes = []
+        for t in chunk:
+            for c in compactions.get(t["turn"], []):
+                notes.append(
+                    f"⇣ compacted ({c['trigger'] or '?'}, {tokens(c['pre_tokens'])} before)"
+                )
+        console.print(
+            f"{label:>7} [{style}]{bar}[/{style}] {tokens(value):>6} {' '.join(notes)}",
+            highlight=False,
+        )
+    first = report["first_turn_over"]
+    if first is None:
+        console.print(f"No turn is past {tokens(threshold)} tokens.")
+        return
+    console.print(f"Turn {first} is the first past {tokens(threshold)} tokens. Two ways on:")
+    if report["commands"].get("fork"):
+        console.print(
+            f"  fork from turn {report['suggested_fork_turn']}: {report['commands']['fork']}",
+            markup=False, highlight=False,
+        )
+    console.print(
+        f"  start fresh from a hand-off: {report['commands']['handoff']}",
+        markup=False, highlight=False,
+    )
 
 
 def diff_report(console: Console, data: dict) -> None:

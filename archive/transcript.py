@@ -45,6 +45,7 @@ class Turn:
     timestamp: datetime | None = None  # of the prompt line (UTC, tz-aware)
     end_timestamp: datetime | None = None  # of the last line of the turn
     answer: str = ""  # assistant text blocks joined by blank lines
+    last_answer: str = ""  # the turn's last assistant text block: where it ended up
     thinking: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
@@ -674,6 +675,7 @@ class _Parser:
         assert turn is not None
         turn.end_offset = max(end_offset, turn.start_offset)
         turn.answer = "\n\n".join(self._answer)
+        turn.last_answer = self._answer[-1] if self._answer else ""
         turn.thinking = "\n\n".join(self._thinking)
         self._answer = []
         self._thinking = []

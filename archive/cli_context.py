@@ -1,0 +1,54 @@
+"""The ``context`` command: how big a session's context grew, and the two ways on."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .cli import (
+    ArchiveDirOpt,
+    FromOpt,
+    JsonOpt,
+    ThresholdOpt,
+    _archive_dir,
+    _open_repo,
+    _print_json,
+    _stdout,
+    _threshold,
+    command,
+)
+
+
+@command()
+def context(
+    session_id: Annotated[str, typer.Argument(help="Session id, unique prefix, or name.")],
+    threshold: ThresholdOpt = None,
+    version: Annotated[
+        int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
+    ] = None,
+    from_profile: FromOpt = None,
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+):
+    """Show how a session's context grew, turn by turn, and how to go on lean.
+
+    The context at a turn is what the model was sent for its last answer (input + cache
+    tokens). Past the threshold, two ready-to-run commands: a fork from the last turn under it
+    (archive restore --turns N --new-id) and a hand-off document (archive export --budget).
+
+    Example: archive context 4f2a --threshold 80000
+    """
+    from .context import context_report
+    from .query import load_session
+
+    adir = _archive_dir(archive_dir)
+    with _open_repo(adir) as repo:
+        loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
+    report = context_report(loaded, _threshold(adir, threshold))
+    if json:
+        _print_json(report)
+        return
+    from .render import context_chart
+
+    context_chart(_stdout(), report)
