@@ -369,6 +369,9 @@ SinceOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Up to this date (a bare date includes the day).")
 ]
+NoRedactOpt = Annotated[
+    bool, typer.Option("--no-redact", help="Show credential-shaped strings (masked by default).")
+]
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many rows.")]
 ThresholdOpt = Annotated[
     int | None,
@@ -421,6 +424,7 @@ def search(
     sessions: Annotated[
         bool, typer.Option("--sessions", help="One row per session (its best turn).")
     ] = False,
+    no_redact: NoRedactOpt = False,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
 ):
@@ -437,7 +441,9 @@ def search(
 
     filters = _filters(profile, project, branch, model, tool, since, until)
     with _open_repo(_archive_dir(archive_dir)) as repo:
-        hits = run_search(repo, query, filters, limit=limit, group_sessions=sessions)
+        hits = run_search(
+            repo, query, filters, limit=limit, group_sessions=sessions, redact=not no_redact
+        )
     if json:
         _print_json(hits)
     elif hits:
@@ -509,10 +515,13 @@ def show(
         int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
     ] = None,
     from_profile: FromOpt = None,
+    no_redact: NoRedactOpt = False,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
 ):
     """Show a session as a conversation: prompts, answers, one line per tool call.
+
+    Credential-shaped strings are masked as [REDACTED:<kind>] unless --no-redact.
 
     Example: archive show 4f2a --turn 3
     """
@@ -530,6 +539,10 @@ def show(
             )
         turns = [turns[turn - 1]]
     data = session_dict(loaded, turns)
+    if not no_redact:
+        from .redact import redact_data
+
+        data = redact_data(data)
     if json:
         _print_json(data)
         return

@@ -215,6 +215,32 @@ def session_dict(loaded: LoadedSession, turns: list[Turn] | None = None) -> dict
     }
 
 
+def redact_snippet(text: str, spans: list) -> tuple[str, list[tuple[int, int]]]:
+    """Mask credential-shaped strings in a snippet and move the highlight spans with the text;
+    a highlight inside a masked secret is dropped (it would point into the mask)."""
+    from .redact import find_secrets, mask
+
+    findings = sorted(find_secrets(text), key=lambda f: f.start)
+    if not findings:
+        return text, [tuple(s) for s in spans]
+    out, edits, pos = [], [], 0
+    for f in findings:
+        if f.start < pos:
+            continue
+        replacement = mask(f.kind)
+        out += [text[pos : f.start], replacement]
+        edits.append((f.start, f.end, len(replacement) - (f.end - f.start)))
+        pos = f.end
+    out.append(text[pos:])
+    moved = []
+    for start, end in spans:
+        if any(start < e and end > s for s, e, _ in edits):
+            continue
+        shift = sum(delta for s, e, delta in edits if e <= start)
+        moved.append((start + shift, end + shift))
+    return "".join(out), moved
+
+
 def search(
     repo: Repository,
     query: str,
@@ -222,8 +248,10 @@ def search(
     *,
     limit: int = 20,
     group_sessions: bool = False,
+    redact: bool = True,
 ) -> list[dict]:
-    """Ranked hits as ``search --json`` rows (best first)."""
+    """Ranked hits as ``search --json`` rows (best first); secrets masked unless ``redact``
+    is False."""
     from . import index
 
     hits = index.search(
@@ -253,6 +281,13 @@ def search(
         group = (h.session_id, h.turn, h.agent_id) if same_bytes else (h.key, h.turn)
         if group in merged:
             continue
+        snippet, highlights = h.snippet, [tuple(x) for x in h.highlights]
+        title = h.title
+        if redact:
+            from .redact import redact as mask_text
+
+            snippet, highlights = redact_snippet(snippet, highlights)
+            title = mask_text(title) if title else title
         row = {
             "session_id": h.session_id,
             "turn": h.turn,
@@ -262,9 +297,9 @@ def search(
             "project": h.project,
             "timestamp": iso_utc(h.timestamp),
             "score": round(h.score, 4),
-            "snippet": h.snippet,
-            "highlights": h.highlights,
-            "title": h.title,
+            "snippet": snippet,
+            "highlights": highlights,
+            "title": title,
             "agent_id": h.agent_id,
             "gone_from_source": h.key in gone,
         }

@@ -236,3 +236,26 @@ def test_fixture_sessions_are_searchable(home, cli):
     assert any(h["session_id"] == FASTHOOKS_ID for h in cli.json("search", "fibonacci"))
     big = cli.json("show", BIG_ID)
     assert big["compactions"] == [{"turn": 1, "trigger": "manual", "pre_tokens": 142431}]
+
+
+# Built from parts so that the repository itself holds no credential-shaped string.
+_FAKE_KEY = "".join(["sk-", "ant-", "api03-", "aB3dE6gH9kLmN0pQrS2tUv4wXy5z" * 3, "AA"])
+
+
+def test_search_and_show_mask_secrets_unless_asked(home, cli):
+    sid = "5ec12e70-0000-4000-8000-000000000001"
+    make_session(
+        home.session_file("default", "-home-me-keys", sid), sid, "/home/me/keys", "main",
+        "claude-opus-4-1", [(f"configure the pelican gateway with key {_FAKE_KEY} please", "ok")],
+    )
+    cli.json("ingest")
+    hits = cli.json("search", "pelican")
+    assert hits[0]["session_id"] == sid
+    assert _FAKE_KEY not in hits[0]["snippet"] and "[REDACTED:anthropic-key]" in hits[0]["snippet"]
+    for h0, h1 in hits[0]["highlights"]:
+        assert hits[0]["snippet"][h0:h1].lower().startswith("pelican")
+    for args in (["search", "pelican"], ["show", sid], ["show", sid, "--json"]):
+        result = cli(*args)
+        assert _FAKE_KEY not in result.stdout + result.stderr, args
+    assert _FAKE_KEY in cli("search", "pelican", "--no-redact", "--json").stdout
+    assert _FAKE_KEY in cli("show", sid, "--no-redact", "--json").stdout
