@@ -313,6 +313,10 @@ class Catalog:
         )
         return [FileRow(*row) for row in cur]
 
+    def archived_session_ids(self) -> set[str]:
+        cur = self.conn.execute("SELECT DISTINCT session_id FROM files WHERE kind = 'session'")
+        return {sid for (sid,) in cur}
+
     def gone_files(self) -> list[FileRow]:
         cur = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE gone_snapshot IS NOT NULL")
         return [FileRow(*r) for r in cur]
@@ -422,7 +426,7 @@ class Catalog:
             "FROM files f JOIN versions v ON v.file_id = f.id "
             "AND v.seq = (SELECT MAX(seq) FROM versions WHERE file_id = f.id) "
             "LEFT JOIN session_meta m ON m.file_id = f.id "
-            "WHERE f.kind IN ('session', 'subagent') "
+            "WHERE f.kind IN ('session', 'subagent', 'history') "
             "AND (m.version_id IS NULL OR m.version_id != v.id) ORDER BY f.id"
         )
         nf = len(_FILE_COLS.split(","))

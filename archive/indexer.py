@@ -12,13 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import orjson
 
 from .catalog import FileRow, VersionRow
 from .dates import iso_utc
 from .repo import Repository
-from .transcript import DEFAULT_TOOL_OUTPUT_CAP, Session, iter_lines, parse_lines
+from .transcript import (
+    DEFAULT_TOOL_OUTPUT_CAP,
+    Session,
+    Turn,
+    iter_lines,
+    parse_lines,
+    shorten,
+)
 
 ProgressFn = Callable[[int, int], None]  # (transcripts done, transcripts to do)
 
@@ -80,8 +88,15 @@ def update_index(
     if not todo and index.indexed_snapshot(repo.index_dir) is not None:
         return stats
     meta_rows = []
+    archived: set[str] | None = None
     with index.IndexWriter(repo.index_dir) as writer:
         for n, (file, version, described, described_turns) in enumerate(todo, 1):
+            if file.kind == "history":
+                if archived is None:
+                    archived = repo.catalog.archived_session_ids()
+                stats.documents += _index_history(repo, writer, file, version, archived)
+                meta_rows.append(_meta_row(file, version, Session()))
+                continue
             session = parse_version(repo, file, version, tool_output_cap=tool_output_cap)
             from_turn = 1
             if described is not None and version.appended_to == described:
@@ -104,6 +119,58 @@ def update_index(
     with repo.catalog.transaction():
         repo.catalog.put_session_meta(meta_rows)
     return stats
+
+
+PROMPT_ONLY = "#prompt-only/"  # in a document key: prompts from history.jsonl, no transcript
+
+
+def history_sessions(repo: Repository, version: VersionRow) -> dict[str, Session]:
+    """The prompts of ``history.jsonl`` grouped into one prompt-only Session per session id."""
+    sessions: dict[str, Session] = {}
+    with repo.open_version(version) as stream:
+        for _offset, line in iter_lines(stream):
+            if not line:
+                continue
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(entry, dict):
+                continue
+            sid, text = entry.get("sessionId"), entry.get("display")
+            if not isinstance(sid, str) or not isinstance(text, str) or not text.strip():
+                continue
+            ms = entry.get("timestamp")
+            when = (
+                datetime.fromtimestamp(ms / 1000, UTC) if isinstance(ms, int | float) else None
+            )
+            s = sessions.setdefault(sid, Session(session_id=sid))
+            if s.project is None and isinstance(entry.get("project"), str):
+                s.project = entry["project"]
+            s.turns.append(Turn(number=len(s.turns) + 1, prompt=text, timestamp=when,
+                                end_timestamp=when))
+            s.started = s.started or when
+            s.ended = when or s.ended
+    for s in sessions.values():
+        s.title = "(prompt only) " + shorten(s.turns[0].prompt)
+    return sessions
+
+
+def _index_history(repo, writer, file: FileRow, version: VersionRow, archived: set[str]) -> int:
+    """Prompts of sessions whose transcript nobody kept become searchable, marked prompt only;
+    a session that is archived after all loses its prompt-only documents."""
+    from . import index
+
+    documents = 0
+    for sid, session in history_sessions(repo, version).items():
+        key = f"{file.profile}/{file.relpath}{PROMPT_ONLY}{sid}"
+        if sid in archived:
+            writer.delete_key(key)
+            continue
+        documents += writer.replace_session(
+            index.IndexedSession(key=key, profile=file.profile, session=session)
+        )
+    return documents
 
 
 def _meta_row(file: FileRow, version: VersionRow, s: Session) -> dict:

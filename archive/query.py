@@ -14,7 +14,7 @@ import orjson
 
 from .catalog import FileRow, VersionRow
 from .dates import iso_utc
-from .indexer import doc_key, parse_version
+from .indexer import PROMPT_ONLY, doc_key, parse_version
 from .repo import Repository
 from .transcript import DEFAULT_TOOL_OUTPUT_CAP, Session, Turn
 
@@ -302,6 +302,7 @@ def search(
             "title": title,
             "agent_id": h.agent_id,
             "gone_from_source": h.key in gone,
+            "prompt_only": PROMPT_ONLY in h.key,
         }
         merged[group] = row
         rows.append(row)

@@ -153,6 +153,8 @@ def search_table(hits: list[dict], *, grouped: bool) -> Table:
             session += f" ({h['agent_id']})"
         if h.get("gone_from_source"):
             session += " †"
+        if h.get("prompt_only"):
+            session += " (prompt only)"
         cells = [session]
         if not grouped:
             cells.append(str(h["turn"]) if h["turn"] is not None else "-")

@@ -259,3 +259,23 @@ def test_search_and_show_mask_secrets_unless_asked(home, cli):
         assert _FAKE_KEY not in result.stdout + result.stderr, args
     assert _FAKE_KEY in cli("search", "pelican", "--no-redact", "--json").stdout
     assert _FAKE_KEY in cli("show", sid, "--no-redact", "--json").stdout
+
+
+def test_history_prompts_of_lost_sessions_are_searchable_as_prompt_only(home, cli):
+    lost = "dead0000-0000-4000-8000-000000000001"
+    history = home.root("default") / "history.jsonl"
+    history.write_bytes(
+        _line(display="mix phx.server doesnt seem to start", timestamp=1770757912000,
+              project="/home/marco/projects/spotter", sessionId=SHORT_ID)
+        + _line(display="teach me about the axolotl regeneration cache", timestamp=1700000000000,
+                project="/home/me/old", sessionId=lost)
+        + b"not json\n"
+    )
+    cli.json("ingest")
+    hits = cli.json("search", "axolotl")
+    assert [(h["session_id"], h["prompt_only"], h["project"]) for h in hits][:1] == [
+        (lost, True, "/home/me/old")
+    ]
+    assert "(prompt only)" in cli("search", "axolotl").stdout
+    # A session the archive holds is not duplicated by its history line.
+    assert all(not h["prompt_only"] for h in cli.json("search", "phx.server"))
