@@ -424,6 +424,10 @@ def search(
     sessions: Annotated[
         bool, typer.Option("--sessions", help="One row per session (its best turn).")
     ] = False,
+    session: Annotated[
+        str | None,
+        typer.Option("--session", help="Only this session (id, unique prefix, or name)."),
+    ] = None,
     no_redact: NoRedactOpt = False,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
@@ -441,6 +445,8 @@ def search(
 
     filters = _filters(profile, project, branch, model, tool, since, until)
     with _open_repo(_archive_dir(archive_dir)) as repo:
+        if session:
+            filters.session_ids = [repo.session_copies(session)[0].session_id]
         hits = run_search(
             repo, query, filters, limit=limit, group_sessions=sessions, redact=not no_redact
         )

@@ -30,6 +30,7 @@ class Filters:
     until: datetime | None = None
     name: str | None = None  # substring of the custom name (/rename), sessions only
     min_context: int | None = None  # only sessions whose context exceeds this (bloated)
+    session_ids: list[str] | None = None  # search: only these sessions
 
 
 def _like(text: str) -> str:
@@ -265,6 +266,7 @@ def search(
             tool=filters.tool,
             since=filters.since,
             until=filters.until,
+            session_ids=filters.session_ids,
         ),
         limit=limit * 2,  # room for identical copies merged below
         group_sessions=group_sessions,

@@ -49,6 +49,10 @@ def test_session_is_found_by_its_custom_name(home, cli):
     assert rows[0]["name"] == "auth-feature"
     plan = cli.json("restore", "auth-feature", "--to", "work", "--dry-run")
     assert plan["session_id"] == SHORT_ID
+    hits = cli.json("search", "start OR the", "--session", "auth-feature", "--limit", "50")
+    assert hits and {h["session_id"] for h in hits} == {SHORT_ID}
+    exported = cli("export", "auth-feature", "--format", "json").stdout
+    assert orjson.loads(exported)["session_id"] == SHORT_ID
 
 
 def test_ambiguous_name_exits_2_and_lists_candidates(home, cli):
