@@ -265,7 +265,7 @@ def test_ambiguous_prefix_lists_candidates(home, cli):
     cli.json("ingest")
     # Two sessions of the fixtures start with "7": 71c9afe9… and 7acd37a8….
     result = cli("versions", "7", code=2)
-    assert "matches 2 sessions" in result.stderr
+    assert "prefix of 2 sessions" in result.stderr
     assert "71c9afe9" in result.stderr and "7acd37a8" in result.stderr
 
 
