@@ -16,6 +16,7 @@ import contextlib
 import functools
 import heapq
 import json
+import math
 import os
 import re
 import shutil
@@ -58,7 +59,7 @@ _SNIPPET_WIDTH = 200
 # Seconds to wait for Whoosh's write lock before treating it as stale (see _take_lock).
 _LOCK_WAIT = 3.0
 # Commit (without advancing indexed_snapshot) after this much text per worker process.
-_FLUSH_TEXT_MB = 64
+_FLUSH_TEXT_MB = 32
 # Searches pay per segment (term lookups, open files): merge the smallest beyond this many.
 _MAX_SEGMENTS = 8
 
@@ -422,18 +423,22 @@ def _store_offsets(writer) -> None:
 
 
 def _merge_policy(writer, segments):
-    """Keep at most ``_MAX_SEGMENTS`` segments by merging the smallest ones together.
+    """Beyond ``_MAX_SEGMENTS`` segments, merge the small ones (≤ 1/4 of the largest) together.
 
     Whoosh's MERGE_SMALL rarely fires on segments of thousands of documents (a Fibonacci rule
-    on document counts), so ingests would pile up segments that every search must visit.
-    Merging also drops deleted documents (replaced turns and session documents).
+    on document counts), so daily ingests would pile up small segments that every search must
+    visit. Large segments (a first ingest commits one per ~32 MB of text) are left alone:
+    merging them costs more than indexing them did (6 → 1 segments of 167 MB of text took
+    338 s, indexing 115 s). Merging also drops deleted documents.
     """
     from whoosh.reading import SegmentReader
 
     if len(segments) < _MAX_SEGMENTS:
         return segments
-    smallest = sorted(segments, key=lambda seg: seg.doc_count())
-    merge = smallest[: len(segments) - _MAX_SEGMENTS + 2]
+    biggest = max(seg.doc_count_all() for seg in segments)
+    merge = [seg for seg in segments if seg.doc_count_all() * 4 <= biggest]
+    if len(merge) < 2:
+        return segments
     for seg in merge:
         reader = SegmentReader(writer.storage, writer.schema, seg)
         try:
@@ -622,8 +627,15 @@ class IndexWriter:
     """Adds, replaces and deletes session documents; a context manager.
 
     The Whoosh writer is opened lazily and reopened after each commit, so one IndexWriter can
-    commit once per snapshot. Leaving the ``with`` block without ``commit()`` cancels what was
-    not committed. While it is open the process umask is 0o077 (Whoosh creates its own files).
+    commit once per snapshot. Every ~32 MB of text (per worker) it commits on its own, without
+    advancing ``indexed_snapshot``: searches may see part of a snapshot early, and a crash is
+    repaired by replaying it (replace_session is idempotent). Leaving the ``with`` block without
+    ``commit()`` cancels what was not committed yet. While it is open the process umask is
+    0o077 (Whoosh creates its own files).
+
+    ``procs=2`` uses Whoosh's multi-process writer (fork only; one segment per worker and
+    commit). It helps only when a core is idle: measured 1.3–1.6× on an idle 2-core machine,
+    slower than ``procs=1`` when other work competes for the cores.
     """
 
     def __init__(self, index_dir: Path, *, limitmb: int = 256, procs: int = 1):
@@ -951,22 +963,26 @@ class _MemLengths:
 
 
 def _preload_lengths(searcher, fieldnames) -> None:
+    for leaf, _ in searcher.reader().leaf_readers():
+        _preload_leaf(leaf, fieldnames)
+
+
+def _preload_leaf(leaf, fieldnames) -> None:
     """Best effort: relies on Whoosh 2.7 internals (pinned); any surprise leaves Whoosh's
     own reader in place, which is slower but correct."""
     try:
         from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 
-        for leaf, _ in searcher.reader().leaf_readers():
-            perdoc = getattr(leaf, "_perdoc", None)
-            readers = getattr(perdoc, "_readers", None)
-            if readers is None:
-                continue
-            for name in fieldnames:
-                lenfield = _lenfield(name)
-                current = perdoc._cached_reader(lenfield, LENGTHS_COLUMN)
-                if current is not None and not isinstance(current, _MemLengths):
-                    if getattr(current, "_fixedlen", None) == 1:
-                        readers[lenfield] = _MemLengths(current)
+        perdoc = getattr(leaf, "_perdoc", None)
+        readers = getattr(perdoc, "_readers", None)
+        if readers is None:
+            return
+        for name in fieldnames:
+            lenfield = _lenfield(name)
+            current = perdoc._cached_reader(lenfield, LENGTHS_COLUMN)
+            if current is not None and not isinstance(current, _MemLengths):
+                if getattr(current, "_fixedlen", None) == 1:
+                    readers[lenfield] = _MemLengths(current)
     except Exception:  # noqa: BLE001 - an optimisation must never break a search
         return
 
@@ -1017,7 +1033,6 @@ def _search(index_dir, query, filters, limit, group_sessions) -> list[Hit]:
     if limit <= 0:
         return []
     with ix.searcher(weighting=_weighting()) as s:
-        _preload_lengths(s, _scored_fields(q))
         fq = _filter_query(s.reader(), filters)
         if fq is False:
             return []
@@ -1029,11 +1044,13 @@ def _search(index_dir, query, filters, limit, group_sessions) -> list[Hit]:
         scores = fast.scores(q, allowed)
         if scores is not None:
             fast.drop_deleted(scores)
+        else:
+            _preload_lengths(s, _scored_fields(q))  # Whoosh scores every match: load once
         while True:
             if scores is not None:
-                top = heapq.nlargest(fetch, scores.items(), key=_by_score)
+                top = _top(scores, fetch)
                 raw = [_Raw(d, sc, s.stored_fields(d)) for d, sc in top]
-                exhausted = len(scores) <= fetch
+                exhausted = len(scores) <= len(top)
             else:
                 # filter= (a docnum set) rather than a Require/And query: Whoosh's Require
                 # matcher asserts and a constant-score And drops hits when pruning blocks.
@@ -1055,6 +1072,18 @@ def _by_score(item):
     return item[1]
 
 
+def _top(scores: dict[int, float], n: int) -> list[tuple[int, float]]:
+    """The n best, plus any document tied with the last one (up to 1000 more), so that
+    recency can order ties that straddle the cut."""
+    top = heapq.nlargest(n, scores.items(), key=_by_score)
+    if len(top) < n or len(scores) == n:
+        return top
+    last = round(top[-1][1], 6)
+    seen = {d for d, _ in top}
+    ties = [(d, v) for d, v in scores.items() if d not in seen and round(v, 6) == last]
+    return top + ties[:1000]
+
+
 _BYTE_TO_LENGTH = [byte_to_length(i) for i in range(256)]
 
 
@@ -1072,8 +1101,7 @@ class _FastScorer:
         self.s = searcher
         self.weighting = searcher.weighting
         self.leaves = searcher.reader().leaf_readers()
-        self._biggest = max((leaf for leaf, _ in self.leaves), key=lambda r: r.doc_count_all(),
-                            default=None)
+        self._terms: dict[tuple[str, str], tuple[int, list]] = {}
 
     # -- shapes
     def supported(self, q) -> bool:
@@ -1131,42 +1159,52 @@ class _FastScorer:
         return out
 
     def _estimate(self, q) -> int:
-        """Rough match count, to evaluate the rarest part of an AND first. Only the largest
-        segment is asked: a term lookup costs a few file reads per segment."""
+        """Match count upper bound, to evaluate the rarest part of an AND first."""
         if isinstance(q, Q.Term):
-            if self._biggest is None:
-                return 0
-            try:
-                return self._biggest.doc_frequency(q.fieldname, q.text)
-            except Exception:  # noqa: BLE001 - only an ordering hint
-                return 0
+            return self._lookup(q.fieldname, q.text)[0]
         if isinstance(q, Q.Or):
             return sum(self._estimate(c) for c in q.subqueries)
         if isinstance(q, Q.And):
             return min((self._estimate(c) for c in q.subqueries), default=0)
         return 0
 
+    def _lookup(self, fieldname: str, text: str) -> tuple[int, list]:
+        """(document frequency, [(segment number, reader, docnum offset, TermInfo)]) for a term:
+        one term-table lookup per segment, shared by ordering and scoring."""
+        key = (fieldname, text)
+        hit = self._terms.get(key)
+        if hit is None:
+            df, found = 0, []
+            for n, (leaf, offset) in enumerate(self.leaves):
+                try:
+                    info = leaf.term_info(fieldname, text)
+                except TermNotFound:
+                    continue
+                df += info.doc_frequency()
+                found.append((n, leaf, offset, info))
+            hit = self._terms[key] = (df, found)
+        return hit
+
     def _term(self, fieldname, text, boost, allowed, scored) -> dict[int, float]:
         s = self.s
         field = s.schema[fieldname]
         out: dict[int, float] = {}
         bm25 = scored and field.scorable
-        num = None
+        df, found = self._lookup(fieldname, text)
+        if not found:
+            return out
+        if bm25:
+            # Whoosh's BM25F with its idf (log(N / (df + 1)) + 1), from the lookups made here.
+            w = self.weighting
+            B = w._field_B.get(fieldname, w.B)
+            K1 = w.K1
+            idf = math.log(s.doc_count_all() / (df + 1)) + 1
+            num = boost * idf * (K1 + 1)
+            c1 = K1 * (1 - B)
+            c2 = K1 * B / (s.avg_field_length(fieldname) or 1)
         table = _BYTE_TO_LENGTH
-        for n, (leaf, offset) in enumerate(self.leaves):
-            try:
-                m = leaf.postings(fieldname, text)
-            except TermNotFound:
-                continue
-            if bm25 and num is None:  # global statistics, once the term is known to exist
-                w = self.weighting
-                B = w._field_B.get(fieldname, w.B)
-                K1 = w.K1
-                num = boost * s.idf(fieldname, text) * (K1 + 1)
-                c1 = K1 * (1 - B)
-                c2 = K1 * B / (s.avg_field_length(fieldname) or 1)
-            if isinstance(m, FilterMatcher):
-                m = m.child  # deleted documents are dropped at the end
+        for n, leaf, offset, info in found:
+            m = _matcher(leaf, fieldname, text, info)
             lengths = _lengths_bytes(leaf, fieldname) if bm25 else None
             local = None if allowed is None else allowed.local(n, offset, leaf.doc_count_all())
             for ids, weights in _posting_blocks(m, local):
@@ -1206,9 +1244,30 @@ class _Allowed:
         return self._local[n]
 
 
+def _matcher(leaf, fieldname: str, text: str, info):
+    """The raw posting list (deleted documents included) from an already looked-up TermInfo;
+    through the public API (a second lookup) if Whoosh's internals differ."""
+    terms = getattr(leaf, "_terms", None)
+    try:
+        tbytes = leaf.schema[fieldname].to_bytes(text)
+        return terms._codec.postings_reader(
+            terms._postfile, info, leaf.schema[fieldname].format, term=(fieldname, tbytes)
+        )
+    except AttributeError:
+        m = leaf.postings(fieldname, text)
+        return m.child if isinstance(m, FilterMatcher) else m
+
+
 def _lengths_bytes(leaf, fieldname) -> bytes | None:
+    """The segment's field lengths in memory (loaded on first use), or None."""
     perdoc = getattr(leaf, "_perdoc", None)
-    reader = getattr(perdoc, "_readers", {}).get(f"_{fieldname}_len")
+    readers = getattr(perdoc, "_readers", None)
+    if readers is None:
+        return None
+    reader = readers.get(f"_{fieldname}_len")
+    if not isinstance(reader, _MemLengths):
+        _preload_leaf(leaf, (fieldname,))
+        reader = readers.get(f"_{fieldname}_len")
     return reader._data if isinstance(reader, _MemLengths) else None
 
 

@@ -1,0 +1,790 @@
+"""Tests for archive.index: a real Whoosh index in tmp_path, built from Session dataclasses."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import index_schema
+from archive import index as ix
+from archive.errors import ArchiveError, IndexOutOfDate, UsageError
+from archive.index import IndexedSession, IndexWriter, SearchFilters, doc_count, search
+from archive.transcript import Session, ToolCall, Turn
+
+REPO = Path(__file__).resolve().parents[1]
+FILLER = (
+    "bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar "
+    "papa quebec romeo sierra tango uniform victor whiskey yankee zulu"
+).split()
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def filler(rnd: random.Random, n: int) -> str:
+    return " ".join(rnd.choice(FILLER) for _ in range(n))
+
+
+def make_session(
+    session_id: str,
+    turns: list[dict],
+    *,
+    start: datetime = T0,
+    project: str = "/home/u/proj",
+    branch: str = "main",
+    model: str = "claude-opus-4-1",
+    title: str | None = None,
+    agent_id: str | None = None,
+) -> Session:
+    """turns: dicts with prompt, answer, thinking, tools=[(name, input, output)]."""
+    built = []
+    for i, t in enumerate(turns, 1):
+        calls = [
+            ToolCall(id=f"{session_id}-{i}-{k}", name=name, input_text=inp, output=out,
+                     key_argument=f"/src/file{k}.py")
+            for k, (name, inp, out) in enumerate(t.get("tools", []))
+        ]
+        ts = t.get("timestamp", start + timedelta(minutes=i))
+        built.append(
+            Turn(number=i, prompt=t.get("prompt", ""), answer=t.get("answer", ""),
+                 thinking=t.get("thinking", ""), tool_calls=calls, timestamp=ts,
+                 end_timestamp=ts + timedelta(seconds=30), models=[model])
+        )
+    return Session(
+        session_id=session_id,
+        agent_id=agent_id,
+        is_subagent=agent_id is not None,
+        project=project,
+        git_branch=branch,
+        models=[model],
+        started=start,
+        ended=built[-1].end_timestamp if built else start,
+        title=title,
+        tools=sorted({c.name for t in built for c in t.tool_calls}),
+        files=sorted({c.key_argument for t in built for c in t.tool_calls}),
+        turns=built,
+    )
+
+
+def filler_turns(rnd: random.Random, n: int) -> list[dict]:
+    return [
+        {
+            "prompt": filler(rnd, 12),
+            "answer": filler(rnd, 40),
+            "thinking": filler(rnd, 10),
+            "tools": [("Bash", '{"command": "ls"}', filler(rnd, 30))],
+        }
+        for _ in range(n)
+    ]
+
+
+def index_sessions(index_dir: Path, docs: list[IndexedSession], snapshot: int = 1) -> int:
+    with IndexWriter(index_dir) as w:
+        added = sum(w.replace_session(d) for d in docs)
+        w.commit(snapshot)
+    return added
+
+
+def key_of(profile: str, sid: str) -> str:
+    return f"{profile}/projects/-x/{sid}.jsonl"
+
+
+def doc(profile: str, session: Session, **kw) -> IndexedSession:
+    return IndexedSession(key=key_of(profile, session.session_id), profile=profile,
+                          session=session, **kw)
+
+
+# ------------------------------------------------------------------------------------------
+# Finding things
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Nine generated sessions over three profiles, with planted phrases."""
+    d = tmp_path_factory.mktemp("corpus") / "index"
+    rnd = random.Random(42)
+    docs = []
+    for p, profile in enumerate(["default", "work", "oss"]):
+        for s in range(3):
+            sid = f"sess-{profile}-{s}"
+            turns = filler_turns(rnd, 6)
+            docs.append((profile, sid, turns, T0 + timedelta(days=10 * p + s)))
+    plants = {
+        ("default", "sess-default-1", 3, "prompt"): "please refactor the quasar lighthouse module",
+        ("work", "sess-work-2", 5, "answer"): "the zephyr cobalt benchmark regressed",
+        ("oss", "sess-oss-0", 2, "prompt"): "外部キー制約のエラーを直して",
+    }
+    for (profile, sid, turn, field), text in plants.items():
+        for prof, sid2, turns, _ in docs:
+            if (prof, sid2) == (profile, sid):
+                turns[turn - 1][field] += " " + text
+    built = [doc(prof, make_session(sid, turns, start=start)) for prof, sid, turns, start in docs]
+    added = index_sessions(d, built)
+    assert added == 9 * 7
+    return d
+
+
+@pytest.mark.parametrize(
+    "query, profile, sid, turn",
+    [
+        ("quasar lighthouse", "default", "sess-default-1", 3),
+        ('"zephyr cobalt benchmark"', "work", "sess-work-2", 5),
+        ("外部キー", "oss", "sess-oss-0", 2),
+        ("制約", "oss", "sess-oss-0", 2),
+    ],
+)
+def test_planted_phrase_is_rank_one(corpus, query, profile, sid, turn):
+    hits = search(corpus, query)
+    assert hits, query
+    top = hits[0]
+    assert (top.profile, top.session_id, top.turn) == (profile, sid, turn)
+    assert top.key == key_of(profile, sid)
+    assert top.timestamp is not None and top.timestamp.tzinfo is not None
+    # The snippet shows the match and the spans point at it.
+    assert top.highlights
+    assert "\n" not in top.snippet and len(top.snippet) <= 260
+    first = top.snippet[slice(*top.highlights[0])]
+    assert first.lower() in query.lower() or first in query or query.strip('"').startswith(first)
+
+
+def test_japanese_word_not_in_text_is_not_found(corpus):
+    # キー制 would be found (substring); 外部制約 is not a substring of the sentence.
+    assert search(corpus, "外部制約") == []
+
+
+def test_no_hit_returns_empty_list(corpus):
+    assert search(corpus, "xylophonequartz") == []
+
+
+def test_doc_count_and_snapshot(corpus):
+    assert doc_count(corpus) == 63
+    assert ix.indexed_snapshot(corpus) == 1
+
+
+# ------------------------------------------------------------------------------------------
+# Filters
+
+
+@pytest.fixture(scope="module")
+def filtered(tmp_path_factory):
+    d = tmp_path_factory.mktemp("filters") / "index"
+    specs = [
+        ("work", "s1", "/home/u/Alpha-Service", "main", "claude-opus-4-1", "Bash", 10),
+        ("home", "s2", "/home/u/beta-web", "dev", "claude-sonnet-4-5", "Read", 40),
+        ("oss", "s3", "/srv/alpha-tools", "main", "claude-opus-4-1", "Edit", 70),
+    ]
+    docs = []
+    for profile, sid, project, branch, model, tool, day in specs:
+        turns = [{"prompt": "fix the widget rendering", "answer": "done",
+                  "tools": [(tool, '{"x": 1}', "ok")]}]
+        s = make_session(sid, turns, start=T0 + timedelta(days=day), project=project,
+                         branch=branch, model=model)
+        docs.append(doc(profile, s))
+    index_sessions(d, docs)
+    return d
+
+
+def sids(d, query="widget", **filters) -> set[str]:
+    return {h.session_id for h in search(d, query, SearchFilters(**filters), limit=50)}
+
+
+def test_no_filter_finds_all(filtered):
+    assert sids(filtered) == {"s1", "s2", "s3"}
+
+
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ({"profile": "work"}, {"s1"}),
+        ({"project": "ALPHA"}, {"s1", "s3"}),  # substring, case-insensitive
+        ({"project": "beta-web"}, {"s2"}),
+        ({"project": "nowhere"}, set()),
+        ({"branch": "dev"}, {"s2"}),
+        ({"model": "opus"}, {"s1", "s3"}),
+        ({"model": "sonnet-4"}, {"s2"}),
+        ({"tool": "Bash"}, {"s1"}),
+        ({"tool": "edit"}, {"s3"}),
+        ({"since": T0 + timedelta(days=30)}, {"s2", "s3"}),
+        ({"until": T0 + timedelta(days=50)}, {"s1", "s2"}),
+        ({"since": T0 + timedelta(days=30), "until": T0 + timedelta(days=50)}, {"s2"}),
+        ({"session_ids": ["s3", "s1"]}, {"s1", "s3"}),
+        ({"session_ids": []}, set()),
+        ({"profile": "work", "branch": "dev"}, set()),
+        ({"profile": "oss", "model": "opus", "project": "alpha"}, {"s3"}),
+    ],
+)
+def test_filters_narrow(filtered, filters, expected):
+    assert sids(filtered, **filters) == expected
+
+
+def test_field_queries(filtered):
+    assert sids(filtered, "tools:Bash") == {"s1"}
+    assert sids(filtered, "tool:read") == {"s2"}
+    assert sids(filtered, "profile:oss widget") == {"s3"}
+    assert sids(filtered, "widget NOT profile:oss") == {"s1", "s2"}
+    assert sids(filtered, '"widget rendering"') == {"s1", "s2", "s3"}
+    assert sids(filtered, '"rendering widget"') == set()
+
+
+# ------------------------------------------------------------------------------------------
+# Tokenising
+
+
+def test_code_words_are_split(tmp_path):
+    d = tmp_path / "index"
+    s1 = make_session("jwt", [{"prompt": "why does it fail", "answer": "call jwt.decode() first"}])
+    s2 = make_session("tok", [{"prompt": "rotate the refresh_token please"}])
+    index_sessions(d, [doc("default", s1), doc("default", s2)])
+    hits = search(d, "jwt")
+    assert [(h.session_id, h.turn) for h in hits] == [("jwt", 1)]
+    assert hits[0].snippet[slice(*hits[0].highlights[0])] == "jwt"
+    hits = search(d, "token")
+    assert [(h.session_id, h.turn) for h in hits] == [("tok", 1)]
+    assert "token" in hits[0].snippet[slice(*hits[0].highlights[0])]
+    # A dotted word in the query is a phrase of its parts.
+    assert [h.session_id for h in search(d, "jwt.decode")] == ["jwt"]
+
+
+def test_analyzer_tokens():
+    ana = index_schema.text_analyzer()
+    assert [t.text for t in ana("Call jwt.decode() on the refresh_token")] == [
+        "call", "jwt", "decod", "refresh", "token"
+    ]
+    assert [t.text for t in ana("外部キー制約")] == ["外部", "部キ", "キー", "ー制", "制約"]
+    # A lone CJK character survives the stop filter (which drops one-letter Latin tokens).
+    assert [t.text for t in ana("本 a x")] == ["本"]
+    terms = index_schema.index_terms("jwtトークン is 東京")
+    assert terms == ["jwt", "トー", "ーク", "クン", "東京"]
+
+
+def test_phrase_on_tool_output_without_positions(tmp_path):
+    d = tmp_path / "index"
+    s = make_session("t", [{"prompt": "run it", "tools": [("Bash", "{}", "connection refused")]}])
+    index_sessions(d, [doc("default", s)])
+    # tool_output keeps no positions: the phrase becomes AND there instead of raising.
+    assert [h.session_id for h in search(d, '"connection refused"')] == ["t"]
+
+
+def test_read_line_numbers_are_not_indexed(tmp_path):
+    d = tmp_path / "index"
+    out = "    41\u2192import os\n    42\u2192print(os.sep)\n"
+    s = make_session("r", [{"prompt": "show it", "tools": [("Read", "{}", out)]}])
+    index_sessions(d, [doc("default", s)])
+    assert search(d, "sep") and search(d, "print")
+    assert search(d, "tool_output:42") == []
+
+
+# ------------------------------------------------------------------------------------------
+# Ranking
+
+
+def test_prompt_outranks_tool_output(tmp_path):
+    d = tmp_path / "index"
+    in_prompt = make_session("in-prompt", [{"prompt": "kumquat", "answer": "ok"}], start=T0)
+    in_tool = make_session(
+        "in-tool",
+        [{"prompt": "list files", "tools": [("Bash", "{}", "kumquat")]}],
+        start=T0 + timedelta(days=5),  # newer, so only the field weight can put it second
+    )
+    index_sessions(d, [doc("default", in_tool), doc("default", in_prompt)])
+    hits = search(d, "kumquat")
+    assert [h.session_id for h in hits] == ["in-prompt", "in-tool"]
+    assert hits[0].score > hits[1].score
+
+
+def test_answer_outranks_thinking(tmp_path):
+    d = tmp_path / "index"
+    a = make_session("answer", [{"prompt": "q", "answer": "persimmon"}], start=T0)
+    t = make_session("thinking", [{"prompt": "q", "thinking": "persimmon"}],
+                     start=T0 + timedelta(days=5))
+    index_sessions(d, [doc("default", t), doc("default", a)])
+    assert [h.session_id for h in search(d, "persimmon")] == ["answer", "thinking"]
+
+
+def test_equal_scores_newer_first(tmp_path):
+    d = tmp_path / "index"
+    turns = [{"prompt": "tangerine soup", "answer": "sure"}]
+    old = make_session("old", turns, start=T0)
+    new = make_session("new", turns, start=T0 + timedelta(days=3))
+    mid = make_session("mid", turns, start=T0 + timedelta(days=1))
+    # Indexed oldest first: Whoosh alone would return them in document order.
+    index_sessions(d, [doc("default", old), doc("default", mid), doc("default", new)])
+    hits = search(d, "tangerine")
+    assert [h.session_id for h in hits] == ["new", "mid", "old"]
+    assert hits[0].score == pytest.approx(hits[2].score)
+
+
+def test_title_match_gives_session_hit(tmp_path):
+    d = tmp_path / "index"
+    s = make_session("titled", [{"prompt": "hello"}, {"prompt": "world"}],
+                     title="Migrate billing to stripe")
+    index_sessions(d, [doc("default", s)])
+    hits = search(d, "stripe")
+    assert len(hits) == 1 and hits[0].turn is None and hits[0].title == "Migrate billing to stripe"
+    # Words from two different prompts: only the session document holds both.
+    hits = search(d, "hello world")
+    assert [(h.session_id, h.turn) for h in hits] == [("titled", None)]
+    # When a turn matches too, the session document is not listed twice.
+    assert [(h.turn) for h in search(d, "hello")] == [1]
+
+
+def test_group_sessions(tmp_path):
+    d = tmp_path / "index"
+    many = make_session("many", [{"prompt": f"lychee number {i}"} for i in range(4)],
+                        start=T0 + timedelta(days=1))
+    one = make_session("one", [{"prompt": "lychee"}, {"prompt": "other"}], start=T0)
+    index_sessions(d, [doc("default", many), doc("default", one)])
+    flat = search(d, "lychee")
+    assert len(flat) == 5
+    grouped = search(d, "lychee", group_sessions=True)
+    assert sorted(h.session_id for h in grouped) == ["many", "one"]
+    assert all(h.turn is not None for h in grouped)
+    by_sid = {h.session_id: h for h in grouped}
+    assert by_sid["many"].score == pytest.approx(
+        max(h.score for h in flat if h.session_id == "many")
+    )
+    assert len(search(d, "lychee", group_sessions=True, limit=1)) == 1
+
+
+def test_limit(corpus):
+    assert len(search(corpus, "bravo", limit=3)) == 3
+    assert search(corpus, "bravo", limit=0) == []
+
+
+# ------------------------------------------------------------------------------------------
+# Updates
+
+
+def test_incremental_append_reindexes_only_new_turns(tmp_path):
+    d = tmp_path / "index"
+    rnd = random.Random(1)
+    turns = filler_turns(rnd, 5)
+    turns[1]["prompt"] += " saffron"
+    s = make_session("grow", turns)
+    assert index_sessions(d, [doc("default", s)]) == 6
+    assert doc_count(d) == 6
+
+    turns = turns + [{"prompt": "now add nutmeg"}, {"prompt": "and cardamom"}]
+    grown = make_session("grow", turns)
+    with IndexWriter(d) as w:
+        assert w.replace_session(doc("default", grown), from_turn=6) == 3  # turns 6, 7 + session
+        w.commit(2)
+    assert doc_count(d) == 8
+    assert [(h.turn) for h in search(d, "nutmeg")] == [6]
+    assert [(h.turn) for h in search(d, "saffron")] == [2]  # kept, not re-added
+    assert [(h.turn) for h in search(d, "cardamom")] == [7]
+    assert ix.indexed_snapshot(d) == 2
+
+    # The last turn changed (it was still being written): re-index from it.
+    turns[-1] = {"prompt": "and cinnamon instead"}
+    changed = make_session("grow", turns)
+    with IndexWriter(d) as w:
+        assert w.replace_session(doc("default", changed), from_turn=7) == 2
+        w.commit(3)
+    assert doc_count(d) == 8
+    assert search(d, "cardamom") == []
+    assert [(h.turn) for h in search(d, "cinnamon")] == [7]
+
+
+def test_replacing_same_key_twice_in_one_writer(tmp_path):
+    d = tmp_path / "index"
+    s1 = make_session("twice", [{"prompt": "first version"}])
+    s2 = make_session("twice", [{"prompt": "second version"}, {"prompt": "more"}])
+    with IndexWriter(d) as w:
+        w.replace_session(doc("default", s1))
+        w.replace_session(doc("default", s2))
+        w.commit(1)
+    assert doc_count(d) == 3
+    assert search(d, "first") == []
+    assert [h.turn for h in search(d, "second")] == [1]
+
+
+def test_delete_key_and_set_gone(tmp_path):
+    d = tmp_path / "index"
+    a = make_session("a", [{"prompt": "walnut"}], title="Nuts")
+    b = make_session("b", [{"prompt": "walnut"}])
+    index_sessions(d, [doc("default", a), doc("default", b)])
+    with IndexWriter(d) as w:
+        w.delete_key(key_of("default", "b"))
+        assert w.set_gone(key_of("default", "a"), True)
+        assert not w.set_gone("no/such/key", True)
+        w.commit(2)
+    hits = search(d, "walnut")
+    assert [(h.session_id, h.gone_from_source, h.title) for h in hits] == [("a", True, "Nuts")]
+    assert doc_count(d) == 2
+    # The rebuilt session document is still searchable by title and prompts.
+    assert [h.turn for h in search(d, "nuts")] == [None]
+    with IndexWriter(d) as w:
+        w.set_gone(key_of("default", "a"), False)
+        w.commit(3)
+    assert not search(d, "walnut")[0].gone_from_source
+
+
+def test_leaving_without_commit_cancels(tmp_path):
+    d = tmp_path / "index"
+    index_sessions(d, [doc("default", make_session("a", [{"prompt": "almond"}]))])
+    with IndexWriter(d) as w:
+        w.replace_session(doc("default", make_session("b", [{"prompt": "almond"}])))
+    assert [h.session_id for h in search(d, "almond")] == ["a"]
+    assert ix.indexed_snapshot(d) == 1
+
+
+def test_subagent_fields(tmp_path):
+    d = tmp_path / "index"
+    s = make_session("parent-id", [{"prompt": "explore the hazelnut"}], agent_id="a1b2")
+    index_sessions(d, [doc("default", s, parent_session_id="parent-id")])
+    (hit,) = search(d, "hazelnut")
+    assert hit.is_subagent and hit.agent_id == "a1b2"
+    assert [h.agent_id for h in search(d, "is_subagent:true hazelnut")] == ["a1b2"]
+
+
+# ------------------------------------------------------------------------------------------
+# Visibility, versions, errors
+
+
+def test_reader_sees_last_commit_only(tmp_path):
+    d = tmp_path / "index"
+    index_sessions(d, [doc("default", make_session("a", [{"prompt": "pistachio"}]))])
+    before = ix.open_index(d).searcher()
+    try:
+        with IndexWriter(d) as w:
+            w.replace_session(doc("default", make_session("b", [{"prompt": "pistachio"}])))
+            # Uncommitted: a search right now neither waits nor sees b.
+            t = time.monotonic()
+            assert [h.session_id for h in search(d, "pistachio")] == ["a"]
+            assert time.monotonic() - t < 5
+            w.commit(2)
+        assert before.doc_count() == 2  # the reader opened earlier still sees its snapshot
+        assert sorted(h.session_id for h in search(d, "pistachio")) == ["a", "b"]
+    finally:
+        before.close()
+
+
+def test_schema_version_mismatch(tmp_path):
+    d = tmp_path / "index"
+    index_sessions(d, [doc("default", make_session("a", [{"prompt": "x y z"}]))])
+    meta = json.loads((d / "meta.json").read_text())
+    meta["schema_version"] = index_schema.SCHEMA_VERSION + 1
+    (d / "meta.json").write_text(json.dumps(meta))
+    for call in (lambda: search(d, "x"), lambda: doc_count(d), lambda: IndexWriter(d)):
+        with pytest.raises(IndexOutOfDate) as e:
+            call()
+        assert "archive reindex" in e.value.hint
+        assert f"schema version {index_schema.SCHEMA_VERSION + 1}" in str(e.value)
+        assert f"uses {index_schema.SCHEMA_VERSION}" in str(e.value)
+    ix.clear_index(d)  # what reindex does
+    assert doc_count(d) == 0
+    assert ix.indexed_snapshot(d) is None
+
+
+def test_no_index_yet(tmp_path):
+    with pytest.raises(ArchiveError, match="no index yet"):
+        search(tmp_path / "missing", "x")
+    assert ix.indexed_snapshot(tmp_path / "missing") is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"unbalanced quote', "AND", "foo AND", "OR bar", "foo:bar", "title:", "(foo bar",
+     "turn:abc", "the", "   ", "foo AND OR bar"],
+)
+def test_malformed_query(corpus, query):
+    with pytest.raises(UsageError) as e:
+        search(corpus, query)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("query", ["http://localhost:8080", "std::vector", "turn:[1 TO 3]",
+                                   "NOT bravo", "bravo OR charlie", "brav*"])
+def test_accepted_queries(corpus, query):
+    search(corpus, query)  # must not raise
+
+
+def test_permissions(tmp_path):
+    d = tmp_path / "index"
+    old = os.umask(0o022)
+    try:
+        with IndexWriter(d) as w:
+            w.replace_session(doc("default", make_session("a", [{"prompt": "secret"}])))
+            temp = d / "MAIN.tmp"
+            if temp.exists():  # Whoosh's temp folder, while writing
+                assert stat.S_IMODE(temp.stat().st_mode) == 0o700
+            w.commit(1)
+        assert os.umask(0o022) == 0o022  # restored
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    entries = list(d.rglob("*"))
+    assert any(p.name == "meta.json" for p in entries)
+    for p in entries:
+        want = 0o700 if p.is_dir() else 0o600
+        assert stat.S_IMODE(p.stat().st_mode) == want, p
+
+
+# ------------------------------------------------------------------------------------------
+# Crashes
+
+
+def _run_and_kill(script: str, tmp_path: Path) -> str:
+    """Run a Python script that SIGKILLs itself; return its stdout.
+
+    Output goes to a file, not a pipe: orphaned children holding a pipe would make us wait.
+    """
+    out = tmp_path / "stdout.txt"
+    with open(out, "w") as f:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(script)],
+            cwd=REPO, stdout=f, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        proc.wait(timeout=120)
+    text = out.read_text()
+    assert proc.returncode == -signal.SIGKILL, text
+    return text
+
+
+_WRITER_SCRIPT = """
+    import os, signal, sys
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    from test_index import doc, make_session
+    from archive.index import IndexWriter
+    w = IndexWriter(Path({d!r}), procs={procs}, limitmb=1)
+    for i in range(40):
+        turns = [{{"prompt": "durian " + "x%d " % j * 200}} for j in range(5)]
+        w.replace_session(doc("default", make_session("dead-%d" % i, turns)))
+    print(" ".join(str(t.pid) for t in getattr(w._w, "tasks", [])), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_recovers_after_writer_killed(tmp_path, procs):
+    d = tmp_path / "index"
+    index_sessions(d, [doc("default", make_session("kept", [{"prompt": "durian"}]))])
+    before = sorted(os.listdir(d))
+    out = _run_and_kill(
+        _WRITER_SCRIPT.format(tests=str(Path(__file__).parent), d=str(d), procs=procs), tmp_path
+    )
+    workers = [int(p) for p in out.split()]
+    if procs > 1:
+        assert workers, "the writer should have started worker processes"
+    try:
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in workers), "worker processes outlived the killed ingest"
+    finally:
+        for pid in workers:  # started by this test: never leave them running
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert sorted(os.listdir(d)) != before  # the dead writer left files behind
+    # Searches still see the last commit.
+    assert [h.session_id for h in search(d, "durian")] == ["kept"]
+    with IndexWriter(d) as w:
+        w.replace_session(doc("default", make_session("new", [{"prompt": "durian"}])))
+        w.commit(2)
+    assert sorted(h.session_id for h in search(d, "durian")) == ["kept", "new"]
+    leftovers = [n for n in os.listdir(d) if n.endswith(".tmp") or ".toc." in n]
+    assert leftovers == []
+    assert doc_count(d) == 4
+
+
+def test_breaks_lock_held_by_stray_process(tmp_path, monkeypatch):
+    """An orphaned worker keeps Whoosh's flock; the archive lock guarantees it is stale."""
+    d = tmp_path / "index"
+    index_sessions(d, [doc("default", make_session("a", [{"prompt": "quince"}]))])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import fcntl, os, sys, time
+            fd = os.open({str(d / "MAIN_WRITELOCK")!r}, os.O_CREAT | os.O_WRONLY)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            print("locked", flush=True)
+            time.sleep(60)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        monkeypatch.setattr(ix, "_LOCK_WAIT", 0.3)
+        with IndexWriter(d) as w:
+            w.replace_session(doc("default", make_session("b", [{"prompt": "quince"}])))
+            w.commit(2)
+        assert sorted(h.session_id for h in search(d, "quince")) == ["a", "b"]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_multiprocess_writer_matches_single(tmp_path):
+    rnd = random.Random(7)
+    docs = [doc("default", make_session(f"m{i}", filler_turns(rnd, 30))) for i in range(8)]
+    docs[3].session.turns[7].prompt += " mangosteen"
+    single, multi = tmp_path / "one", tmp_path / "two"
+    index_sessions(single, docs)
+    with IndexWriter(multi, procs=2) as w:
+        assert sum(w.replace_session(x) for x in docs) == 8 * 31
+        w.commit(1)
+    assert doc_count(single) == doc_count(multi) == 8 * 31
+    for q in ("mangosteen", "bravo charlie"):
+        a = sorted((h.session_id, h.turn, round(h.score, 4)) for h in search(single, q, limit=999))
+        b = sorted((h.session_id, h.turn, round(h.score, 4)) for h in search(multi, q, limit=999))
+        assert a and a == b
+
+
+# ------------------------------------------------------------------------------------------
+# The fast scorer must rank exactly like Whoosh
+
+
+def test_fast_scorer_matches_whoosh(tmp_path):
+    d = tmp_path / "index"
+    rnd = random.Random(11)
+    turns = [filler_turns(rnd, 8) for _ in range(12)]
+
+    def build(i):
+        s = make_session(f"f{i}", turns[i], start=T0 + timedelta(days=i))
+        return doc(["work", "home"][i % 2], s)
+
+    index_sessions(d, [build(i) for i in range(12)])
+    with IndexWriter(d) as w:  # deletions in the first segment, a second segment
+        for i in range(4):
+            turns[i] += filler_turns(rnd, 2)
+            w.replace_session(build(i), from_turn=8)
+        w.commit(2)
+    idx = ix.open_index(d)
+    queries = ["bravo", "bravo charlie", "bravo OR zulu", "tools:bash bravo",
+               "profile:work bravo", "prompt:bravo", "bravo^3 charlie", "(bravo OR kilo) lima",
+               "bravo bravo", "bravo OR prompt:bravo"]
+    with idx.searcher(weighting=ix._weighting()) as s:
+        assert len(s.reader().leaf_readers()) == 2 and s.reader().has_deletions()
+        for text in queries:
+            q = ix.parse_query(text, idx.schema)
+            fast = ix._FastScorer(s)
+            scores = fast.scores(q)
+            assert scores is not None, text
+            fast.drop_deleted(scores)
+            want = {h.docnum: h.score for h in s.search(q, limit=None)}
+            assert want, text
+            assert scores.keys() == want.keys(), text
+            for docnum, score in want.items():
+                assert scores[docnum] == pytest.approx(score, rel=1e-9), text
+        # Shapes it does not handle go through Whoosh.
+        for text in ('"bravo charlie"', "bravo NOT charlie", "brav*"):
+            assert ix._FastScorer(s).scores(ix.parse_query(text, idx.schema)) is None
+
+
+def test_snippet_window_spans():
+    rnd = random.Random(5)
+    for _ in range(200):
+        words = [rnd.choice(FILLER + ["\n\n", "  ", "\t"]) for _ in range(rnd.randint(1, 150))]
+        text = " ".join(words)
+        spans = [(m.start(), m.end()) for m in re.finditer(r"kilo|zulu", text)]
+        snippet, highlights = ix._window(text, spans)
+        assert "\n" not in snippet and "  " not in snippet and len(snippet) <= 230
+        assert all(snippet[a:b] in ("kilo", "zulu") for a, b in highlights)
+        if spans:
+            assert highlights
+
+
+def test_empty_index(tmp_path):
+    d = tmp_path / "index"
+    with IndexWriter(d) as w:
+        w.commit(5)
+    assert search(d, "anything") == []
+    assert doc_count(d) == 0
+    assert ix.indexed_snapshot(d) == 5
+
+
+def test_stored_offsets_are_written(tmp_path):
+    """Small segments keep their stored-fields offsets table (a search would rebuild it)."""
+    d = tmp_path / "index"
+    index_sessions(d, [doc("default", make_session("a", [{"prompt": "fig"}]))])
+    with ix.open_index(d).searcher() as s:
+        (leaf, _), = s.reader().leaf_readers()
+        leaf.stored_fields(0)
+        column = leaf._perdoc._readers["_stored"]
+        while hasattr(column, "_child"):
+            column = column._child
+        assert column.had_stored_offsets
+
+
+def test_lean_whoosh_import():
+    """Searching does not pay for asyncio/urllib/morphology imports; later importers still get
+    the real modules."""
+    code = textwrap.dedent("""
+        import sys
+        import archive.index
+        heavy = ("asyncio", "urllib.request", "whoosh.lang.morph_en")
+        heavy = [m for m in heavy if m in sys.modules]
+        assert not heavy, heavy
+        import cached_property, urllib.request
+        assert hasattr(cached_property, "threaded_cached_property")
+        assert hasattr(urllib.request, "urlopen")
+        from whoosh.query.terms import variations
+        assert "rendering" in variations("render")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_small_segments_are_merged(tmp_path, monkeypatch):
+    monkeypatch.setattr(ix, "_MAX_SEGMENTS", 3)
+    d = tmp_path / "index"
+    rnd = random.Random(4)
+    big = [doc("default", make_session(f"big{i}", filler_turns(rnd, 5))) for i in range(6)]
+    index_sessions(d, big)  # one large segment (36 documents), left alone by merges
+    for i in range(7):  # then small daily ingests
+        with IndexWriter(d) as w:
+            w.replace_session(doc("default", make_session(f"s{i}", [{"prompt": f"olive {i}"}])))
+            w.commit(i + 2)
+        with ix.open_index(d).searcher() as s:
+            counts = sorted(leaf.doc_count_all() for leaf, _ in s.reader().leaf_readers())
+        assert len(counts) <= 4 and counts[-1] == 36  # merges keep it near the cap
+    assert len(counts) < 1 + 7  # without merging: one segment per commit
+    assert doc_count(d) == 36 + 14
+    assert len(search(d, "olive", limit=50)) == 7
+
+
+def test_large_batches_are_flushed_before_commit(tmp_path, monkeypatch):
+    monkeypatch.setattr(ix, "_FLUSH_TEXT_MB", 0.0005)  # ~500 characters
+    d = tmp_path / "index"
+    index_sessions(d, [doc("default", make_session("old", [{"prompt": "plum"}]))], snapshot=1)
+    rnd = random.Random(2)
+    with IndexWriter(d) as w:
+        for i in range(6):
+            w.replace_session(doc("default", make_session(f"n{i}", filler_turns(rnd, 2))))
+        # Flushed for speed, but the snapshot is recorded only by commit().
+        assert doc_count(d) > 2
+        assert ix.indexed_snapshot(d) == 1
+        w.commit(2)
+    assert doc_count(d) == 2 + 6 * 3
+    assert ix.indexed_snapshot(d) == 2
+
+
+def test_equal_scores_newer_first_across_the_limit(tmp_path):
+    d = tmp_path / "index"
+    turns = [{"prompt": "tamarind", "answer": "ok"}]
+    docs = [doc("default", make_session(f"s{i:02d}", turns, start=T0 + timedelta(days=i)))
+            for i in range(40)]
+    index_sessions(d, docs)  # oldest first: lowest document numbers
+    hits = search(d, "tamarind", limit=3)
+    assert [h.session_id for h in hits] == ["s39", "s38", "s37"]
