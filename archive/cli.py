@@ -687,7 +687,7 @@ def demo(
 
 
 # Commands of other areas live in their own modules and register themselves on ``app``.
-from . import cli_context, cli_export, cli_nightly, cli_restore  # noqa: E402,F401
+from . import cli_context, cli_export, cli_nightly, cli_restore, cli_secrets  # noqa: E402,F401
 
 
 def main() -> None:

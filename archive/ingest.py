@@ -31,7 +31,7 @@ import orjson
 from .catalog import Catalog, FileRow, VersionRow
 from .config import ensure_private_dir, private_umask
 from .errors import ArchiveError
-from .indexer import IndexStats
+from .indexer import IndexStats, crash_point
 from .lock import ArchiveLock
 from .repo import Repository
 from .retention import unarchived_at_risk
@@ -157,6 +157,7 @@ def ingest(
                 if root.exists:
                     run.scan_root(root)
             run.flush()
+            crash_point("after-catalog-before-index")
             if index:
                 _update_index(repo, result, tool_output_cap)
             result.seconds = time.monotonic() - started
@@ -187,6 +188,14 @@ def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int) 
     except ArchiveError as exc:
         hint = f" ({exc.hint})" if exc.hint else ""
         result.errors.append(IngestError("-", "index", f"{exc}{hint}"))
+    except Exception as exc:  # a bug in indexing must not stop the nightly archiving
+        result.errors.append(
+            IngestError(
+                "-", "index",
+                f"index update failed ({type(exc).__name__}: {exc}); the files are archived; "
+                "run `archive reindex`, and report the bug if it happens again",
+            )
+        )
 
 
 class _Run:
@@ -205,6 +214,18 @@ class _Run:
         back: list[int] = []
         for source in iter_root_files(root):
             self.result.files_seen += 1
+            if not _storable_name(source.relpath):
+                # os.scandir hands undecodable bytes over as surrogates, which SQLite cannot
+                # store. Claude Code names its files by UUID, so this is a stranger's file:
+                # report it and go on rather than lose the whole batch.
+                self.result.errors.append(
+                    IngestError(
+                        root.profile,
+                        source.relpath.encode("utf-8", "backslashreplace").decode(),
+                        "file name is not valid UTF-8; not archived",
+                    )
+                )
+                continue
             row = known.get(source.relpath)
             if row is not None:
                 seen.add(row.id)
@@ -303,6 +324,7 @@ class _Run:
         if not self.pending:
             return
         self.store.sync()
+        crash_point("after-objects-before-commit")
         snapshot = self.result.snapshot
         captured_at = utc_now()
         with self.catalog.transaction():
@@ -325,6 +347,14 @@ class _Run:
                 self.catalog.set_stat(file_id, src.size, src.mtime_ns, src.inode)
         self.pending.clear()
         self.pending_bytes = 0
+
+
+def _storable_name(relpath: str) -> bool:
+    try:
+        relpath.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def default_durable() -> bool:

@@ -9,9 +9,15 @@ from datetime import datetime
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .ingest import IngestResult
 from .verify import VerifyResult
+
+
+def cell(value) -> Text:
+    """A table cell holding data (paths, titles, prompts): plain text, never rich markup."""
+    return Text("" if value is None else str(value))
 
 
 def local_time(iso: str | None) -> str:
@@ -48,7 +54,8 @@ def roots_table(rows: list[dict]) -> Table:
         if row.get("projects_shared_with"):
             notes.append(f"projects/ shared with {row['projects_shared_with']}")
         table.add_row(
-            row["profile"], row["path"], str(row["session_files"]), "; ".join(notes)
+            cell(row["profile"]), cell(row["path"]), str(row["session_files"]),
+            cell("; ".join(notes)),
         )
     return table
 
@@ -75,7 +82,7 @@ def ingest_errors(console: Console, result: IngestResult) -> None:
 
 
 def versions_table(session_id: str, rows: list[dict]) -> Table:
-    table = Table(title=f"Versions of {session_id}", title_justify="left")
+    table = Table(title=cell(f"Versions of {session_id}"), title_justify="left")
     for col, justify in (
         ("version", "right"), ("captured", "left"), ("size", "right"),
         ("snapshot", "right"), ("profile", "left"), ("sha256", "left"),
@@ -84,7 +91,7 @@ def versions_table(session_id: str, rows: list[dict]) -> Table:
     for row in rows:
         table.add_row(
             str(row["version"]), local_time(row["captured_at"]), human_size(row["size"]),
-            str(row["snapshot"]), row["profile"], row["sha256"][:12],
+            str(row["snapshot"]), cell(row["profile"]), row["sha256"][:12],
         )
     return table
 
@@ -155,13 +162,13 @@ def search_table(hits: list[dict], *, grouped: bool) -> Table:
             session += " †"
         if h.get("prompt_only"):
             session += " (prompt only)"
-        cells = [session]
+        cells = [cell(session)]
         if not grouped:
             cells.append(str(h["turn"]) if h["turn"] is not None else "-")
         profiles = ", ".join(h.get("profiles") or [h["profile"]])
-        cells += [profiles, _short_project(h["project"]), local_time(h["timestamp"])]
+        cells += [cell(profiles), cell(_short_project(h["project"])), local_time(h["timestamp"])]
         if grouped:
-            cells.append(h.get("title") or "")
+            cells.append(cell(h.get("title") or ""))
         table.add_row(*cells, _snippet_text(h))
     return table
 
@@ -183,8 +190,9 @@ def sessions_table(rows: list[dict]) -> Table:
         if r.get("name"):
             title = f"[{r['name']}] {title}" if r["name"] != title else f"[{r['name']}]"
         table.add_row(
-            sid, profiles, _short_project(r["project"]), local_time(r["ended"] or r["started"]),
-            str(r["turns"]), tokens(r.get("context_tokens"), r.get("context_estimated")), title,
+            cell(sid), cell(profiles), cell(_short_project(r["project"])),
+            local_time(r["ended"] or r["started"]), str(r["turns"]),
+            tokens(r.get("context_tokens"), r.get("context_estimated")), cell(title),
         )
     return table
 
@@ -201,7 +209,7 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
     from rich.markdown import Markdown
     from rich.rule import Rule
 
-    console.print(f"[bold]{data['title'] or '(untitled)'}[/bold]", markup=True, highlight=False)
+    console.print(Text(data["title"] or "(untitled)", style="bold"))
     facts = [
         f"session {data['session_id']} (version {data['version']}, profile {data['profile']})",
         f"project {data['project'] or '-'}"
@@ -222,15 +230,19 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
     for turn in data["turns"]:
         if only_turn is not None and turn["turn"] != only_turn:
             continue
-        console.print(Rule(f"Turn {turn['turn']} · {local_time(turn['timestamp'])}", align="left"))
+        console.print(
+            Rule(cell(f"Turn {turn['turn']} · {local_time(turn['timestamp'])}"), align="left")
+        )
         console.print("[bold cyan]>[/bold cyan] ", end="")
         console.print(turn["prompt"], markup=False, highlight=False)
         for call in turn["tool_calls"]:
             mark = "✗" if call["is_error"] else "→"
             console.print(
-                f"  [dim]{mark} {call['name']} {call['key_argument']}"
-                f" ({human_size(call['output_size'])} out)[/dim]",
-                highlight=False,
+                Text(
+                    f"  {mark} {call['name']} {call['key_argument']}"
+                    f" ({human_size(call['output_size'])} out)",
+                    style="dim",
+                )
             )
         if turn["answer"]:
             console.print(Markdown(turn["answer"]))
@@ -243,7 +255,8 @@ def stats_table(title: str, rows: list[dict], key: str) -> Table:
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(
-            r[key] or "-", str(r["sessions"]), str(r["turns"]), str(r["gone"]), str(r["bloated"])
+            cell(r[key] or "-"), str(r["sessions"]), str(r["turns"]), str(r["gone"]),
+            str(r["bloated"]),
         )
     return table
 
@@ -256,7 +269,7 @@ def context_chart(console: Console, report: dict, width: int = 40) -> None:
     console.print(
         f"Context of {report['session_id']}: now {tokens(report['context_tokens'])}, "
         f"peak {tokens(report['peak_context_tokens'])}{est}, threshold {tokens(threshold)}",
-        highlight=False,
+        highlight=False, markup=False,
     )
     if not turns:
         console.print("  (no turns)")

@@ -312,14 +312,18 @@ def _parse_timestamp(value: object) -> datetime | None:
         return None
 
 
+# No real counter comes near this; a bigger one (1e30, 2**64-1) is garbage, and kept it would
+# overflow SQLite's 64-bit INTEGER when session_meta stores the sum of three of them.
+_MAX_COUNT = 2**53
+
+
 def _int(value: object) -> int:
-    """A usage counter as an int; anything that is not a number counts as 0."""
+    """A usage counter as an int; anything that is not a plausible count counts as 0."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
-    try:
-        return int(value) if value > 0 else 0
-    except (OverflowError, ValueError):  # inf, nan
+    if not 0 < value <= _MAX_COUNT:  # also nan and inf
         return 0
+    return int(value)
 
 
 def _context_of(usage: object) -> int | None:
