@@ -10,6 +10,7 @@ earlier turns did not change.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,14 @@ from .transcript import (
 )
 
 ProgressFn = Callable[[int, int], None]  # (transcripts done, transcripts to do)
+FAULT_ENV = "SESSION_ARCHIVE_FAULT"
+
+
+def crash_point(name: str) -> None:
+    """Crash tests' fault seam: die here at once, as ``kill -9`` would (no cleanup, no
+    ``finally``), when $SESSION_ARCHIVE_FAULT names this point. Does nothing otherwise."""
+    if os.environ.get(FAULT_ENV) == name:
+        os._exit(137)
 
 
 @dataclass
@@ -82,6 +91,10 @@ def update_index(
             repo.catalog.clear_session_meta()
     elif index.indexed_snapshot(repo.index_dir) is None:
         # No index (first run, or deleted by hand): the derived table must not claim otherwise.
+        # Start from an empty index too: everything is re-indexed anyway, and an ingest killed
+        # while creating the index leaves a Whoosh TOC without meta.json, which would otherwise
+        # be refused ("schema version unknown") by every later ingest until `archive reindex`.
+        index.clear_index(repo.index_dir)
         with repo.catalog.transaction():
             repo.catalog.clear_session_meta()
     todo = repo.catalog.files_to_index()
@@ -116,6 +129,7 @@ def update_index(
             if progress:
                 progress(n, len(todo))
         writer.commit(snapshot_id)
+    crash_point("after-index-before-meta")
     with repo.catalog.transaction():
         repo.catalog.put_session_meta(meta_rows)
     return stats
