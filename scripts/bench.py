@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+"""Benchmark ingest speed, no-op cost, append storage and memory on a generated corpus.
+
+    python scripts/bench.py [--mb 200] [--big-mb 1024] [--out /tmp/sa-bench] [--keep]
+
+Measurements (each in a fresh folder under --out, removed afterwards unless --keep):
+1. first ingest of a --mb MiB corpus (3 profiles): MiB/s, files/s, peak RSS, compression ratio;
+2. no-op ingest over 20,000 unchanged files (library call and whole CLI process): ≤ 1 s;
+3. storage after 30 simulated daily appends to 20 sessions, against each final file compressed
+   whole with zstd level 3: ≤ 1.2x;
+4. peak RSS and MiB/s ingesting one ~1 GiB transcript (--big-mb 0 skips): ≤ 300 MiB.
+
+Prints a table and one JSON line; results also go to <out>/results.json. Ingests whose memory
+is measured run as `python -m archive ingest` in a child process, itself started by a small
+runner process: Linux charges a child's ru_maxrss with the RSS of the process it was forked
+from, so forking from this (large) process would inflate the figure. Corpus files are read from
+the page cache (just written): throughput is CPU-bound ingest, not disk speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import zstandard
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gen_corpus  # noqa: E402  (beside this script)
+
+from archive.ingest import ingest  # noqa: E402
+from archive.roots import discover_roots  # noqa: E402
+
+MiB = 1024 * 1024
+REPO = Path(__file__).resolve().parent.parent
+
+TARGET_NOOP_S = 1.0
+TARGET_APPEND_RATIO = 1.2
+TARGET_RSS_MIB = 300
+
+# Runs argv[1:] and reports its wall time and peak memory. Being a fresh, small process, its
+# children's ru_maxrss is the ingest's own (the largest process of the tree, exact). The tree's
+# summed PSS is also sampled every 50 ms, for an ingest that spreads work over processes.
+RUNNER = r"""
+import json, os, resource, subprocess, sys, tempfile, time
+
+def tree(pid):
+    pids = [pid]
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                for child in f.read().split():
+                    pids += tree(int(child))
+    except OSError:
+        pass
+    return pids
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    t = time.perf_counter()
+    p = subprocess.Popen(sys.argv[1:], stdout=out, stderr=err)
+    peak_pss = procs = 0
+    while p.poll() is None:
+        pids = tree(p.pid)
+        procs = max(procs, len(pids))
+        peak_pss = max(peak_pss, sum(pss_kib(q) for q in pids))
+        time.sleep(0.05)
+    wall = time.perf_counter() - t
+    out.seek(0)
+    err.seek(0)
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"rc": p.returncode, "wall": wall, "maxrss_kib": ru.ru_maxrss,
+                      "tree_pss_kib": peak_pss, "max_procs": procs,
+                      "cpu_user": ru.ru_utime, "cpu_sys": ru.ru_stime,
+                      "stdout": out.read().decode(errors="replace"),
+                      "stderr": err.read().decode(errors="replace")}))
+"""
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def child_env(home: Path) -> dict[str, str]:
+    """The CLI discovers roots from HOME: point it at the generated home, and nowhere else."""
+    env = dict(os.environ)
+    for var in ("CLAUDE_CONFIG_DIR", "CCS_HOME", "SESSION_ARCHIVE_DIR", "SESSION_ARCHIVE_FSYNC",
+                "XDG_DATA_HOME", "ARCHIVE_DEBUG"):
+        env.pop(var, None)
+    env["HOME"] = str(home)
+    return env
+
+
+def run_measured(argv: list[str], env: dict[str, str]) -> dict:
+    """Run ``argv`` through the runner: wall seconds, peak RSS (MiB), CPU, output."""
+    p = subprocess.run(
+        [sys.executable, "-c", RUNNER, *argv], env=env, capture_output=True, check=True
+    )
+    out = json.loads(p.stdout)
+    if out["rc"] != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {out['rc']}: {out['stderr'][-2000:]}")
+    out["maxrss_mib"] = out.pop("maxrss_kib") / 1024
+    out["tree_pss_mib"] = out.pop("tree_pss_kib") / 1024
+    return out
+
+
+def cli_ingest(archive: Path, home: Path) -> tuple[dict, dict]:
+    """`archive ingest --json` as a user runs it: (its JSON result, the process measures)."""
+    proc = run_measured(
+        [sys.executable, "-m", "archive", "ingest", "--archive-dir", str(archive), "--json"],
+        child_env(home),
+    )
+    return json.loads(proc["stdout"]), proc
+
+
+# The library call without the full-text index, to tell storing from indexing.
+STORE_ONLY = r"""
+import json, sys
+from pathlib import Path
+from archive.ingest import ingest
+from archive.roots import discover_roots
+r = ingest(Path(sys.argv[1]), discover_roots(environ={}, home=Path(sys.argv[2])), index=False)
+print(json.dumps(r.to_dict()))
+"""
+
+
+def can_skip_index() -> bool:
+    return "index" in inspect.signature(ingest).parameters
+
+
+def measure_ingest(work: Path, home: Path, nbytes: int, nfiles: int) -> dict:
+    """First ingest of ``home``: the CLI (store + index, as users run it) and, when the library
+    can skip the index, a store-only run into a second archive (to split the cost)."""
+    runs = {}
+    if can_skip_index():
+        proc = run_measured(
+            [sys.executable, "-c", STORE_ONLY, str(work / "archive-store-only"), str(home)],
+            child_env(home),
+        )
+        runs["store_only"] = (json.loads(proc["stdout"]), proc)
+    runs["cli"] = cli_ingest(work / "archive", home)
+    out = {}
+    for name, (result, proc) in runs.items():
+        out[name] = {
+            "result": result,
+            "wall_s": proc["wall"],
+            "lib_s": result["seconds"],
+            "mib_per_s": nbytes / MiB / proc["wall"],
+            "mib_per_s_lib": nbytes / MiB / result["seconds"],
+            "files_per_s": nfiles / proc["wall"],
+            # The largest process's peak RSS, or the sampled sum over processes if larger.
+            "peak_rss_mib": max(proc["maxrss_mib"], proc["tree_pss_mib"]),
+            "maxrss_mib": proc["maxrss_mib"],
+            "peak_tree_pss_mib": proc["tree_pss_mib"],
+            "max_procs": proc["max_procs"],
+            "cpu_s": proc["cpu_user"] + proc["cpu_sys"],
+            "bytes_stored": result["bytes_stored"],
+            "compression_ratio": nbytes / max(1, result["bytes_stored"]),
+        }
+    return out
+
+
+def roots_of(home: Path):
+    return discover_roots(environ={}, home=home)
+
+
+def tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def objects_bytes(archive: Path) -> int:
+    """Bytes of the object files themselves (stored chunks), whatever the catalog says."""
+    return sum(
+        p.stat().st_size for p in (archive / "objects").rglob("*")
+        if p.is_file() and p.parent.name != "tmp"
+    )
+
+
+def rss_baseline() -> float:
+    """Peak RSS of a process that only imports the CLI and ingest: the floor under the figures."""
+    code = "import archive.cli, archive.ingest, archive.store, archive.catalog"
+    return run_measured([sys.executable, "-c", code], child_env(Path("/nonexistent")))[
+        "maxrss_mib"
+    ]
+
+
+# -- 1 ------------------------------------------------------------------------------------------
+
+
+def bench_first_ingest(work: Path, mb: float, seed: int) -> dict:
+    """First ingest of a whole corpus: the cost of adopting the tool on an existing history."""
+    home, archive = work / "home", work / "archive"
+    log(f"1. generating a {mb:g} MiB corpus")
+    corpus = gen_corpus.generate(home, total_mb=mb, seed=seed)
+    log(f"   {corpus['files']} files, {corpus['bytes'] / MiB:.0f} MiB in {corpus['seconds']} s;"
+        " ingesting (durable)")
+    out = {"corpus": corpus, **measure_ingest(work, home, corpus["bytes"], corpus["files"])}
+    out["archive_bytes_on_disk"] = tree_bytes(archive)
+    return out
+
+
+# -- 2 ------------------------------------------------------------------------------------------
+
+
+def bench_noop(work: Path, n_files: int, seed: int, repeats: int = 3) -> dict:
+    """Re-ingest of an unchanged tree: what every cron run costs; must not grow with history."""
+    home, archive = work / "home", work / "archive"
+    log(f"2. generating {n_files} small sessions")
+    corpus = gen_corpus.many_small(home, n_files, seed)
+    roots = roots_of(home)
+    log(f"   {corpus['files']} files in {corpus['seconds']} s; first ingest (setup, fsync off)")
+    t = time.perf_counter()
+    first = ingest(archive, roots, durable=False)
+    setup_s = time.perf_counter() - t
+    lib, lib_cpu = [], []  # CPU time too: wall time suffers when others load the machine
+    for _ in range(repeats):
+        t, c = time.perf_counter(), time.process_time()
+        r = ingest(archive, roots)
+        lib.append(time.perf_counter() - t)
+        lib_cpu.append(time.process_time() - c)
+        if r.files_changed or r.errors:
+            raise RuntimeError(f"no-op ingest changed {r.files_changed} files: {r.errors[:3]}")
+    cli, cli_cpu = [], []
+    for _ in range(repeats):
+        result, proc = cli_ingest(archive, home)
+        if result["files_changed"]:
+            raise RuntimeError(f"no-op CLI ingest changed {result['files_changed']} files")
+        cli.append(proc["wall"])
+        cli_cpu.append(proc["cpu_user"] + proc["cpu_sys"])
+    return {
+        "files": corpus["files"],
+        "files_seen": first.files_seen,
+        "setup_ingest_s": setup_s,
+        "lib_s": lib,
+        "cli_s": cli,
+        "lib_median_s": statistics.median(lib),
+        "cli_median_s": statistics.median(cli),
+        "lib_cpu_s": lib_cpu,
+        "cli_cpu_s": cli_cpu,
+        "lib_cpu_median_s": statistics.median(lib_cpu),
+        "cli_cpu_median_s": statistics.median(cli_cpu),
+    }
+
+
+# -- 3 ------------------------------------------------------------------------------------------
+
+
+def append_sizes(rng: random.Random) -> list[int]:
+    """20 sessions of mixed sizes: 12 short, 6 medium, 2 large (with huge tool outputs)."""
+    def logu(lo: float, hi: float) -> int:
+        return int(lo * (hi / lo) ** rng.random())
+
+    return ([logu(5 * 1024, 80 * 1024) for _ in range(12)]
+            + [logu(200 * 1024, 2 * MiB) for _ in range(6)]
+            + [logu(10 * MiB, 25 * MiB) for _ in range(2)])
+
+
+def bench_daily_appends(work: Path, days: int, seed: int) -> dict:
+    """Claude Code appends to transcripts; storing each day's tail must cost about what the
+    tail adds to the whole file compressed, not a new copy and not much compression lost."""
+    home, archive = work / "home", work / "archive"
+    rng = random.Random(seed * 1000 + 3)
+    sizes = append_sizes(rng)
+    log(f"3. generating {len(sizes)} sessions ({sum(sizes) / MiB:.1f} MiB); {days} daily appends")
+    paths = gen_corpus.sessions(home, sizes, seed=seed)
+    roots = roots_of(home)
+    cctx = zstandard.ZstdCompressor(level=3)
+    initial_bytes = sum(p.stat().st_size for p in paths)
+    initial_whole = sum(len(cctx.compress(p.read_bytes())) for p in paths)
+    runs = [ingest(archive, roots)]
+    appended = 0
+    t_ingest = runs[0].seconds
+    for _ in range(days):
+        for path in paths:
+            appended += gen_corpus.append_day(path, rng, rng.randint(1, 3))
+        runs.append(ingest(archive, roots))
+        t_ingest += runs[-1].seconds
+    stored = sum(r.bytes_stored for r in runs)
+    whole = {p: len(cctx.compress(p.read_bytes())) for p in paths}
+    final_bytes = sum(p.stat().st_size for p in paths)
+    # Per size class, from the catalog (best effort: the schema may evolve).
+    by_class = {}
+    try:
+        per_file = stored_per_file(archive)
+        for name, lo, hi in (("short", 0, 12), ("medium", 12, 18), ("large", 18, 20)):
+            group = paths[lo:hi]
+            s = sum(per_file.get(p.relative_to(home / ".claude").as_posix(), 0) for p in group)
+            by_class[name] = s / max(1, sum(whole[p] for p in group))
+    except sqlite3.Error as exc:
+        by_class = {"error": str(exc)}
+    return {
+        "sessions": len(paths),
+        "days": days,
+        "initial_bytes": initial_bytes,
+        "appended_bytes": appended,
+        "final_bytes": final_bytes,
+        "versions": sum(r.versions_added for r in runs),
+        "stored_bytes": stored,
+        "objects_bytes": objects_bytes(archive),
+        "whole_zstd3_bytes": sum(whole.values()),
+        "ratio": stored / sum(whole.values()),
+        "ratio_first_ingest": runs[0].bytes_stored / initial_whole,
+        "ratio_by_class": by_class,
+        "ingest_s_total": t_ingest,
+        "ingest_s_per_day": (t_ingest - runs[0].seconds) / days,
+    }
+
+
+def stored_per_file(archive: Path) -> dict[str, int]:
+    """Stored bytes of the distinct chunks of each file's versions, by relpath."""
+    conn = sqlite3.connect(f"file:{archive / 'catalog.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT f.relpath, SUM(c.stored_size) FROM "
+            "(SELECT DISTINCT v.file_id, vc.chunk FROM version_chunks vc "
+            " JOIN versions v ON v.id = vc.version_id) x "
+            "JOIN chunks c ON c.sha256 = x.chunk JOIN files f ON f.id = x.file_id "
+            "GROUP BY f.id"
+        ).fetchall()
+    finally:
+        conn.close()
+    return dict(rows)
+
+
+# -- 4 ------------------------------------------------------------------------------------------
+
+
+def bench_big_file(work: Path, mb: float, seed: int) -> dict:
+    """One huge transcript: memory must stay bounded by the chunk size, not the file size."""
+    home = work / "home"
+    log(f"4. generating one {mb:g} MiB transcript (streaming)")
+    t = time.perf_counter()
+    path, nbytes = gen_corpus.single_session(home, mb, seed)
+    gen_s = time.perf_counter() - t
+    log(f"   {nbytes / MiB:.0f} MiB in {gen_s:.1f} s; ingesting (durable)")
+    return {"bytes": nbytes, "gen_s": gen_s, "gen_mib_per_s": nbytes / MiB / gen_s,
+            **measure_ingest(work, home, nbytes, 1)}
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def checks(results: dict) -> list[dict]:
+    """Rows of the table: (figure, value, target, PASS/MISS or info)."""
+    rows = []
+
+    def add(name, value, unit, target=None, ok=None, fmt="{:.2f}"):
+        rows.append({
+            "name": name, "value": value, "unit": unit, "target": target,
+            "status": "info" if ok is None else ("PASS" if ok else "MISS"),
+            "text": fmt.format(value) + (f" {unit}" if unit else ""),
+        })
+
+    labels = {"cli": "CLI", "store_only": "library, index=False"}
+    if r := results.get("first_ingest"):
+        for kind in ("cli", "store_only"):
+            if m := r.get(kind):
+                lab = labels[kind]
+                add(f"1. first ingest throughput ({lab})", m["mib_per_s"], "MiB/s", fmt="{:.1f}")
+                add(f"1. first ingest files/s ({lab})", m["files_per_s"], "files/s",
+                    fmt="{:.0f}")
+                add(f"1. first ingest peak RSS ({lab})", m["peak_rss_mib"], "MiB",
+                    f"<= {TARGET_RSS_MIB} MiB", m["peak_rss_mib"] <= TARGET_RSS_MIB, "{:.0f}")
+        add("1. compression (JSONL bytes / bytes_stored)", r["cli"]["compression_ratio"], "x")
+    if r := results.get("noop"):
+        add(f"2. no-op ingest, {r['files']} files (library)", r["lib_median_s"], "s",
+            f"<= {TARGET_NOOP_S:g} s", r["lib_median_s"] <= TARGET_NOOP_S, "{:.3f}")
+        add(f"2. no-op ingest, {r['files']} files (CLI process)", r["cli_median_s"], "s",
+            f"<= {TARGET_NOOP_S:g} s", r["cli_median_s"] <= TARGET_NOOP_S, "{:.3f}")
+        add("2. no-op ingest CPU time (CLI process)", r["cli_cpu_median_s"], "s", fmt="{:.3f}")
+    if r := results.get("appends"):
+        add(f"3. stored / whole-file zstd-3 after {r['days']} appends", r["ratio"], "x",
+            f"<= {TARGET_APPEND_RATIO:g}x", r["ratio"] <= TARGET_APPEND_RATIO)
+    if r := results.get("big"):
+        mb = r["bytes"] / MiB
+        for kind in ("cli", "store_only"):
+            if m := r.get(kind):
+                lab = labels[kind]
+                add(f"4. {mb:.0f} MiB transcript peak RSS ({lab})", m["peak_rss_mib"], "MiB",
+                    f"<= {TARGET_RSS_MIB} MiB", m["peak_rss_mib"] <= TARGET_RSS_MIB, "{:.0f}")
+                add(f"4. {mb:.0f} MiB transcript throughput ({lab})", m["mib_per_s"], "MiB/s",
+                    fmt="{:.1f}")
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    w = max(len(r["name"]) for r in rows)
+    print(f"{'measurement':<{w}}  {'value':>14}  {'target':>12}  result")
+    print("-" * (w + 38))
+    for r in rows:
+        print(f"{r['name']:<{w}}  {r['text']:>14}  {r['target'] or '-':>12}  {r['status']}")
+
+
+def git_state() -> dict:
+    def git(*args):
+        p = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return p.stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mb", type=float, default=200, help="corpus size for 1 (MiB, default 200)")
+    ap.add_argument("--big-mb", type=float, default=1024,
+                    help="size of the single transcript for 4 (MiB, default 1024; 0 skips)")
+    ap.add_argument("--noop-files", type=int, default=20_000)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--steps", default="1234", help="which measurements to run (default 1234)")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/sa-bench"))
+    ap.add_argument("--keep", action="store_true", help="keep generated corpora and archives")
+    args = ap.parse_args(argv)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=args.out))
+    results: dict = {
+        "meta": {
+            **git_state(), "python": platform.python_version(), "cpus": os.cpu_count(),
+            "args": {k: str(v) for k, v in vars(args).items()}, "run_dir": str(run_dir),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "archive_package": str(Path(inspect.getfile(ingest)).parent),
+        },
+    }
+    steps = [
+        ("1", "first_ingest", lambda w: bench_first_ingest(w, args.mb, args.seed)),
+        ("2", "noop", lambda w: bench_noop(w, args.noop_files, args.seed)),
+        ("3", "appends", lambda w: bench_daily_appends(w, args.days, args.seed)),
+        ("4", "big", lambda w: bench_big_file(w, args.big_mb, args.seed)),
+    ]
+    results["meta"]["rss_baseline_mib"] = rss_baseline()
+    for key, name, fn in steps:
+        if key not in args.steps or (key == "4" and not args.big_mb):
+            continue
+        work = run_dir / name
+        work.mkdir()
+        load = os.getloadavg()[0]  # other work on the machine skews the timings: say so
+        try:
+            results[name] = fn(work)
+            results[name]["loadavg_1min"] = [load, os.getloadavg()[0]]
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    rows = checks(results)
+    results["checks"] = [{k: v for k, v in r.items() if k != "text"} for r in rows]
+    (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_table(rows)
+    loads = ", ".join(
+        f"{name} {results[name]['loadavg_1min'][0]:.1f}->{results[name]['loadavg_1min'][1]:.1f}"
+        for _, name, _ in steps if name in results
+    )
+    print(f"machine load (1-min average, before->after each step; 2 cores): {loads}")
+    print(json.dumps(results, default=str, separators=(",", ":")))
+    return 0 if all(r["status"] != "MISS" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
