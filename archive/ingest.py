@@ -34,7 +34,7 @@ from .errors import ArchiveError
 from .indexer import IndexStats, crash_point
 from .lock import ArchiveLock
 from .repo import Repository
-from .retention import unarchived_at_risk
+from .retention import DAY, SWEPT_KINDS, cleanup_periods
 from .roots import Root, SourceFile, iter_root_files
 from .store import Chunker, ObjectStore
 from .transcript import DEFAULT_TOOL_OUTPUT_CAP
@@ -145,18 +145,17 @@ def ingest(
             ).decode()
             snapshot = catalog.begin_snapshot(utc_now(), socket.gethostname(), roots_json)
             result = IngestResult(snapshot=snapshot, warnings=warnings)
-            at_risk = unarchived_at_risk(roots, catalog, days=AT_RISK_DAYS)
-            if at_risk:
-                result.warnings.append(
-                    f"{len(at_risk)} files that Claude Code deletes within {AT_RISK_DAYS} days "
-                    "were not archived yet; archiving them now"
-                )
-            run = _Run(catalog, store, result, progress)
+            run = _Run(catalog, store, result, progress, cleanup_periods(roots))
             for root in roots:
                 result.roots.append(root.to_dict())
                 if root.exists:
                     run.scan_root(root)
             run.flush()
+            if run.at_risk:
+                result.warnings.append(
+                    f"{run.at_risk} files that Claude Code deletes within {AT_RISK_DAYS} days "
+                    "were not archived yet; archived them now"
+                )
             crash_point("after-catalog-before-index")
             if index:
                 _update_index(repo, result, tool_output_cap)
@@ -199,8 +198,13 @@ def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int) 
 
 
 class _Run:
-    def __init__(self, catalog: Catalog, store: ObjectStore, result: IngestResult, progress):
+    def __init__(
+        self, catalog: Catalog, store: ObjectStore, result: IngestResult, progress, periods
+    ):
         self.catalog = catalog
+        self.periods = periods  # profile -> (cleanupPeriodDays, where it was read)
+        self.at_risk = 0  # captured files Claude Code would have deleted within AT_RISK_DAYS
+        self.now = time.time()
         self.store = store
         self.result = result
         self.progress = progress
@@ -237,6 +241,11 @@ class _Run:
                     if row.gone_snapshot is not None:
                         back.append(row.id)
                     continue
+            if source.kind in SWEPT_KINDS:
+                # Found new or changed: not archived yet. Would Claude Code's cleanup take it soon?
+                age_days = (self.now - source.mtime_ns / 1e9) / DAY
+                if self.periods[root.profile][0] - age_days < AT_RISK_DAYS:
+                    self.at_risk += 1
             try:
                 captured = self.capture(root.profile, source, row)
             except OSError as exc:

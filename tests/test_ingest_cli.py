@@ -283,3 +283,12 @@ def test_everything_captured_by_kind(home, cli):
     assert kinds["subagent"] == 5  # 3 new-layout + legacy agent-3430b97e + ef958aa1's
     assert kinds["sidecar"] == 1  # the .meta.json
     assert len(stored_files(home.archive)) > 0
+
+
+def test_ingest_warns_about_files_claude_code_is_about_to_delete(home, cli):
+    path = home.session_file("default", SHORT_PROJECT, SHORT_ID)
+    old = __import__("time").time() - 27 * 86400  # default cleanupPeriodDays is 30
+    os.utime(path, (old, old))
+    result = cli("ingest")
+    assert "1 files that Claude Code deletes within 7 days were not archived yet" in result.stderr
+    assert "deletes within" not in cli("ingest").stderr  # archived now: nothing to warn about
