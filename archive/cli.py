@@ -79,6 +79,15 @@ def _fail(message: str, hint: str | None, code: int, *, exit_now: bool = True) -
         raise typer.Exit(code)
 
 
+def _where(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+
+
 def command(*args, **kwargs):
     """``app.command`` that turns library errors into one line and an exit code."""
 
@@ -107,8 +116,10 @@ def command(*args, **kwargs):
             except Exception as exc:  # a bug: say so in one line, traceback on request
                 if os.environ.get("ARCHIVE_DEBUG"):
                     traceback.print_exc()
+                # The message itself may quote transcript text (secrets): name only the
+                # exception and where it was raised.
                 _fail(
-                    f"internal error: {type(exc).__name__}: {exc}",
+                    f"internal error: {type(exc).__name__} at {_where(exc)}",
                     "set ARCHIVE_DEBUG=1 for the traceback and report it",
                     70,
                 )

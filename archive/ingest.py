@@ -191,7 +191,7 @@ def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int) 
         result.errors.append(
             IngestError(
                 "-", "index",
-                f"index update failed ({type(exc).__name__}: {exc}); the files are archived; "
+                f"index update failed ({type(exc).__name__}); the files are archived; "
                 "run `archive reindex`, and report the bug if it happens again",
             )
         )
