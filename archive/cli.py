@@ -88,43 +88,50 @@ def _where(exc: BaseException) -> str:
     return f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
 
 
+def guard(fn):
+    """Wrap a command so library errors become one line on stderr with their exit code, and
+    anything else (a bug) one line with exit 70. Used by every command, sub-apps included."""
+
+    @functools.wraps(fn)
+    def guarded(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except AmbiguousSession as exc:
+            _fail(str(exc), exc.hint, exc.exit_code, exit_now=False)
+            for c in exc.candidates:
+                typer.echo(
+                    f"  {c['session_id']}  {c['profile']}  {c['project'] or '-'}  "
+                    f"{(c['date'] or '')[:10]}  {c['title'] or ''}",
+                    err=True,
+                )
+            raise typer.Exit(exc.exit_code) from None
+        except ArchiveError as exc:
+            _fail(str(exc), exc.hint, exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", None, 130)
+        except BrokenPipeError:
+            raise typer.Exit(EXIT_FAILURE) from None
+        except Exception as exc:  # a bug: say so in one line, traceback on request
+            if os.environ.get("ARCHIVE_DEBUG"):
+                traceback.print_exc()
+            # The message itself may quote transcript text (secrets): name only the
+            # exception and where it was raised.
+            _fail(
+                f"internal error: {type(exc).__name__} at {_where(exc)}",
+                "set ARCHIVE_DEBUG=1 for the traceback and report it",
+                70,
+            )
+
+    return guarded
+
+
 def command(*args, **kwargs):
-    """``app.command`` that turns library errors into one line and an exit code."""
+    """``app.command`` with ``guard``."""
 
     def decorate(fn):
-        @functools.wraps(fn)
-        def guarded(*a, **kw):
-            try:
-                return fn(*a, **kw)
-            except (typer.Exit, typer.Abort, SystemExit):
-                raise
-            except AmbiguousSession as exc:
-                _fail(str(exc), exc.hint, exc.exit_code, exit_now=False)
-                for c in exc.candidates:
-                    typer.echo(
-                        f"  {c['session_id']}  {c['profile']}  {c['project'] or '-'}  "
-                        f"{(c['date'] or '')[:10]}  {c['title'] or ''}",
-                        err=True,
-                    )
-                raise typer.Exit(exc.exit_code) from None
-            except ArchiveError as exc:
-                _fail(str(exc), exc.hint, exc.exit_code)
-            except KeyboardInterrupt:
-                _fail("interrupted", None, 130)
-            except BrokenPipeError:
-                raise typer.Exit(EXIT_FAILURE) from None
-            except Exception as exc:  # a bug: say so in one line, traceback on request
-                if os.environ.get("ARCHIVE_DEBUG"):
-                    traceback.print_exc()
-                # The message itself may quote transcript text (secrets): name only the
-                # exception and where it was raised.
-                _fail(
-                    f"internal error: {type(exc).__name__} at {_where(exc)}",
-                    "set ARCHIVE_DEBUG=1 for the traceback and report it",
-                    70,
-                )
-
-        return app.command(*args, **kwargs)(guarded)
+        return app.command(*args, **kwargs)(guard(fn))
 
     return decorate
 

@@ -2,14 +2,12 @@
 
 Thin wrappers over schedule.py, retention.py and runlog.py, registered on ``cli.app`` (cli.py
 imports this module). ``schedule`` is a sub-app, so its commands get the same one-line error
-guard as ``cli.command`` through ``_guard`` below.
+guard as ``cli.command`` through ``cli.guard``.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import traceback
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -28,8 +26,9 @@ from .cli import (
     _stdout,
     app,
     command,
+    guard,
 )
-from .errors import EXIT_FAILURE, ArchiveError
+from .errors import EXIT_FAILURE
 
 schedule_app = typer.Typer(
     help="Run `archive ingest` every night from your crontab.",
@@ -41,37 +40,9 @@ schedule_app = typer.Typer(
 app.add_typer(schedule_app, name="schedule")
 
 
-def _guard(fn):
-    """What ``cli.command`` does for top-level commands: library errors become one line on
-    stderr and their exit code; anything else is a bug, reported in one line (exit 70)."""
-
-    @functools.wraps(fn)
-    def guarded(*a, **kw):
-        try:
-            return fn(*a, **kw)
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
-        except ArchiveError as exc:
-            _fail(str(exc), exc.hint, exc.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted", None, 130)
-        except BrokenPipeError:
-            raise typer.Exit(EXIT_FAILURE) from None
-        except Exception as exc:
-            if os.environ.get("ARCHIVE_DEBUG"):
-                traceback.print_exc()
-            _fail(
-                f"internal error: {type(exc).__name__}: {exc}",
-                "set ARCHIVE_DEBUG=1 for the traceback and report it",
-                70,
-            )
-
-    return guarded
-
-
 def _schedule_command(name: str):
     def decorate(fn):
-        return schedule_app.command(name)(_guard(fn))
+        return schedule_app.command(name)(guard(fn))
 
     return decorate
 
