@@ -84,24 +84,21 @@ def update_index(
 
     The caller holds the archive lock."""
     stats = IndexStats()
-    indexed = (repo.index_dir / "meta.json").exists()
-    if not rebuild and indexed and not repo.catalog.files_to_index():
+    fresh = rebuild or not (repo.index_dir / "meta.json").exists()
+    todo = None if fresh else repo.catalog.files_to_index()
+    if todo == []:
         return stats  # nothing new: a no-op ingest does not even import Whoosh
     from . import index  # whoosh: imported only by commands that index
 
-    if rebuild:
+    if fresh or index.indexed_snapshot(repo.index_dir) is None:
+        # Rebuild, or no usable index (first run, deleted by hand, or an ingest killed while
+        # creating it, which leaves a Whoosh TOC without meta.json that every later ingest
+        # would refuse as "schema version unknown"): start from an empty index, and the
+        # derived table must not claim otherwise.
         index.clear_index(repo.index_dir)
         with repo.catalog.transaction():
             repo.catalog.clear_session_meta()
-    elif index.indexed_snapshot(repo.index_dir) is None:
-        # No index (first run, or deleted by hand): the derived table must not claim otherwise.
-        # Start from an empty index too: everything is re-indexed anyway, and an ingest killed
-        # while creating the index leaves a Whoosh TOC without meta.json, which would otherwise
-        # be refused ("schema version unknown") by every later ingest until `archive reindex`.
-        index.clear_index(repo.index_dir)
-        with repo.catalog.transaction():
-            repo.catalog.clear_session_meta()
-    todo = repo.catalog.files_to_index()
+        todo = repo.catalog.files_to_index()
     if not todo and index.indexed_snapshot(repo.index_dir) is not None:
         return stats
     meta_rows = []
