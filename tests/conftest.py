@@ -100,6 +100,31 @@ def home(tmp_path, monkeypatch) -> Home:
     return h
 
 
+PROFILES = ("default", "work", "personal")
+
+
+def profile_root(home: Path, profile: str) -> Path:
+    return home / ".claude" if profile == "default" else home / ".ccs" / "instances" / profile
+
+
+@pytest.fixture
+def space(tmp_path, monkeypatch):
+    """A temp HOME with three empty profiles (filled by the test), an archive dir, and the
+    environment of in-process CLI calls pointing at them (crash and concurrency suites)."""
+    from archive.indexer import FAULT_ENV
+
+    home, archive = tmp_path / "home", tmp_path / "archive"
+    for profile in PROFILES:
+        (profile_root(home, profile) / "projects").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("SESSION_ARCHIVE_DIR", str(archive))
+    monkeypatch.setenv("SESSION_ARCHIVE_FSYNC", "0")
+    monkeypatch.setenv("COLUMNS", "200")
+    for var in ("CLAUDE_CONFIG_DIR", "CCS_HOME", "XDG_DATA_HOME", "ARCHIVE_DEBUG", FAULT_ENV):
+        monkeypatch.delenv(var, raising=False)
+    return home, archive
+
+
 class Cli:
     """Runs the real ``archive`` app in-process and checks no traceback escaped."""
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-import pytest
 import zstandard
 from test_crash import (
     PROFILES,
@@ -26,28 +25,10 @@ from test_crash import (
     archive_env,
     ingest_ok,
     planted_phrase,
-    profile_root,
     query,
     run_archive,
     verify_ok,
 )
-
-from archive.indexer import FAULT_ENV
-
-
-@pytest.fixture
-def space(tmp_path, monkeypatch):
-    """A temp HOME with three empty profiles, an archive dir, and the environment of
-    in-process CLI calls pointing at them."""
-    home, archive = tmp_path / "home", tmp_path / "archive"
-    for profile in PROFILES:
-        (profile_root(home, profile) / "projects").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("SESSION_ARCHIVE_DIR", str(archive))
-    monkeypatch.setenv("SESSION_ARCHIVE_FSYNC", "0")
-    for var in ("CLAUDE_CONFIG_DIR", "CCS_HOME", "XDG_DATA_HOME", "ARCHIVE_DEBUG", FAULT_ENV):
-        monkeypatch.delenv(var, raising=False)
-    return home, archive
 
 
 @dataclass

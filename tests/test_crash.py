@@ -32,6 +32,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import PROFILES, profile_root
 from whoosh.filedb.filestore import FileStorage
 
 import index_schema
@@ -46,11 +47,6 @@ REPO = Path(__file__).resolve().parent.parent
 # Words are made of these syllables; planted words start with "wy", which none of them has,
 # so a planted phrase occurs only where it was planted.
 _SYLLABLES = "ka lo mi ren to sa vu pel dor qui an es bri mon tak zel fu gra ho nix".split()
-PROFILES = ("default", "work", "personal")
-
-
-def profile_root(home: Path, profile: str) -> Path:
-    return home / ".claude" if profile == "default" else home / ".ccs" / "instances" / profile
 
 
 def planted_phrase(tag: int) -> str:
@@ -370,20 +366,6 @@ def assert_found_once(cli, corpus: Corpus, phrase: str, path: Path, turn: int) -
     assert len(hits) == 1, f"{phrase!r} found {len(hits)} times: {hits}"
 
 
-@pytest.fixture
-def space(tmp_path, monkeypatch):
-    """A temp HOME (filled by a Corpus), an archive dir, and the environment for in-process
-    CLI calls pointing at them."""
-    home, archive = tmp_path / "home", tmp_path / "archive"
-    for profile in PROFILES:
-        (profile_root(home, profile) / "projects").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("SESSION_ARCHIVE_DIR", str(archive))
-    monkeypatch.setenv("SESSION_ARCHIVE_FSYNC", "0")
-    monkeypatch.setenv("COLUMNS", "200")
-    for var in ("CLAUDE_CONFIG_DIR", "CCS_HOME", "XDG_DATA_HOME", "ARCHIVE_DEBUG", FAULT_ENV):
-        monkeypatch.delenv(var, raising=False)
-    return home, archive
 
 
 # --------------------------------------------------------------------------------------------
