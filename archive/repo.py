@@ -45,17 +45,6 @@ class Repository:
         """A binary stream over a version's bytes that holds one chunk in memory at a time."""
         return io.BufferedReader(_ChunkStream(self.iter_version_bytes(version)), 1024 * 1024)
 
-    def version_bytes(self, version: VersionRow) -> bytes:
-        return b"".join(self.iter_version_bytes(version))
-
-    def check_version(self, version: VersionRow) -> None:
-        """Raise unless the chunks of ``version`` hash to its recorded SHA-256."""
-        h = hashlib.sha256()
-        for data in self.iter_version_bytes(version):
-            h.update(data)
-        if h.hexdigest() != version.sha256:
-            raise ArchiveError(f"version {version.seq} does not match its recorded hash")
-
     def is_prefix(self, short: VersionRow, long: VersionRow) -> bool:
         """Whether ``short``'s bytes are the start of ``long``'s (one copy only grew)."""
         if short.size > long.size:
