@@ -68,6 +68,7 @@ class Settings:
 
     roots: dict[str, str] = field(default_factory=dict)
     tool_output_cap: int = 8192
+    index_procs: int | None = None  # [index] procs: 1 or 2 processes; None decides per ingest
     context_threshold: int = 100_000  # tokens: a session past this is "bloated"
 
 
@@ -86,6 +87,8 @@ def load_settings(archive_dir: Path) -> Settings:
     index = data.get("index", {})
     if isinstance(index, dict) and isinstance(index.get("tool_output_cap"), int):
         settings.tool_output_cap = index["tool_output_cap"]
+    if isinstance(index, dict) and index.get("procs") in (1, 2):
+        settings.index_procs = index["procs"]
     context = data.get("context", {})
     if isinstance(context, dict) and isinstance(context.get("threshold"), int):
         settings.context_threshold = context["threshold"]

@@ -279,3 +279,30 @@ def test_history_prompts_of_lost_sessions_are_searchable_as_prompt_only(home, cl
     assert "(prompt only)" in cli("search", "axolotl").stdout
     # A session the archive holds is not duplicated by its history line.
     assert all(not h["prompt_only"] for h in cli.json("search", "phx.server"))
+
+
+def test_tool_output_cap_and_procs_come_from_config(home, cli, planted):
+    """`[index] tool_output_cap` limits what ingest and reindex index of each tool's output;
+    `[index] procs = 2` indexes with two processes and finds the same as one."""
+    cli.json("ingest")
+    query = ("tool_output:total", "--project", "/home/me/alpha", "--limit", "100")
+    one = cli.json("search", *query)
+    assert one and {h["turn"] for h in one} == {1, 2, 3, 4}  # each turn's "total 0"
+    (home.archive / "config.toml").write_text("[index]\nprocs = 2\n")
+    cli("reindex")
+    two = cli.json("search", *query)
+    assert [(h["session_id"], h["turn"]) for h in two] == [
+        (h["session_id"], h["turn"]) for h in one
+    ]
+    assert cli.json("search", "ordinary", "--limit", "100")
+    (home.archive / "config.toml").write_text("[index]\ntool_output_cap = 3\n")
+    cli("reindex")
+    cli("search", *query, code=1)  # "total 0" cut to "tot"
+
+
+def test_small_batches_index_in_one_process():
+    from archive.indexer import PARALLEL_MIN_BYTES, index_procs
+
+    assert index_procs(PARALLEL_MIN_BYTES - 1) == 1
+    assert index_procs(10 * PARALLEL_MIN_BYTES, configured=1) == 1
+    assert index_procs(0, configured=2) == 2
