@@ -172,12 +172,15 @@ def _private_umask():
 
 
 def _create_empty(index_dir: Path) -> None:
+    """meta.json first, then the table of contents: a crash in between leaves no index (the
+    next ingest creates it), never a TOC without a schema version, which searches would
+    report as an index to rebuild."""
     with _private_umask():
         _make_dir(index_dir)
-        _storage(index_dir).create_index(index_schema.build_schema(), indexname=INDEX_NAME)
         _write_meta(
             index_dir, {"schema_version": index_schema.SCHEMA_VERSION, "indexed_snapshot": None}
         )
+        _storage(index_dir).create_index(index_schema.build_schema(), indexname=INDEX_NAME)
         _secure_tree(index_dir)
 
 

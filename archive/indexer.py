@@ -117,10 +117,10 @@ def update_index(
     from . import index  # whoosh: imported only by commands that index
 
     if fresh or index.indexed_snapshot(repo.index_dir) is None:
-        # Rebuild, or no usable index (first run, deleted by hand, or an ingest killed while
-        # creating it, which leaves a Whoosh TOC without meta.json that every later ingest
-        # would refuse as "schema version unknown"): start from an empty index, and the
-        # derived table must not claim otherwise.
+        # Rebuild, or no usable index (first run, deleted by hand, an ingest killed while
+        # creating it, or an older version's kill that left a Whoosh TOC without meta.json,
+        # which every later ingest would refuse as "schema version unknown"): start from an
+        # empty index, and the derived table must not claim otherwise.
         index.clear_index(repo.index_dir)
         with repo.catalog.transaction():
             repo.catalog.clear_session_meta()

@@ -487,6 +487,27 @@ def test_schema_version_mismatch(tmp_path):
     assert ix.indexed_snapshot(d) is None
 
 
+def test_index_creation_interrupted_reads_as_no_index_yet(tmp_path, monkeypatch):
+    """Creating an index writes meta.json before Whoosh's table of contents: dying in between
+    leaves "no index yet" (which the next ingest fixes), not "built with schema version
+    unknown" (which would wait for someone to run reindex)."""
+    d = tmp_path / "index"
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # stands for the process dying right here
+
+    monkeypatch.setattr(ix.FileStorage, "create_index", killed)
+    with pytest.raises(KeyboardInterrupt):
+        IndexWriter(d)
+    assert (d / "meta.json").exists()
+    monkeypatch.undo()
+    with pytest.raises(ArchiveError) as e:
+        search(d, "x")
+    assert not isinstance(e.value, IndexOutOfDate) and "no index yet" in str(e.value)
+    assert index_sessions(d, [doc("default", make_session("a", [{"prompt": "mango"}]))]) == 2
+    assert [h.session_id for h in search(d, "mango")] == ["a"]
+
+
 def test_no_index_yet(tmp_path):
     with pytest.raises(ArchiveError, match="no index yet"):
         search(tmp_path / "missing", "x")
