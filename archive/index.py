@@ -1018,11 +1018,13 @@ def search(
     *,
     limit: int = 20,
     group_sessions: bool = False,
+    redact: bool = False,
 ) -> list[Hit]:
-    """Best matches first (BM25F, field boosts; equal scores: newer first)."""
+    """Best matches first (BM25F, field boosts; equal scores: newer first). With ``redact``,
+    snippets are cut from text whose secrets are already masked."""
     for attempt in range(3):
         try:
-            return _search(Path(index_dir), query, filters, limit, group_sessions)
+            return _search(Path(index_dir), query, filters, limit, group_sessions, redact)
         except FileNotFoundError:
             # A commit deleted the segment files of the TOC we had just read: read again.
             if attempt == 2:
@@ -1031,7 +1033,7 @@ def search(
     return []
 
 
-def _search(index_dir, query, filters, limit, group_sessions) -> list[Hit]:
+def _search(index_dir, query, filters, limit, group_sessions, redact) -> list[Hit]:
     ix = open_index(index_dir)
     q = parse_query(query, ix.schema)
     if limit <= 0:
@@ -1068,7 +1070,7 @@ def _search(index_dir, query, filters, limit, group_sessions) -> list[Hit]:
             fetch *= 4
         chosen = chosen[:limit]
         sessions = _session_docs(fast, {r.stored["key"] for r in chosen})
-        hl = _Highlighter(q)
+        hl = _Highlighter(q, redact=redact)
         return [_to_hit(r, sessions.get(r.stored["key"]), hl) for r in chosen]
 
 
@@ -1382,7 +1384,8 @@ class _Highlighter:
     so highlights agree with what the index matched. CJK terms are matched literally.
     """
 
-    def __init__(self, q):
+    def __init__(self, q, *, redact: bool = False):
+        self.redact = redact
         self.terms: dict[str, set[str]] = {}
         self.prefixes: dict[str, set[str]] = {}
         self.literals: dict[str, set[str]] = {}
@@ -1452,12 +1455,23 @@ class _Highlighter:
         return spans
 
     def snippet(self, texts: list[tuple[str, str]]) -> tuple[str, list[tuple[int, int]]]:
-        for field, text in texts:
-            if text:
-                spans = self._matches(field, text)
-                if spans:
-                    return _window(text, spans)
-        for _, text in texts:
+        """A window of the first text (in the given field order) that matches, else of the
+        first non-empty one. Secrets are masked in the whole text before the window is cut:
+        masking the window afterwards could leave a secret's cut-off edge readable."""
+        texts = [(field, text) for field, text in texts if text]
+        if self.redact:
+            from .redact import redact_spans
+
+            masked = [(field, *redact_spans(text)) for field, text in texts]
+        else:
+            masked = [(field, text, []) for field, text in texts]
+        for field, text, masks in masked:
+            spans = self._matches(field, text)
+            if masks:  # a query word inside a mask ("token" in [REDACTED:...]) is not a hit
+                spans = [sp for sp in spans if not any(sp[0] < e and sp[1] > s for s, e in masks)]
+            if spans:
+                return _window(text, spans)
+        for _, text, _ in masked:
             if text.strip():
                 return _window(text, [])
         return "", []

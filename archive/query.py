@@ -216,32 +216,6 @@ def session_dict(loaded: LoadedSession, turns: list[Turn] | None = None) -> dict
     }
 
 
-def redact_snippet(text: str, spans: list) -> tuple[str, list[tuple[int, int]]]:
-    """Mask credential-shaped strings in a snippet and move the highlight spans with the text;
-    a highlight inside a masked secret is dropped (it would point into the mask)."""
-    from .redact import find_secrets, mask
-
-    findings = sorted(find_secrets(text), key=lambda f: f.start)
-    if not findings:
-        return text, [tuple(s) for s in spans]
-    out, edits, pos = [], [], 0
-    for f in findings:
-        if f.start < pos:
-            continue
-        replacement = mask(f.kind)
-        out += [text[pos : f.start], replacement]
-        edits.append((f.start, f.end, len(replacement) - (f.end - f.start)))
-        pos = f.end
-    out.append(text[pos:])
-    moved = []
-    for start, end in spans:
-        if any(start < e and end > s for s, e, _ in edits):
-            continue
-        shift = sum(delta for s, e, delta in edits if e <= start)
-        moved.append((start + shift, end + shift))
-    return "".join(out), moved
-
-
 def search(
     repo: Repository,
     query: str,
@@ -270,6 +244,7 @@ def search(
         ),
         limit=limit * 2,  # room for identical copies merged below
         group_sessions=group_sessions,
+        redact=redact,
     )
     gone = {doc_key(f) for f in repo.catalog.gone_files()}
     copies = copy_info(repo, sorted({h.session_id for h in hits if h.session_id}))
@@ -288,7 +263,6 @@ def search(
         if redact:
             from .redact import redact as mask_text
 
-            snippet, highlights = redact_snippet(snippet, highlights)
             title = mask_text(title) if title else title
         row = {
             "session_id": h.session_id,

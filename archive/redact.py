@@ -406,6 +406,27 @@ def redact(text: str, findings: list[Finding] | None = None) -> str:
     return "".join(parts)
 
 
+def redact_spans(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` redacted, and where each mask sits in the result: for callers that cut or
+    highlight the text afterwards (search snippets), so no cut can split a secret."""
+    findings = find_secrets(text)
+    if not findings:
+        return text, []
+    parts: list[str] = []
+    masks: list[tuple[int, int]] = []
+    at = length = 0
+    for kind, start, end in findings:
+        parts.append(text[at:start])
+        length += start - at
+        placeholder = mask(kind)
+        parts.append(placeholder)
+        masks.append((length, length + len(placeholder)))
+        length += len(placeholder)
+        at = end
+    parts.append(text[at:])
+    return "".join(parts), masks
+
+
 def redact_data(value, counts: Counter | None = None):
     """A copy of JSON-like data with every string value redacted (keys are ours, not data).
 
@@ -422,4 +443,4 @@ def redact_data(value, counts: Counter | None = None):
     return value
 
 
-__all__ = ["KINDS", "Finding", "find_secrets", "mask", "redact", "redact_data"]
+__all__ = ["KINDS", "Finding", "find_secrets", "mask", "redact", "redact_data", "redact_spans"]

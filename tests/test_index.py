@@ -809,3 +809,29 @@ def test_equal_scores_newer_first_across_the_limit(tmp_path):
     index_sessions(d, docs)  # oldest first: lowest document numbers
     hits = search(d, "tamarind", limit=3)
     assert [h.session_id for h in hits] == ["s39", "s38", "s37"]
+
+
+def test_snippets_never_show_part_of_a_secret(tmp_path):
+    """Secrets are masked before the snippet window is cut: a window edge that falls inside a
+    secret must not leave its other part readable (the private key's body, the token's
+    tail), whatever the offset."""
+    key_body = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+    private_key = "".join(["-----BEGIN OPENSSH ", "PRIVATE KEY-----\n", key_body, "\n",
+                           "-----END OPENSSH ", "PRIVATE KEY-----"])
+    token = "".join(["gh", "p_", "aB3dE6gH9kLmN0pQrS2tUv4wXy5zaB3dE6gH"])
+    d = tmp_path / "index"
+    docs = []
+    for n, gap in enumerate(range(0, 260, 9)):
+        prompt = (f"zanzibar {'w ' * gap}{token} {'v ' * (gap // 2)}{private_key} tail "
+                  + "filler " * 40)
+        docs.append(doc("default", make_session(f"s{n}", [{"prompt": prompt}])))
+    index_sessions(d, docs)
+    hits = search(d, "zanzibar", limit=100, redact=True)
+    assert len(hits) == len(docs)
+    pieces = [key_body[i : i + 6] for i in range(0, len(key_body) - 6, 3)]
+    pieces += [token[i : i + 6] for i in range(3, len(token) - 6, 3)]
+    for h in hits:
+        assert not [p for p in pieces if p in h.snippet], h.snippet
+        assert any(h.snippet[a:b].lower() == "zanzibar" for a, b in h.highlights)
+    plain = search(d, "zanzibar", limit=100)
+    assert any(token[3:12] in h.snippet for h in plain)  # unmasked unless asked
