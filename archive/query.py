@@ -164,6 +164,8 @@ def load_session(
 
 
 def turn_dict(turn: Turn, *, with_tool_output: bool = False) -> dict:
+    """A turn as `show --json` prints it; ``steps`` gives the order of answer text blocks
+    ({"text": ...}) and tool calls ({"tool_call": index into tool_calls})."""
     return {
         "turn": turn.number,
         "timestamp": iso_utc(turn.timestamp),
@@ -181,6 +183,10 @@ def turn_dict(turn: Turn, *, with_tool_output: bool = False) -> dict:
                 **({"input": c.input_text, "output": c.output} if with_tool_output else {}),
             }
             for c in turn.tool_calls
+        ],
+        "steps": [
+            {"text": step} if isinstance(step, str) else {"tool_call": step}
+            for step in turn.steps
         ],
     }
 

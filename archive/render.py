@@ -235,7 +235,12 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
         )
         console.print("[bold cyan]>[/bold cyan] ", end="")
         console.print(turn["prompt"], markup=False, highlight=False)
-        for call in turn["tool_calls"]:
+        calls = turn["tool_calls"]
+        for step in turn["steps"]:  # text and tool calls as they happened
+            if "text" in step:
+                console.print(Markdown(step["text"]))
+                continue
+            call = calls[step["tool_call"]]
             mark = "✗" if call["is_error"] else "→"
             console.print(
                 Text(
@@ -244,8 +249,6 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
                     style="dim",
                 )
             )
-        if turn["answer"]:
-            console.print(Markdown(turn["answer"]))
 
 
 def stats_table(title: str, rows: list[dict], key: str) -> Table:

@@ -48,6 +48,9 @@ class Turn:
     last_answer: str = ""  # the turn's last assistant text block: where it ended up
     thinking: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
+    # What the assistant did, in order: a text block (str) or a tool call (its index in
+    # tool_calls). ``answer`` and ``tool_calls`` alone lose how they interleave.
+    steps: list[str | int] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     start_offset: int = 0  # byte offset of the prompt line in the file
     end_offset: int = 0  # byte offset just past the last line belonging to this turn
@@ -627,6 +630,7 @@ class _Parser:
                 text = block.get("text")
                 if isinstance(text, str) and (text := text.strip()):
                     self._answer.append(text)
+                    turn.steps.append(text)
                     self._turn_chars += len(text)
             elif kind == "thinking":
                 text = block.get("thinking")
@@ -654,6 +658,7 @@ class _Parser:
             input_text=rendered[: self.cap],
             key_argument=_key_argument(name, tool_input),
         )
+        turn.steps.append(len(turn.tool_calls))
         turn.tool_calls.append(call)
         self._turn_chars += len(rendered)
         if call.id:

@@ -306,3 +306,39 @@ def test_small_batches_index_in_one_process():
     assert index_procs(PARALLEL_MIN_BYTES - 1) == 1
     assert index_procs(10 * PARALLEL_MIN_BYTES, configured=1) == 1
     assert index_procs(0, configured=2) == 2
+
+
+def test_show_keeps_text_and_tool_calls_in_order(home, cli, monkeypatch):
+    """A turn that says something, runs a tool, then answers shows it in that order."""
+    sid = str(uuid.UUID(int=77 << 96))
+    common = dict(sessionId=sid, cwd="/home/me/order", gitBranch="main", version="2.1.39",
+                  isSidechain=False, userType="external", timestamp="2026-11-20T10:00:00.000Z")
+    blocks = [{"type": "text", "text": "Let me look at the folder first."},
+              {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}}]
+    lines = [
+        _line(type="user", uuid="u1", parentUuid=None,
+              message={"role": "user", "content": "what is in here?"}, **common),
+        *[_line(type="assistant", uuid=f"a{i}", parentUuid="u1", requestId="req_1",
+                message={"id": "msg_1", "role": "assistant", "model": "claude-opus-4-1",
+                         "content": [block]}, **common) for i, block in enumerate(blocks)],
+        _line(type="user", uuid="r1", parentUuid="a1", message={"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "notes.txt"}]},
+            **common),
+        _line(type="assistant", uuid="a2", parentUuid="r1", requestId="req_2",
+              message={"id": "msg_2", "role": "assistant", "model": "claude-opus-4-1",
+                       "content": [{"type": "text", "text": "There is one file, notes.txt."}]},
+              **common),
+    ]
+    path = home.session_file("default", "-home-me-order", sid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(lines))
+    cli.json("ingest")
+    turn = cli.json("show", sid)["turns"][0]
+    assert turn["steps"] == [{"text": "Let me look at the folder first."}, {"tool_call": 0},
+                             {"text": "There is one file, notes.txt."}]
+    assert turn["tool_calls"][0]["name"] == "Bash"
+    monkeypatch.setenv("COLUMNS", "200")
+    text = cli("show", sid).stdout
+    first, tool, last = (text.index("Let me look"), text.index("→ Bash"),
+                         text.index("There is one file"))
+    assert first < tool < last
