@@ -1,14 +1,27 @@
 #!/usr/bin/env python3
-"""Benchmark ingest speed, no-op cost, append storage and memory on a generated corpus.
+"""Benchmark ingest speed, no-op cost, append storage, memory and search on a generated corpus.
 
-    python scripts/bench.py [--mb 200] [--big-mb 1024] [--out /tmp/sa-bench] [--keep]
+    python scripts/bench.py [--mb 200] [--big-mb 1024] [--search-mb 100] [--search-big-mb 1024]
+                            [--steps 12345] [--rg PATH] [--out /tmp/sa-bench] [--keep]
 
 Measurements (each in a fresh folder under --out, removed afterwards unless --keep):
 1. first ingest of a --mb MiB corpus (3 profiles): MiB/s, files/s, peak RSS, compression ratio;
 2. no-op ingest over 20,000 unchanged files (library call and whole CLI process): ≤ 1 s;
 3. storage after 30 simulated daily appends to 20 sessions, against each final file compressed
    whole with zstd level 3: ≤ 1.2x;
-4. peak RSS and MiB/s ingesting one ~1 GiB transcript (--big-mb 0 skips): ≤ 300 MiB.
+4. peak RSS and MiB/s ingesting one ~1 GiB transcript (--big-mb 0 skips): ≤ 300 MiB;
+5. search, at --search-mb (100) and --search-big-mb (1024 MiB; 0 skips) of corpus (3 profiles;
+   the big corpus is the small one plus sessions of another seed, ingested incrementally), after
+   `archive ingest` (its MiB/s, indexing included, reported too):
+   - a cold `archive search "<two words>" --limit 20 --json` process (the console script): one
+     warm-up, then median and min of 7 runs; ≤ 0.35 s at the big size;
+   - the same queries with `rg -il "a.*b|b.*a"` over the projects folders (rg from PATH or --rg;
+     `grep -rilE` when there is none, labelled so): search ≥ 3x faster at the big size;
+   - growth, cold median at the big size / at the small size: ≤ 1.5;
+   - ~50 warm queries through the library (repository opened once in this process; words,
+     pairs, phrases, profile filters, fields): p50 ≤ 30 ms at the big size, p95 reported;
+   - size of <archive>/index / JSONL bytes: ≤ 0.5;
+   and, as information, a cold search process split into interpreter start, imports and query.
 
 Prints a table and one JSON line; results also go to <out>/results.json. Ingests whose memory
 is measured run as `python -m archive ingest` in a child process, itself started by a small
@@ -25,6 +38,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -48,6 +62,11 @@ REPO = Path(__file__).resolve().parent.parent
 TARGET_NOOP_S = 1.0
 TARGET_APPEND_RATIO = 1.2
 TARGET_RSS_MIB = 300
+TARGET_SEARCH_COLD_S = 0.35
+TARGET_SEARCH_VS_GREP = 3.0
+TARGET_SEARCH_GROWTH = 1.5
+TARGET_SEARCH_WARM_P50_MS = 30
+TARGET_INDEX_RATIO = 0.5
 
 # Runs argv[1:] and reports its wall time and peak memory. Being a fresh, small process, its
 # children's ru_maxrss is the ingest's own (the largest process of the tree, exact). The tree's
@@ -357,6 +376,235 @@ def bench_big_file(work: Path, mb: float, seed: int) -> dict:
             **measure_ingest(work, home, nbytes, 1)}
 
 
+# -- 5 ------------------------------------------------------------------------------------------
+
+# Two-word queries (all words of the generated vocabulary, see gen_corpus.ENGLISH) that hit at
+# any size: the cold CLI process and rg run these.
+SEARCH_QUERIES = ("refresh token", "retry timeout", "cache invalid")
+# The warm in-process mix: (query, profile filter or None).
+WARM_QUERIES = (
+    [(w, None) for w in ("token", "jwt", "migration", "deadline", "rollback", "flaky", "kafka",
+                         "timeout", "endpoint", "sqlite", "credential", "regression")]
+    + [(q, None) for q in ("refresh token", "retry timeout", "cache invalid", "merge conflict",
+                           "deploy staging", "schema migration", "session cookie",
+                           "memory leak", "parse error", "branch rebase", "flag toggle",
+                           "socket port")]
+    + [(f'"{q}"', None) for q in ("refresh token", "access token", "json loads", "api key",
+                                  "session id", "user id", "retry timeout", "test suite",
+                                  "auth header", "hashlib sha256")]
+    + [(q, p) for q, p in (("refresh token", "work"), ("retry", "personal"),
+                           ("cache invalid", "default"), ("deploy", "work"),
+                           ("migration schema", "personal"), ("token", "default"),
+                           ("timeout", "work"), ("merge", "personal"))]
+    + [(q, None) for q in ("prompt:cache", "tool_output:timeout", "answer:retry",
+                           "thinking:deadline", "tools:Bash", "tool_input:src")]
+)
+
+# A cold `archive search` split into phases, run as a fresh process: which part dominates.
+SEARCH_PHASES = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import archive.cli
+t1 = time.perf_counter()
+from archive import index
+from archive.query import Filters, search
+from archive.repo import Repository
+t2 = time.perf_counter()
+with Repository(__import__("pathlib").Path(sys.argv[1]), readonly=True) as repo:
+    hits = search(repo, sys.argv[2], Filters(), limit=20)
+    t3 = time.perf_counter()
+    search(repo, sys.argv[2], Filters(), limit=20)
+    t4 = time.perf_counter()
+print(json.dumps({"import_cli_s": t1 - t0, "import_search_s": t2 - t1,
+                  "first_query_s": t3 - t2, "same_query_again_s": t4 - t3, "hits": len(hits)}))
+"""
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def timed_runs(argv: list[str], env: dict[str, str], runs: int, check) -> dict:
+    """One warm-up run (page cache), then ``runs`` timed ones: wall and CPU of each."""
+    walls, cpus = [], []
+    for i in range(runs + 1):
+        c = children_cpu()
+        t = time.perf_counter()
+        p = subprocess.run(argv, env=env, capture_output=True)
+        wall = time.perf_counter() - t
+        cpu = children_cpu() - c
+        found = check(p)
+        if i:
+            walls.append(wall)
+            cpus.append(cpu)
+        else:
+            warmup = wall
+    return {"warmup_s": warmup, "runs_s": walls, "cpu_s": cpus, "found": found,
+            "median_s": statistics.median(walls), "min_s": min(walls),
+            "cpu_median_s": statistics.median(cpus)}
+
+
+def check_search(p: subprocess.CompletedProcess) -> int:
+    """`archive search --json` must exit 0 with a non-empty JSON array; returns its length."""
+    if p.returncode != 0:
+        raise RuntimeError(f"search exited {p.returncode}: {p.stderr.decode()[-2000:]}")
+    hits = json.loads(p.stdout)
+    if not isinstance(hits, list) or not hits:
+        raise RuntimeError(f"search printed no hits: {p.stdout[:200]!r}")
+    return len(hits)
+
+
+def check_grep(p: subprocess.CompletedProcess) -> int:
+    """rg/grep -l: exit 0 and files listed; returns how many."""
+    if p.returncode != 0:
+        raise RuntimeError(f"grep exited {p.returncode}: {p.stderr.decode()[-2000:]}")
+    return len(p.stdout.splitlines())
+
+
+def grep_argv(tool: str | None, query: str, folders: list[Path]) -> list[str]:
+    """Files holding a line with both words, either order (a JSONL line is one record)."""
+    a, b = query.split()
+    pattern = f"{a}.*{b}|{b}.*{a}"
+    if tool:
+        return [tool, "-il", pattern, *map(str, folders)]
+    return ["grep", "-rilE", pattern, *map(str, folders)]
+
+
+def projects_folders(home: Path) -> list[Path]:
+    return sorted(r.path / "projects" for r in roots_of(home) if (r.path / "projects").is_dir())
+
+
+def jsonl_bytes(home: Path) -> int:
+    return sum(p.stat().st_size for p in home.rglob("*.jsonl") if p.is_file())
+
+
+def warm_queries(archive: Path, runs_per_query: int = 1) -> dict:
+    """Queries through the library in this process, the repository opened once (as `search`
+    does it, without the CLI around it): p50/p95 after one warm-up."""
+    from archive.query import Filters
+    from archive.query import search as run_search
+    from archive.repo import Repository
+
+    times, empty = [], []
+    with Repository(archive, readonly=True) as repo:
+        run_search(repo, WARM_QUERIES[0][0], Filters(), limit=20)  # warm-up
+        for query, profile in WARM_QUERIES:
+            for _ in range(runs_per_query):
+                t = time.perf_counter()
+                hits = run_search(repo, query, Filters(profile=profile), limit=20)
+                times.append(time.perf_counter() - t)
+            if not hits:
+                empty.append(query if not profile else f"{query} (profile={profile})")
+    q = statistics.quantiles(times, n=20, method="inclusive")
+    return {"queries": len(times), "p50_ms": statistics.median(times) * 1000,
+            "p95_ms": q[18] * 1000, "max_ms": max(times) * 1000, "no_hit": empty}
+
+
+def measure_search(archive: Path, home: Path, rg: str | None, runs: int) -> dict:
+    env = child_env(home)
+    script = str(Path(sys.executable).parent / "archive")
+    out: dict = {"loadavg_start": loadavg()}
+    cold = {}
+    for q in SEARCH_QUERIES:
+        argv = [script, "search", q, "--limit", "20", "--json", "--archive-dir", str(archive)]
+        cold[q] = timed_runs(argv, env, runs, check_search)
+    allruns = [t for r in cold.values() for t in r["runs_s"]]
+    out["cold"] = {"per_query": cold, "median_s": statistics.median(allruns),
+                   "min_s": min(allruns),
+                   "cpu_median_s": statistics.median(
+                       [c for r in cold.values() for c in r["cpu_s"]])}
+    log(f"   cold search process: median {out['cold']['median_s']:.3f} s")
+    out["loadavg_before_grep"] = loadavg()
+    folders = projects_folders(home)
+    grep, n = {}, runs
+    for q in SEARCH_QUERIES:
+        argv = grep_argv(rg, q, folders)
+        t = time.perf_counter()
+        subprocess.run(argv, env=env, capture_output=True)
+        if time.perf_counter() - t > 5 and n == runs:
+            n = 3  # 1 GiB with grep: a few runs tell enough
+        grep[q] = timed_runs(argv, env, n, check_grep)
+    allruns = [t for r in grep.values() for t in r["runs_s"]]
+    out["grep"] = {"tool": "rg" if rg else "grep -ril", "binary": rg or shutil.which("grep"),
+                   "runs_per_query": n, "reduced": n < runs, "per_query": grep,
+                   "median_s": statistics.median(allruns), "min_s": min(allruns)}
+    out["grep_over_search"] = out["grep"]["median_s"] / out["cold"]["median_s"]
+    log(f"   {out['grep']['tool']}: median {out['grep']['median_s']:.3f} s")
+    out["loadavg_before_warm"] = loadavg()
+    out["warm"] = warm_queries(archive)
+    log(f"   warm in-process queries: p50 {out['warm']['p50_ms']:.1f} ms")
+    out["loadavg_end"] = loadavg()
+    return out
+
+
+def search_breakdown(archive: Path, home: Path, repeats: int = 5) -> dict:
+    """Where a cold search process spends its time: interpreter start, imports, the query."""
+    env = child_env(home)
+    start = [timed_runs([sys.executable, "-c", "pass"], env, repeats, lambda p: 0)["median_s"]]
+    phases = [
+        json.loads(subprocess.run(
+            [sys.executable, "-c", SEARCH_PHASES, str(archive), SEARCH_QUERIES[0]],
+            env=env, capture_output=True, check=True,
+        ).stdout)
+        for _ in range(repeats + 1)
+    ][1:]
+    out = {"interpreter_start_s": start[0]}
+    for key in ("import_cli_s", "import_search_s", "first_query_s", "same_query_again_s"):
+        out[key] = statistics.median(p[key] for p in phases)
+    return out
+
+
+def search_size(home: Path, archive: Path, label: str, corpus: list[dict],
+                raw_before: int, rg: str | None, runs: int) -> dict:
+    raw = jsonl_bytes(home)
+    added = raw - raw_before
+    log(f"   {label}: {raw / MiB:.0f} MiB of JSONL; ingesting {added / MiB:.0f} MiB (CLI)")
+    load = loadavg()
+    result, proc = cli_ingest(archive, home)
+    out = {
+        "corpus": list(corpus), "jsonl_bytes": raw, "ingested_bytes": added,
+        "ingest": {
+            "first": raw_before == 0, "wall_s": proc["wall"], "lib_s": result["seconds"],
+            "mib_per_s": added / MiB / proc["wall"], "cpu_user_s": proc["cpu_user"],
+            "cpu_sys_s": proc["cpu_sys"], "peak_rss_mib": max(proc["maxrss_mib"],
+                                                               proc["tree_pss_mib"]),
+            "files_changed": result["files_changed"], "loadavg_start": load,
+        },
+    }
+    log(f"   ingest: {out['ingest']['mib_per_s']:.1f} MiB/s ({proc['wall']:.0f} s); searching")
+    out["index_bytes"] = tree_bytes(archive / "index")
+    out["index_ratio"] = out["index_bytes"] / raw
+    out.update(measure_search(archive, home, rg, runs))
+    return out
+
+
+def bench_search(work: Path, mb: float, big_mb: float, seed: int, rg: str | None,
+                 runs: int) -> dict:
+    """Search on a multi-profile corpus at two sizes: the big one grows the small one (more
+    sessions generated into the same home with another seed, ingested incrementally)."""
+    home, archive = work / "home", work / "archive"
+    rg = rg or shutil.which("rg")
+    log(f"5. generating a {mb:g} MiB corpus; search with {rg or 'grep (no rg found)'} to compare")
+    corpus = [gen_corpus.generate(home, total_mb=mb, seed=seed)]
+    out: dict = {"sizes": {}, "rg": rg}
+    small = search_size(home, archive, f"{mb:g} MiB", corpus, 0, rg, runs)
+    out["sizes"]["small"] = small
+    if big_mb > mb:
+        log(f"5. adding {big_mb - mb:g} MiB of sessions (seed {seed + 1000})")
+        corpus.append(gen_corpus.generate(home, total_mb=big_mb - mb, seed=seed + 1000))
+        out["sizes"]["big"] = search_size(home, archive, f"{big_mb:g} MiB", corpus,
+                                          small["jsonl_bytes"], rg, runs)
+        out["growth"] = (out["sizes"]["big"]["cold"]["median_s"]
+                         / out["sizes"]["small"]["cold"]["median_s"])
+    out["breakdown"] = search_breakdown(archive, home)
+    return out
+
+
 # -- report -------------------------------------------------------------------------------------
 
 
@@ -400,7 +648,49 @@ def checks(results: dict) -> list[dict]:
                     f"<= {TARGET_RSS_MIB} MiB", m["peak_rss_mib"] <= TARGET_RSS_MIB, "{:.0f}")
                 add(f"4. {mb:.0f} MiB transcript throughput ({lab})", m["mib_per_s"], "MiB/s",
                     fmt="{:.1f}")
+    if r := results.get("search"):
+        search_rows(add, r)
     return rows
+
+
+def search_rows(add, r: dict) -> None:
+    """Step 5's rows: targets apply at the big size (at the small one too when it is alone)."""
+    sizes = r["sizes"]
+    for key, s in sizes.items():
+        at = key == "big" or "big" not in sizes  # where the targets apply
+        mb = f"{s['jsonl_bytes'] / MiB:.0f} MiB"
+        ing = s["ingest"]
+        what = "first ingest" if ing["first"] else f"ingest of +{s['ingested_bytes'] / MiB:.0f} MiB"
+        add(f"5. {mb}: {what} (CLI, with index)", ing["mib_per_s"], "MiB/s", fmt="{:.1f}")
+        cold, grep = s["cold"], s["grep"]
+        target = f"<= {TARGET_SEARCH_COLD_S:g} s"
+        add(f"5. {mb}: cold search process, median", cold["median_s"], "s",
+            target if at else None, cold["median_s"] <= TARGET_SEARCH_COLD_S if at else None,
+            "{:.3f}")
+        add(f"5. {mb}: cold search process, min", cold["min_s"], "s", fmt="{:.3f}")
+        add(f"5. {mb}: cold search process, CPU median", cold["cpu_median_s"], "s", fmt="{:.3f}")
+        tool = grep["tool"] + (f", {grep['runs_per_query']} runs only" if grep["reduced"] else "")
+        add(f"5. {mb}: {tool} -l, median", grep["median_s"], "s", fmt="{:.3f}")
+        add(f"5. {mb}: {grep['tool']} time / search time", s["grep_over_search"], "x",
+            f">= {TARGET_SEARCH_VS_GREP:g}x" if at else None,
+            s["grep_over_search"] >= TARGET_SEARCH_VS_GREP if at else None, "{:.1f}")
+        w = s["warm"]
+        add(f"5. {mb}: warm query p50 ({w['queries']} queries, library)", w["p50_ms"], "ms",
+            f"<= {TARGET_SEARCH_WARM_P50_MS:g} ms" if at else None,
+            w["p50_ms"] <= TARGET_SEARCH_WARM_P50_MS if at else None, "{:.1f}")
+        add(f"5. {mb}: warm query p95", w["p95_ms"], "ms", fmt="{:.1f}")
+        add(f"5. {mb}: index / JSONL bytes", s["index_ratio"], "x",
+            f"<= {TARGET_INDEX_RATIO:g}x", s["index_ratio"] <= TARGET_INDEX_RATIO, "{:.3f}")
+    if "growth" in r:
+        add("5. cold search growth (big median / small median)", r["growth"], "x",
+            f"<= {TARGET_SEARCH_GROWTH:g}x", r["growth"] <= TARGET_SEARCH_GROWTH)
+    if b := r.get("breakdown"):
+        for key, name in (("interpreter_start_s", "python -c pass"),
+                          ("import_cli_s", "import archive.cli"),
+                          ("import_search_s", "import query/index/repo (whoosh)"),
+                          ("first_query_s", "open + first query.search"),
+                          ("same_query_again_s", "same query again, same process")):
+            add(f"5. cold search split: {name}", b[key], "s", fmt="{:.3f}")
 
 
 def print_table(rows: list[dict]) -> None:
@@ -427,7 +717,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noop-files", type=int, default=20_000)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--steps", default="1234", help="which measurements to run (default 1234)")
+    ap.add_argument("--search-mb", type=float, default=100,
+                    help="corpus size for 5, small size (MiB, default 100; 0 skips 5)")
+    ap.add_argument("--search-big-mb", type=float, default=1024,
+                    help="corpus size for 5, big size (MiB, default 1024; 0 skips it)")
+    ap.add_argument("--search-runs", type=int, default=7, help="timed runs per query in 5")
+    ap.add_argument("--rg", help="ripgrep binary for 5 (default: rg on PATH, else grep -r)")
+    ap.add_argument("--steps", default="12345",
+                    help="which measurements to run (default 12345)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/sa-bench"))
     ap.add_argument("--keep", action="store_true", help="keep generated corpora and archives")
     args = ap.parse_args(argv)
@@ -447,10 +744,14 @@ def main(argv: list[str] | None = None) -> int:
         ("2", "noop", lambda w: bench_noop(w, args.noop_files, args.seed)),
         ("3", "appends", lambda w: bench_daily_appends(w, args.days, args.seed)),
         ("4", "big", lambda w: bench_big_file(w, args.big_mb, args.seed)),
+        ("5", "search", lambda w: bench_search(w, args.search_mb, args.search_big_mb, args.seed,
+                                               args.rg, args.search_runs)),
     ]
     results["meta"]["rss_baseline_mib"] = rss_baseline()
     for key, name, fn in steps:
-        if key not in args.steps or (key == "4" and not args.big_mb):
+        if key not in args.steps or (key == "4" and not args.big_mb) or (
+            key == "5" and not args.search_mb
+        ):
             continue
         work = run_dir / name
         work.mkdir()
@@ -472,6 +773,10 @@ def main(argv: list[str] | None = None) -> int:
         for _, name, _ in steps if name in results
     )
     print(f"machine load (1-min average, before->after each step; 2 cores): {loads}")
+    for key, s in results.get("search", {}).get("sizes", {}).items():
+        print(f"5. {key} size, load averages (1/5/15 min): ingest {s['ingest']['loadavg_start']},"
+              f" cold search {s['loadavg_start']}, grep {s['loadavg_before_grep']},"
+              f" warm {s['loadavg_before_warm']}, end {s['loadavg_end']}")
     print(json.dumps(results, default=str, separators=(",", ":")))
     return 0 if all(r["status"] != "MISS" for r in rows) else 1
 
