@@ -137,6 +137,9 @@ class ChunkRef:
     size: int
 
 
+# (relpath, id, gone_snapshot, stat_size, stat_mtime_ns, stat_inode): see file_stats_of_profile.
+StatRow = tuple[str, int, int | None, int | None, int | None, int | None]
+
 _FILE_COLS = (
     "id, profile, relpath, kind, session_id, first_snapshot, gone_snapshot, "
     "stat_size, stat_mtime_ns, stat_inode"
@@ -243,6 +246,16 @@ class Catalog:
     def files_of_profile(self, profile: str) -> dict[str, FileRow]:
         cur = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE profile = ?", (profile,))
         return {row[2]: FileRow(*row) for row in cur}
+
+    def file_stats_of_profile(self, profile: str) -> dict[str, StatRow]:
+        """What ingest compares a walk with, by relpath: plain tuples, built for every known
+        file on every run, so kept as cheap as SQLite hands them over."""
+        cur = self.conn.execute(
+            "SELECT relpath, id, gone_snapshot, stat_size, stat_mtime_ns, stat_inode "
+            "FROM files WHERE profile = ?",
+            (profile,),
+        )
+        return {row[0]: row for row in cur}
 
     def file(self, file_id: int) -> FileRow:
         row = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE id = ?", (file_id,))

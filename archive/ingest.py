@@ -28,14 +28,14 @@ from pathlib import Path
 
 import orjson
 
-from .catalog import Catalog, FileRow, VersionRow
+from .catalog import Catalog, VersionRow
 from .config import ensure_private_dir, private_umask
 from .errors import ArchiveError
 from .indexer import IndexStats, crash_point
 from .lock import ArchiveLock
 from .repo import Repository
 from .retention import DAY, SWEPT_KINDS, cleanup_periods
-from .roots import Root, SourceFile, iter_root_files
+from .roots import Root, SourceFile, iter_root_stats, source_file
 from .store import Chunker, ObjectStore
 from .transcript import DEFAULT_TOOL_OUTPUT_CAP
 
@@ -100,7 +100,7 @@ class _Captured:
 
     profile: str
     source: SourceFile
-    row: FileRow | None
+    file_id: int | None  # None: a file new to the catalog
     sha256: str
     size: int
     chunks: list[tuple[str, int, int]]  # (sha, raw size, stored size) of every chunk
@@ -213,43 +213,43 @@ class _Run:
         self.known_chunks: set[str] = set()
 
     def scan_root(self, root: Root) -> None:
-        known = self.catalog.files_of_profile(root.profile)
-        seen: set[int] = set()
+        # The hot path of every cron run: most files are unchanged, so each costs one stat, one
+        # dict lookup and a stat comparison; a SourceFile is built only for files to read.
+        known = self.catalog.file_stats_of_profile(root.profile)  # whatever is left is unseen
         back: list[int] = []
-        for source in iter_root_files(root):
-            self.result.files_seen += 1
-            if not _storable_name(source.relpath):
+        result = self.result
+        for stat_tuple in iter_root_stats(root):
+            result.files_seen += 1
+            relpath, _, size, mtime_ns, inode = stat_tuple
+            row = known.pop(relpath, None)
+            if row is not None:
+                if row[3] == size and row[4] == mtime_ns and row[5] == inode:
+                    if row[2] is not None:
+                        back.append(row[1])
+                    continue
+            elif not _storable_name(relpath):
                 # os.scandir hands undecodable bytes over as surrogates, which SQLite cannot
                 # store. Claude Code names its files by UUID, so this is a stranger's file:
-                # report it and go on rather than lose the whole batch.
-                self.result.errors.append(
+                # report it and go on rather than lose the whole batch. (A known relpath was
+                # stored, so it is storable.)
+                result.errors.append(
                     IngestError(
                         root.profile,
-                        source.relpath.encode("utf-8", "backslashreplace").decode(),
+                        relpath.encode("utf-8", "backslashreplace").decode(),
                         "file name is not valid UTF-8; not archived",
                     )
                 )
                 continue
-            row = known.get(source.relpath)
-            if row is not None:
-                seen.add(row.id)
-                if (row.stat_size, row.stat_mtime_ns, row.stat_inode) == (
-                    source.size,
-                    source.mtime_ns,
-                    source.inode,
-                ):
-                    if row.gone_snapshot is not None:
-                        back.append(row.id)
-                    continue
+            source = source_file(*stat_tuple)
             if source.kind in SWEPT_KINDS:
                 # Found new or changed: not archived yet. Would Claude Code's cleanup take it soon?
                 age_days = (self.now - source.mtime_ns / 1e9) / DAY
                 if self.periods[root.profile][0] - age_days < AT_RISK_DAYS:
                     self.at_risk += 1
             try:
-                captured = self.capture(root.profile, source, row)
+                captured = self.capture(root.profile, source, row[1] if row else None)
             except OSError as exc:
-                self.result.errors.append(
+                result.errors.append(
                     IngestError(root.profile, source.relpath, exc.strerror or type(exc).__name__)
                 )
                 continue
@@ -258,24 +258,24 @@ class _Run:
             if len(self.pending) >= BATCH_FILES or self.pending_bytes >= BATCH_BYTES:
                 self.flush()
             if self.progress:
-                self.progress(self.result.files_seen, self.result.bytes_read)
-        gone = [r.id for r in known.values() if r.id not in seen and r.gone_snapshot is None]
+                self.progress(result.files_seen, result.bytes_read)
+        gone = [row[1] for row in known.values() if row[2] is None]
         self.flush()
         with self.catalog.transaction():
             if back:
                 self.catalog.mark_back(back)
             if gone:
-                self.catalog.mark_gone(gone, self.result.snapshot)
-        self.result.gone_from_source += len(gone)
+                self.catalog.mark_gone(gone, result.snapshot)
+        result.gone_from_source += len(gone)
 
-    def capture(self, profile: str, source: SourceFile, row: FileRow | None) -> _Captured:
+    def capture(self, profile: str, source: SourceFile, file_id: int | None) -> _Captured:
         """Read ``source`` once, storing the chunks of whatever is new in it."""
-        previous = self.catalog.latest_version(row.id) if row else None
+        previous = self.catalog.latest_version(file_id) if file_id is not None else None
         with open(source.abspath, "rb") as fh:
             chunks, appended_to, whole, size = self._read(fh, previous)
         sha = whole.hexdigest()
         new_version = previous is None or sha != previous.sha256
-        return _Captured(profile, source, row, sha, size, chunks, appended_to, new_version)
+        return _Captured(profile, source, file_id, sha, size, chunks, appended_to, new_version)
 
     def _read(self, fh, previous: VersionRow | None):
         whole = hashlib.sha256()
@@ -339,9 +339,11 @@ class _Run:
         with self.catalog.transaction():
             for cap in self.pending:
                 src = cap.source
-                file_id = cap.row.id if cap.row else self.catalog.add_file(
-                    cap.profile, src.relpath, src.kind, src.session_id, snapshot
-                )
+                file_id = cap.file_id
+                if file_id is None:
+                    file_id = self.catalog.add_file(
+                        cap.profile, src.relpath, src.kind, src.session_id, snapshot
+                    )
                 if cap.new_version:
                     for sha, raw, stored in cap.chunks:
                         if stored:

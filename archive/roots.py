@@ -15,6 +15,7 @@ import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from .errors import UsageError
@@ -167,63 +168,73 @@ def classify(relpath: str) -> tuple[str, str | None]:
     return "other", None
 
 
+# What the walk yields per regular file: (relpath, path, size, mtime_ns, inode). Plain tuples and
+# str paths: a no-op ingest stats tens of thousands of files and reads none of them, so building
+# a Path and classifying each one would cost more than the walk itself.
+StatTuple = tuple[str, str, int, int, int]
+
+
 def iter_root_files(root: Root) -> Iterator[SourceFile]:
     """Regular files under ``projects/`` and ``history.jsonl``, stat taken before reading.
 
     Symlinked folders are followed (CCS links memory/ and projects/) but each real folder is
     visited once, so a symlink loop cannot trap the walk. Files that vanish or cannot be
     stat'ed are skipped here; the reader reports files it cannot read."""
+    for stat_tuple in iter_root_stats(root):
+        yield source_file(*stat_tuple)
+
+
+def source_file(relpath: str, path: str, size: int, mtime_ns: int, inode: int) -> SourceFile:
+    """The :class:`SourceFile` of one :func:`iter_root_stats` tuple."""
+    kind, session_id = classify(relpath)
+    return SourceFile(relpath, Path(path), size, mtime_ns, inode, kind, session_id)
+
+
+def iter_root_stats(root: Root) -> Iterator[StatTuple]:
+    """:func:`iter_root_files` as bare stat tuples, in the same order, for callers that skip
+    most files unread (ingest compares the stat with the catalog's first)."""
     if not root.exists:
         return
-    history = root.path / "history.jsonl"
-    sf = _source_file(history, "history.jsonl")
-    if sf:
-        yield sf
+    history = os.path.join(root.path, "history.jsonl")
+    try:
+        st = os.stat(history)
+    except OSError:
+        pass
+    else:
+        if stat.S_ISREG(st.st_mode):
+            yield "history.jsonl", history, st.st_size, st.st_mtime_ns, st.st_ino
     if root.projects_shared_with:
         return
-    projects = root.path / "projects"
+    projects = os.path.join(root.path, "projects")
     try:
-        st = projects.stat()
+        st = os.stat(projects)
     except OSError:
         return
     if not stat.S_ISDIR(st.st_mode):
         return
     visited = {(st.st_dev, st.st_ino)}
     stack = [(projects, "projects")]
+    is_dir, is_reg, by_name = stat.S_ISDIR, stat.S_ISREG, attrgetter("name")
     while stack:
         folder, rel = stack.pop()
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            entries = sorted(os.scandir(folder), key=by_name)
         except OSError:
             continue
         for entry in entries:
-            entry_rel = f"{rel}/{entry.name}"
             try:
                 est = entry.stat()  # follows symlinks
             except OSError:
                 continue
-            if stat.S_ISDIR(est.st_mode):
+            mode = est.st_mode
+            if is_reg(mode):
+                yield (f"{rel}/{entry.name}", entry.path, est.st_size, est.st_mtime_ns,
+                       est.st_ino)
+            elif is_dir(mode):
                 ident = (est.st_dev, est.st_ino)
                 if ident not in visited:
                     visited.add(ident)
-                    stack.append((Path(entry.path), entry_rel))
-            elif stat.S_ISREG(est.st_mode):
-                kind, session_id = classify(entry_rel)
-                yield SourceFile(
-                    entry_rel, Path(entry.path), est.st_size, est.st_mtime_ns, est.st_ino,
-                    kind, session_id,
-                )
-
-
-def _source_file(path: Path, rel: str) -> SourceFile | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    kind, session_id = classify(rel)
-    return SourceFile(rel, path, st.st_size, st.st_mtime_ns, st.st_ino, kind, session_id)
+                    stack.append((entry.path, f"{rel}/{entry.name}"))
 
 
 def count_session_files(root: Root) -> int:

@@ -12,7 +12,7 @@ import pytest
 from archive.dates import parse_when
 from archive.errors import UsageError
 from archive.paths import encode_project_path
-from archive.roots import classify, discover_roots, iter_root_files
+from archive.roots import classify, discover_roots, iter_root_files, iter_root_stats
 from archive.store import Chunker, CorruptObject, ObjectStore
 
 
@@ -44,6 +44,33 @@ def test_symlink_loop_in_a_root_does_not_trap_the_walk(tmp_path):
     root = next(r for r in discover_roots(environ={}, home=tmp_path) if r.profile == "default")
     paths = [f.relpath for f in iter_root_files(root)]
     assert paths == ["projects/-p/a.jsonl"]
+
+
+def test_stat_walk_matches_the_source_file_walk(tmp_path):
+    """Ingest skips unchanged files on the bare stat tuples; they must be the very files, stats
+    and order of iter_root_files, with paths that name the same files."""
+    root_dir = tmp_path / ".claude"
+    for project in ("-b", "-a"):
+        sdir = root_dir / "projects" / project / "s1" / "subagents"
+        sdir.mkdir(parents=True)
+        (sdir / "agent-x.jsonl").write_text("{}\n")
+        (root_dir / "projects" / project / "s1.jsonl").write_text("{}\n{}\n")
+    (root_dir / "projects" / "-c").symlink_to(root_dir / "projects" / "-a")  # same real folder
+    (root_dir / "history.jsonl").write_text("{}\n")
+    root = next(r for r in discover_roots(environ={}, home=tmp_path) if r.profile == "default")
+    files = list(iter_root_files(root))
+    stats = list(iter_root_stats(root))
+    assert [f.relpath for f in files] == [s[0] for s in stats]
+    assert [(f.size, f.mtime_ns, f.inode) for f in files] == [s[2:] for s in stats]
+    assert [str(f.abspath) for f in files] == [str(Path(s[1])) for s in stats]
+    assert all(Path(s[1]).samefile(root.path / s[0]) for s in stats)
+    assert sorted(f.relpath for f in files) == [
+        "history.jsonl", "projects/-a/s1.jsonl", "projects/-a/s1/subagents/agent-x.jsonl",
+        "projects/-b/s1.jsonl", "projects/-b/s1/subagents/agent-x.jsonl",
+    ]  # -c is -a again: walked once
+    assert {(f.kind, f.session_id) for f in files if f.relpath.endswith("/s1.jsonl")} == {
+        ("session", "s1")
+    }
 
 
 @pytest.mark.parametrize(
