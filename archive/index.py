@@ -23,6 +23,7 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +67,9 @@ _MAX_SEGMENTS = 8
 
 # --------------------------------------------------------------------------------------------
 # Public data
+
+
+SameFn = Callable[[list[dict]], list[Hashable]]
 
 
 @dataclass
@@ -1019,12 +1023,16 @@ def search(
     limit: int = 20,
     group_sessions: bool = False,
     redact: bool = False,
+    same: SameFn | None = None,
 ) -> list[Hit]:
     """Best matches first (BM25F, field boosts; equal scores: newer first). With ``redact``,
-    snippets are cut from text whose secrets are already masked."""
+    snippets are cut from text whose secrets are already masked. ``same`` maps the stored
+    fields of ranked documents to keys; of documents with equal keys only the best is kept
+    (the caller's notion of one hit, e.g. identical copies of a session in two profiles),
+    before any snippet is cut."""
     for attempt in range(3):
         try:
-            return _search(Path(index_dir), query, filters, limit, group_sessions, redact)
+            return _search(Path(index_dir), query, filters, limit, group_sessions, redact, same)
         except FileNotFoundError:
             # A commit deleted the segment files of the TOC we had just read: read again.
             if attempt == 2:
@@ -1033,7 +1041,7 @@ def search(
     return []
 
 
-def _search(index_dir, query, filters, limit, group_sessions, redact) -> list[Hit]:
+def _search(index_dir, query, filters, limit, group_sessions, redact, same) -> list[Hit]:
     ix = open_index(index_dir)
     q = parse_query(query, ix.schema)
     if limit <= 0:
@@ -1065,6 +1073,8 @@ def _search(index_dir, query, filters, limit, group_sessions, redact) -> list[Hi
                 exhausted = len(raw) < fetch
             raw.sort(key=_Raw.rank_key)
             chosen = _group(raw) if group_sessions else _dedupe(raw)
+            if same is not None:
+                chosen = _keep_first(chosen, same([r.stored for r in chosen]))
             if len(chosen) >= limit or exhausted or fetch >= 20000:
                 break
             fetch *= 4
@@ -1318,6 +1328,16 @@ def _dedupe(raw: list[_Raw]) -> list[_Raw]:
     return [r for r in raw if r.stored.get("kind") == "turn" or r.stored["key"] not in turn_keys]
 
 
+def _keep_first(ranked: list[_Raw], keys: list) -> list[_Raw]:
+    seen: set = set()
+    kept = []
+    for r, key in zip(ranked, keys, strict=True):
+        if key not in seen:
+            seen.add(key)
+            kept.append(r)
+    return kept
+
+
 def _group(raw: list[_Raw]) -> list[_Raw]:
     """One result per session_id: its best turn with that turn's score; the session document
     only when no turn matched (so grouped and flat scores agree)."""
@@ -1458,22 +1478,22 @@ class _Highlighter:
         """A window of the first text (in the given field order) that matches, else of the
         first non-empty one. Secrets are masked in the whole text before the window is cut:
         masking the window afterwards could leave a secret's cut-off edge readable."""
-        texts = [(field, text) for field, text in texts if text]
         if self.redact:
             from .redact import redact_spans
-
-            masked = [(field, *redact_spans(text)) for field, text in texts]
-        else:
-            masked = [(field, text, []) for field, text in texts]
-        for field, text, masks in masked:
+        for field, text in texts:
+            if not text or self._pattern(field) is None:
+                continue
+            masks: list[tuple[int, int]] = []
+            if self.redact:
+                text, masks = redact_spans(text)
             spans = self._matches(field, text)
             if masks:  # a query word inside a mask ("token" in [REDACTED:...]) is not a hit
                 spans = [sp for sp in spans if not any(sp[0] < e and sp[1] > s for s, e in masks)]
             if spans:
                 return _window(text, spans)
-        for _, text, _ in masked:
-            if text.strip():
-                return _window(text, [])
+        for _, text in texts:
+            if text and text.strip():
+                return _window(redact_spans(text)[0] if self.redact else text, [])
         return "", []
 
 

@@ -235,6 +235,28 @@ def search(
     is False."""
     from . import index
 
+    copies: dict[str, dict] = {}
+
+    def copies_of(session_ids) -> None:
+        missing = sorted({sid for sid in session_ids if sid} - copies.keys())
+        copies.update(copy_info(repo, missing))
+
+    def info_of(session_id: str | None, profile: str) -> tuple[dict, bool]:
+        info = copies.get(session_id) or {"profiles": [profile], "diverged": False}
+        return info, len({c["sha256"] for c in info.get("copies", [])}) <= 1
+
+    def same(stored: list[dict]) -> list[tuple]:
+        """Identical copies are one session in several places: one hit lists them all."""
+        copies_of(s.get("session_id") for s in stored)
+        keys = []
+        for s in stored:
+            _info, same_bytes = info_of(s.get("session_id"), s.get("profile", ""))
+            keys.append(
+                (s.get("session_id"), s.get("turn"), s.get("agent_id")) if same_bytes
+                else (s["key"], s.get("turn"))
+            )
+        return keys
+
     hits = index.search(
         repo.index_dir,
         query,
@@ -248,22 +270,15 @@ def search(
             until=filters.until,
             session_ids=filters.session_ids,
         ),
-        limit=limit * 2,  # room for identical copies merged below
+        limit=limit,
         group_sessions=group_sessions,
         redact=redact,
+        same=same,
     )
     gone = {doc_key(f) for f in repo.catalog.gone_files()}
-    copies = copy_info(repo, sorted({h.session_id for h in hits if h.session_id}))
     rows: list[dict] = []
-    merged: dict[tuple, dict] = {}
     for h in hits:
-        info = copies.get(h.session_id) or {"profiles": [h.profile], "diverged": False}
-        shas = {c["sha256"] for c in info.get("copies", [])}
-        same_bytes = len(shas) <= 1
-        # Identical copies are one session in several places: one hit lists them all.
-        group = (h.session_id, h.turn, h.agent_id) if same_bytes else (h.key, h.turn)
-        if group in merged:
-            continue
+        info, same_bytes = info_of(h.session_id, h.profile)
         snippet, highlights = h.snippet, [tuple(x) for x in h.highlights]
         title = h.title
         if redact:
@@ -286,9 +301,8 @@ def search(
             "gone_from_source": h.key in gone,
             "prompt_only": PROMPT_ONLY in h.key,
         }
-        merged[group] = row
         rows.append(row)
-    return rows[:limit]
+    return rows
 
 
 def _turn_signature(turn: Turn) -> tuple:
