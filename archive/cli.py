@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import traceback
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -115,6 +114,8 @@ def guard(fn):
             raise typer.Exit(EXIT_FAILURE) from None
         except Exception as exc:  # a bug: say so in one line, traceback on request
             if os.environ.get("ARCHIVE_DEBUG"):
+                import traceback
+
                 traceback.print_exc()
             # The message itself may quote transcript text (secrets): name only the
             # exception and where it was raised.

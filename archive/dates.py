@@ -12,9 +12,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time, timedelta
 
-from dateutil import parser as date_parser
-from dateutil.relativedelta import relativedelta
-
 from .errors import UsageError
 
 _RELATIVE = re.compile(
@@ -45,6 +42,10 @@ def parse_when(text: str, *, end_of_day: bool = False, now: datetime | None = No
         start = day_start - timedelta(days=1 if word == "yesterday" else 0)
         result = start + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else start
         return result.astimezone(UTC)
+    # dateutil costs ~25 ms to import: only commands given a date pay for it.
+    from dateutil import parser as date_parser
+    from dateutil.relativedelta import relativedelta
+
     m = _RELATIVE.match(word)
     if m:
         amount, unit = int(m.group(1)), _UNITS[m.group(2).lower()]
