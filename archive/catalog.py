@@ -12,6 +12,7 @@ Invariants:
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,6 +105,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 """
 
 
+_SCHEMA_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
+
+
 @dataclass
 class FileRow:
     id: int
@@ -151,12 +155,11 @@ class Catalog:
     """A connection to ``catalog.sqlite``. Writers use ``transaction()``; readers just query."""
 
     def __init__(self, archive_dir: Path, *, readonly: bool = False):
+        self.archive_dir = archive_dir
         self.path = archive_dir / CATALOG_FILE
         if readonly:
             if not self.path.exists():
-                raise ArchiveError(
-                    f"no archive at {archive_dir}", hint="run `archive ingest` first"
-                )
+                raise self._no_archive()
             self.conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30
             )
@@ -171,30 +174,55 @@ class Catalog:
                 side = Path(str(self.path) + suffix)
                 if side.exists():
                     os.chmod(side, 0o600)
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self._check_version()
+        try:
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self._check_version()
+        except BaseException:
+            self.conn.close()
+            raise
 
     def close(self) -> None:
         self.conn.close()
 
+    def _no_archive(self) -> ArchiveError:
+        return ArchiveError(f"no archive at {self.archive_dir}", hint="run `archive ingest` first")
+
     def _migrate(self) -> None:
         # Every statement is idempotent (IF NOT EXISTS), so running the script again is safe.
-        self.conn.executescript(SCHEMA)
-        with self.transaction():
-            self.conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+        # One transaction, with the version row: a reader opening the catalog of a first ingest
+        # sees either no schema (no archive yet) or all of it, never some tables without others.
+        script = (
+            f"BEGIN IMMEDIATE;\n{SCHEMA}\n"
+            "INSERT OR IGNORE INTO meta (key, value) "
+            f"VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
+        )
+        try:
+            self.conn.executescript(script)
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
 
     def _check_version(self) -> None:
         try:
+            tables = {
+                name for (name,) in self.conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            }
             row = self.conn.execute(
                 "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone()
+            ).fetchone() if "meta" in tables else None
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"catalog {self.path} is unreadable: {exc}") from None
-        if row is None or int(row[0]) > SCHEMA_VERSION:
-            found = row[0] if row else "none"
+        if row is None:
+            if tables - _SCHEMA_TABLES:
+                raise ArchiveError(f"catalog {self.path} is not a session-archive catalog")
+            # Created by a first ingest that has not committed its schema yet (or died before
+            # it did): nothing was ever archived here. Writers never get here: _migrate ran.
+            raise self._no_archive()
+        if int(row[0]) > SCHEMA_VERSION:
+            found = row[0]
             raise ArchiveError(
                 f"catalog {self.path} has schema version {found}; this archive supports "
                 f"{SCHEMA_VERSION}",

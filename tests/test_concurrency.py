@@ -8,6 +8,7 @@ writers exclude each other with the archive lock (one runs, the other waits or e
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import subprocess
 import threading
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+import pytest
 import zstandard
 from test_crash import (
     PROFILES,
@@ -29,6 +31,10 @@ from test_crash import (
     run_archive,
     verify_ok,
 )
+
+from archive import catalog as catalog_module
+from archive.catalog import CATALOG_FILE, Catalog
+from archive.errors import ArchiveError
 
 
 @dataclass
@@ -169,6 +175,95 @@ def test_readers_during_ingest_see_old_or_new_state_never_a_mix(space):
     assert {h["session_id"] for h in orjson.loads(final.out)} == planted_ids
     print(f"\n[readers] ingest {t1 - t0:.1f}s, {len(calls)} reader calls, {len(during)} during "
           f"it; searches saw the old state {old_seen} times, the new {new_seen}")
+
+
+# --------------------------------------------------------------------------------------------
+# A reader in the instant the first ingest creates the catalog
+
+
+def test_reader_before_the_first_schema_commit_sees_no_archive(tmp_path):
+    """The first ingest creates catalog.sqlite, then its schema: a reader opening it in between
+    is told there is no archive yet (the usual one-line error), not "no such table: meta", and
+    not "schema version none" either."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    db = archive / CATALOG_FILE
+    db.touch()  # created, nothing written yet
+    with pytest.raises(ArchiveError, match="^no archive at ") as exc:
+        Catalog(archive, readonly=True)
+    assert exc.value.hint and "archive ingest" in exc.value.hint
+
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("BEGIN IMMEDIATE")  # the schema is being written, not committed
+    writer.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    with pytest.raises(ArchiveError, match="^no archive at "):
+        Catalog(archive, readonly=True)
+    writer.execute("COMMIT")  # what an older version left when killed before its version row
+    with pytest.raises(ArchiveError, match="^no archive at "):
+        Catalog(archive, readonly=True)
+    writer.close()
+
+    Catalog(archive).close()  # the ingest goes on: the schema is completed, readers see it
+    reader = Catalog(archive, readonly=True)
+    assert reader.snapshots() == []
+    reader.close()
+
+
+def test_catalog_schema_is_created_in_one_transaction(tmp_path, monkeypatch):
+    """Creating the schema is all or nothing: a failure halfway leaves no table behind."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    monkeypatch.setattr(
+        catalog_module, "SCHEMA", catalog_module.SCHEMA + "CREATE TABLE broken (;\n"
+    )
+    with pytest.raises(sqlite3.Error):
+        Catalog(archive)
+    con = sqlite3.connect(archive / CATALOG_FILE)
+    assert con.execute("SELECT name FROM sqlite_master").fetchall() == []
+    con.close()
+    with pytest.raises(ArchiveError, match="^no archive at "):
+        Catalog(archive, readonly=True)
+
+
+def test_a_foreign_database_is_not_taken_for_an_empty_archive(tmp_path):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    con = sqlite3.connect(archive / CATALOG_FILE)
+    con.execute("CREATE TABLE notes (body TEXT)")
+    con.commit()
+    con.close()
+    with pytest.raises(ArchiveError, match="is not a session-archive catalog"):
+        Catalog(archive, readonly=True)
+
+
+def test_readers_racing_the_first_catalog_creation_see_nothing_or_all(tmp_path):
+    """Readers opening the catalog over and over while it is created: each sees no archive or
+    the whole, versioned schema."""
+    failures: list[str] = []
+    for round_ in range(15):
+        archive = tmp_path / f"archive{round_}"
+        archive.mkdir()
+        done = threading.Event()
+
+        def read(archive=archive, done=done) -> None:
+            while not done.is_set():
+                try:
+                    Catalog(archive, readonly=True).close()
+                except ArchiveError as exc:
+                    if not str(exc).startswith("no archive at "):
+                        failures.append(str(exc))
+
+        readers = [threading.Thread(target=read) for _ in range(2)]
+        for t in readers:
+            t.start()
+        time.sleep(0.005)
+        Catalog(archive).close()
+        time.sleep(0.005)
+        done.set()
+        for t in readers:
+            t.join()
+    assert failures == []
 
 
 # --------------------------------------------------------------------------------------------

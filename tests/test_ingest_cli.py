@@ -274,6 +274,17 @@ def test_reading_commands_without_archive_say_so(home, cli):
     assert "no archive" in result.stderr and "archive ingest" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["snapshots", "sessions", "search"])
+def test_reading_commands_before_the_first_ingest_commits_say_so(home, cli, command):
+    """The first ingest has created catalog.sqlite but not yet its schema."""
+    home.archive.mkdir(mode=0o700)
+    (home.archive / "catalog.sqlite").touch()
+    args = [command, "anything"] if command == "search" else [command]
+    result = cli(*args, code=1)
+    assert result.stderr.startswith("error: no archive at "), result.stderr
+    assert "archive ingest" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_everything_captured_by_kind(home, cli):
     cli.json("ingest")
     con = sqlite3.connect(home.archive / "catalog.sqlite")
