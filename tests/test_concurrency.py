@@ -7,7 +7,9 @@ writers exclude each other with the archive lock (one runs, the other waits or e
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import sqlite3
 import subprocess
 import threading
@@ -34,7 +36,8 @@ from test_crash import (
 
 from archive import catalog as catalog_module
 from archive.catalog import CATALOG_FILE, Catalog
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, ArchiveLocked
+from archive.lock import LOCK_FILE, ArchiveLock
 
 
 @dataclass
@@ -284,7 +287,9 @@ def _both(env: dict, *extra: str) -> list[subprocess.CompletedProcess]:
     results = []
     for p in procs:
         out, err = p.communicate(timeout=300)
-        results.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+        done = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        done.pid = p.pid
+        results.append(done)
     return results
 
 
@@ -300,8 +305,12 @@ def test_second_ingest_without_wait_exits_75_and_writes_nothing(space):
     loser = next(r for r in results if r.returncode == 75)
     assert loser.stdout == b""
     err = loser.stderr.decode()
-    assert err.startswith("error: another archive process is writing"), err
-    winner = orjson.loads(next(r for r in results if r.returncode == 0).stdout)
+    winner = next(r for r in results if r.returncode == 0)
+    # Named, never "unknown process", however close together the two started.
+    assert err.startswith(
+        f"error: another archive process is writing (ingest pid {winner.pid})"
+    ), err
+    winner = orjson.loads(winner.stdout)
     snaps = query(archive, "SELECT status, files_changed FROM snapshots")
     assert snaps == [("complete", winner["files_changed"])] and winner["files_changed"] > 0
     verify_ok(env)
@@ -325,6 +334,79 @@ def test_second_ingest_with_wait_runs_after_the_first(space):
         archive, "SELECT COUNT(*) FROM files")
     assert sorted(orjson.loads(r.stdout)["files_changed"] for r in results) == [0, first_changed]
     verify_ok(env)
+
+
+# --------------------------------------------------------------------------------------------
+# Who holds the lock
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+class _Holder:
+    """Another process's view of the lock: flock taken, its record written ``delay`` later
+    (the instant between the two is when a refused ingest used to say "unknown process")."""
+
+    def __init__(self, archive: Path, leftover: bytes = b""):
+        self.fd = os.open(archive / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        os.pwrite(self.fd, leftover, 0)  # what a killed holder left behind
+        fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def later(self, delay: float, action) -> threading.Timer:
+        timer = threading.Timer(delay, action)
+        timer.start()
+        return timer
+
+    def write_record(self) -> None:
+        record = f"ingest pid {os.getpid()}\n".encode()
+        os.pwrite(self.fd, record, 0)
+        os.ftruncate(self.fd, len(record))
+
+    def close(self) -> None:
+        os.close(self.fd)  # releases the flock
+
+
+@pytest.mark.parametrize("leftover", [b"", b"ingest pid DEAD\n"], ids=["empty", "stale"])
+def test_refused_lock_names_a_holder_that_writes_its_record_late(tmp_path, leftover):
+    leftover = leftover.replace(b"DEAD", str(_dead_pid()).encode())
+    holder = _Holder(tmp_path, leftover)
+    timer = holder.later(0.05, holder.write_record)
+    try:
+        with pytest.raises(ArchiveLocked) as exc:
+            ArchiveLock(tmp_path).acquire()
+        assert str(exc.value) == f"another archive process is writing (ingest pid {os.getpid()})"
+    finally:
+        timer.join()
+        holder.close()
+
+
+def test_lock_freed_while_reading_its_holder_is_taken(tmp_path):
+    holder = _Holder(tmp_path)
+    timer = holder.later(0.05, holder.close)  # the holder finishes before writing anything
+    try:
+        with ArchiveLock(tmp_path, purpose="test"):
+            assert (tmp_path / LOCK_FILE).read_bytes() == f"test pid {os.getpid()}\n".encode()
+    finally:
+        timer.join()
+    assert (tmp_path / LOCK_FILE).read_bytes() == b""  # released: no holder named any more
+
+
+def test_holder_record_replaces_a_longer_leftover_and_unknown_holder_is_said(tmp_path):
+    holder = _Holder(tmp_path, b"a-much-longer-purpose pid 1234567890\n")
+    holder.close()
+    with ArchiveLock(tmp_path):  # takes the lock over a killed holder's record
+        assert (tmp_path / LOCK_FILE).read_bytes() == f"ingest pid {os.getpid()}\n".encode()
+    holder = _Holder(tmp_path)  # holds it and never says who it is
+    try:
+        start = time.monotonic()
+        with pytest.raises(ArchiveLocked, match=r"\(unknown process\)$"):
+            ArchiveLock(tmp_path).acquire()
+        assert time.monotonic() - start < 2
+    finally:
+        holder.close()
 
 
 # --------------------------------------------------------------------------------------------

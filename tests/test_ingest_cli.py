@@ -203,7 +203,7 @@ def test_second_ingest_while_locked_exits_75(home, cli):
     home.archive.mkdir(mode=0o700)
     with ArchiveLock(home.archive):
         result = cli("ingest", code=75)
-        assert "another archive process" in result.stderr
+        assert f"another archive process is writing (ingest pid {os.getpid()})" in result.stderr
         assert "Traceback" not in result.stderr
         result = cli("ingest", "--wait", "0.3", code=75)
     assert cli.json("ingest")["snapshot"] == 1  # the lock is free again
