@@ -827,7 +827,7 @@ def _precheck(query: str, schema) -> None:
         raise UsageError("empty query")
     if query.count('"') % 2:
         raise UsageError('unbalanced quote (") in query')
-    outside = " ".join(_outside_quotes(query))
+    outside = '""'.join(_outside_quotes(query))  # quoted text emptied, quotes kept
     depth = 0
     for ch in outside:
         depth += (ch == "(") - (ch == ")")
@@ -1104,13 +1104,13 @@ _BYTE_TO_LENGTH = [byte_to_length(i) for i in range(256)]
 
 
 class _FastScorer:
-    """BM25F over raw posting blocks for queries made only of terms, AND and OR.
+    """BM25F over raw posting blocks for queries made only of terms, phrases, AND and OR.
 
     Whoosh walks a tree of matcher objects per matching document (~60 µs each in Python): a
     two-word query matches ~6 fields × 2 words, and common words match most documents. This
     reads each posting list block by block and accumulates scores in a dict, ~5× faster, with
     the same formula as ``BM25F`` (tests compare both). ``scores()`` returns None for anything
-    else (phrases, prefixes, ranges…), which then goes through Whoosh's own search.
+    else (prefixes, ranges, NOT…), which then goes through Whoosh's own search.
     """
 
     def __init__(self, searcher):
@@ -1123,6 +1123,12 @@ class _FastScorer:
     def supported(self, q) -> bool:
         if isinstance(q, Q.Term):
             return isinstance(q.text, str) and q.fieldname in self.s.schema
+        if isinstance(q, Q.Phrase):
+            field = self.s.schema[q.fieldname] if q.fieldname in self.s.schema else None
+            return (
+                field is not None and bool(field.format) and field.format.supports("positions")
+                and len(q.words) > 1 and all(isinstance(w, str) for w in q.words)
+            )
         if isinstance(q, (Q.Or, Q.And)) and q.subqueries:
             return all(self.supported(c) for c in q.subqueries)
         return False
@@ -1153,6 +1159,13 @@ class _FastScorer:
     def _scores(self, q, allowed, scored=True) -> dict[int, float]:
         if isinstance(q, Q.Term):
             out = self._term(q.fieldname, q.text, q.boost, allowed, scored)
+        elif isinstance(q, Q.Phrase):
+            # Whoosh scores a phrase as the AND of its words (SpanNear2 over an intersection),
+            # kept where the words stand in order, each within ``slop`` of the previous one.
+            terms = Q.And([Q.Term(q.fieldname, w) for w in q.words])
+            out = self._scores(terms, allowed, scored)
+            if out:
+                out = self._in_sequence(q, out)
         elif isinstance(q, Q.Or):
             parts = sorted((self._scores(c, allowed, scored) for c in q.subqueries),
                            key=len, reverse=True)
@@ -1174,10 +1187,46 @@ class _FastScorer:
             out = {d: v * boost for d, v in out.items()}
         return out
 
+    def _in_sequence(self, q, candidates: dict[int, float]) -> dict[int, float]:
+        """The candidates whose field holds the phrase's words in order, each 1..slop
+        positions after the previous one (Whoosh's ordered SpanNear2 with mindist 1)."""
+        fmt = self.s.schema[q.fieldname].format
+        allowed = _Allowed(candidates)
+        values = [self._values(q.fieldname, w, allowed) for w in q.words]
+        slop = max(1, q.slop)
+        out = {}
+        for d, score in candidates.items():
+            ends = set(fmt.decode_positions(values[0][d]))
+            for vals in values[1:]:
+                ends = {p for p in fmt.decode_positions(vals[d])
+                        if any(p - k in ends for k in range(1, slop + 1))}
+                if not ends:
+                    break
+            if ends:
+                out[d] = score
+        return out
+
+    def _values(self, fieldname: str, text: str, allowed: _Allowed) -> dict[int, bytes]:
+        """The posting values (encoded positions) of a term in the allowed documents."""
+        out: dict[int, bytes] = {}
+        keep = allowed.docs
+        for n, leaf, offset, info in self._lookup(fieldname, text)[1]:
+            local = allowed.local(n, offset, leaf.doc_count_all())
+            if not local:
+                continue
+            m = _matcher(leaf, fieldname, text, info)
+            for ids, values in _posting_blocks(m, local, values=True):
+                for d, v in zip(ids, values, strict=True):
+                    if d + offset in keep:
+                        out[d + offset] = v
+        return out
+
     def _estimate(self, q) -> int:
         """Match count upper bound, to evaluate the rarest part of an AND first."""
         if isinstance(q, Q.Term):
             return self._lookup(q.fieldname, q.text)[0]
+        if isinstance(q, Q.Phrase):
+            return min((self._lookup(q.fieldname, w)[0] for w in q.words), default=0)
         if isinstance(q, Q.Or):
             return sum(self._estimate(c) for c in q.subqueries)
         if isinstance(q, Q.And):
@@ -1287,16 +1336,17 @@ def _lengths_bytes(leaf, fieldname) -> bytes | None:
     return reader._data if isinstance(reader, _MemLengths) else None
 
 
-def _posting_blocks(m, local: list[int] | None):
-    """(ids, weights) per block. With ``local`` (sorted docnums), blocks holding none of them
-    are skipped from their header, without decompressing them."""
+def _posting_blocks(m, local: list[int] | None, *, values: bool = False):
+    """(ids, weights) per block, or (ids, values) with ``values``. With ``local`` (sorted
+    docnums), blocks holding none of them are skipped from their header, without
+    decompressing them."""
     if type(m) is not W3LeafMatcher:
-        ids, weights = [], []
+        ids, second = [], []
         while m.is_active():
             ids.append(m.id())
-            weights.append(m.weight())
+            second.append(m.value() if values else m.weight())
             m.next()
-        yield ids, weights
+        yield ids, second
         return
     low = -1
     while m.is_active():
@@ -1311,9 +1361,14 @@ def _posting_blocks(m, local: list[int] | None):
                 continue
         if m._ids is None:
             m._read_ids()
-        if m._weights is None:
-            m._read_weights()
-        yield m._ids, m._weights
+        if values:
+            if m._values is None:
+                m._read_values()
+            yield m._ids, m._values
+        else:
+            if m._weights is None:
+                m._read_weights()
+            yield m._ids, m._weights
         low = high
         m._next_block()
 

@@ -342,3 +342,13 @@ def test_show_keeps_text_and_tool_calls_in_order(home, cli, monkeypatch):
     first, tool, last = (text.index("Let me look"), text.index("→ Bash"),
                          text.index("There is one file"))
     assert first < tool < last
+
+
+def test_field_phrase_query(home, cli, planted):
+    """field:"a phrase" is Whoosh syntax the README promises: it must parse and match."""
+    cli.json("ingest")
+    sid, profile, turn = planted["quokka flamingo rebalancing"]
+    hits = cli.json("search", 'prompt:"quokka flamingo"')
+    assert [(h["session_id"], h["turn"]) for h in hits] == [(sid, turn)]
+    cli("search", 'answer:"quokka flamingo"', code=1)
+    cli("search", 'prompt:"flamingo quokka"', code=1)  # a phrase keeps its order
