@@ -837,3 +837,16 @@ def test_snippets_never_show_part_of_a_secret(tmp_path):
         assert any(h.snippet[a:b].lower() == "zanzibar" for a, b in h.highlights)
     plain = search(d, "zanzibar", limit=100)
     assert any(token[3:12] in h.snippet for h in plain)  # unmasked unless asked
+
+
+def test_a_kept_searcher_sees_every_commit_and_rebuild(tmp_path):
+    """Searches reuse an open searcher until the index changes: a commit, or a rebuild that
+    reuses the same generation numbers, must be seen by the next search of the process."""
+    d = tmp_path / "index"
+    index_sessions(d, [doc("default", make_session("a", [{"prompt": "papaya one"}]))])
+    assert [h.session_id for h in search(d, "papaya")] == ["a"]
+    index_sessions(d, [doc("default", make_session("b", [{"prompt": "papaya two"}]))], 2)
+    assert sorted(h.session_id for h in search(d, "papaya")) == ["a", "b"]
+    ix.clear_index(d)
+    index_sessions(d, [doc("default", make_session("c", [{"prompt": "papaya three"}]))])
+    assert [h.session_id for h in search(d, "papaya")] == ["c"]
