@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import orjson
+
 import index_schema  # first: it imports Whoosh without its heavy extras (see there)
 
 # isort: split
@@ -52,7 +54,7 @@ if TYPE_CHECKING:  # the parser module is not needed to search
 INDEX_NAME = "MAIN"
 META_FILE = "meta.json"
 _LOCK_NAME = "WRITELOCK"
-_REINDEX_HINT = "run `archive reindex`"
+_REINDEX_HINT = "run `archive reindex`, or the next ingest that archives anything rebuilds it"
 
 # Query aliases people type naturally; the schema names are plural.
 _ALIASES = {"tools": ["tool"], "models": ["model"], "files": ["file"]}
@@ -202,6 +204,12 @@ def _check_version(index_dir: Path) -> None:
 _TOC_NAME = re.compile(rf"^_{INDEX_NAME}_\d+\.toc$")
 
 
+def schema_outdated(index_dir: Path) -> bool:
+    """An index is there but was built with another schema version (an upgrade): rebuild it."""
+    meta = _read_meta(Path(index_dir))
+    return meta is not None and meta.get("schema_version") != index_schema.SCHEMA_VERSION
+
+
 def _exists(index_dir: Path) -> bool:
     """A committed table of contents is there (a directory listing: no need to unpickle it)."""
     try:
@@ -269,10 +277,15 @@ def _naive_utc(dt: datetime | None) -> datetime | None:
     return dt
 
 
-def _texts(stored: dict) -> dict:
-    """The document's texts as stored in ``src`` (Whoosh compresses stored fields itself)."""
-    src = stored.get("src")
-    return src if isinstance(src, dict) else {}
+def _pack_texts(texts: dict) -> bytes:
+    """The ``src`` column value: the document's non-empty texts as JSON."""
+    return orjson.dumps({k: v for k, v in texts.items() if v})
+
+
+def _texts(src_column, docnum: int) -> dict:
+    """The document's texts from the ``src`` column ({} when it has none)."""
+    raw = src_column[docnum]
+    return orjson.loads(raw) if raw else {}
 
 
 def _common_fields(doc: IndexedSession) -> dict:
@@ -330,7 +343,7 @@ def _turn_doc(doc: IndexedSession, turn: transcript.Turn, session_files: set[str
     # Files of this turn: the tool arguments the parser also listed as session files.
     files = [c.key_argument for c in calls if c.key_argument in session_files]
     _put(fields, "files", "\n".join(dict.fromkeys(files)))
-    fields["src"] = {k: v for k, v in texts.items() if v}
+    fields["src"] = _pack_texts(texts)
     return fields
 
 
@@ -355,19 +368,18 @@ def _session_doc(doc: IndexedSession) -> dict:
     for name, value in texts.items():
         _put(fields, name, value)
     fields["session_key"] = doc.key
-    fields["src"] = {k: v for k, v in texts.items() if v}
+    fields["src"] = _pack_texts(texts)
     return fields
 
 
-def _rebuild_session_doc(stored: dict, gone: bool) -> dict:
-    """A session document from its own stored fields (to flip gone_from_source)."""
-    fields = {k: v for k, v in stored.items() if k not in ("src", "title", "turn")}
+def _rebuild_session_doc(stored: dict, texts: dict, gone: bool) -> dict:
+    """A session document from its own stored fields and texts (to flip gone_from_source)."""
+    fields = {k: v for k, v in stored.items() if k not in ("title", "turn")}
     fields["gone_from_source"] = gone
     fields["session_key"] = stored["key"]
-    texts = _texts(stored)
     for name in ("title", "prompt", "tools", "models", "files"):
         _put(fields, name, texts.get(name))
-    fields["src"] = texts
+    fields["src"] = _pack_texts(texts)
     return fields
 
 
@@ -749,7 +761,7 @@ class IndexWriter:
         for turn in s.turns:
             if turn.number >= from_turn:
                 fields = _turn_doc(doc, turn, files)
-                self._pending += sum(map(len, fields["src"].values()))
+                self._pending += len(fields["src"])
                 w.add_document(**fields)
                 added += 1
         w.add_document(**_session_doc(doc))
@@ -783,8 +795,9 @@ class IndexWriter:
         stored = s.stored_fields(docnums[-1])
         if bool(stored.get("gone_from_source")) == bool(gone):
             return True
+        texts = _texts(s.reader().column_reader("src"), docnums[-1])
         w.delete_by_query(q)
-        w.add_document(**_rebuild_session_doc(stored, bool(gone)))
+        w.add_document(**_rebuild_session_doc(stored, texts, bool(gone)))
         self._touched.add(key)
         return True
 
@@ -1112,9 +1125,14 @@ def _search(index_dir, query, filters, limit, group_sessions, redact, same) -> l
             break
         fetch *= 4
     chosen = chosen[:limit]
+    if not chosen:
+        return []
     sessions = _session_docs(fast, {r.stored["key"] for r in chosen})
     hl = _Highlighter(q, redact=redact)
-    return [_to_hit(r, sessions.get(r.stored["key"]), hl) for r in chosen]
+    src = s.reader().column_reader("src")
+    return [
+        _to_hit(r, sessions.get(r.stored["key"]), hl, _texts(src, r.docnum)) for r in chosen
+    ]
 
 
 def _by_score(item):
@@ -1453,11 +1471,10 @@ def _session_docs(fast: _FastScorer, keys: set[str]) -> dict[str, dict]:
     return out
 
 
-def _to_hit(r: _Raw, session: dict | None, hl: _Highlighter) -> Hit:
+def _to_hit(r: _Raw, session: dict | None, hl: _Highlighter, texts: dict) -> Hit:
     st = r.stored
     session = session or (st if st.get("kind") == "session" else {})
     ts = st.get("timestamp")
-    texts = _texts(st)
     if st.get("kind") == "session":
         order = ("title", "prompt")
     else:

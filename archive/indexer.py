@@ -52,6 +52,7 @@ class IndexStats:
     bad_lines: int = 0
     bytes_parsed: int = 0
     procs: int = 1
+    rebuilt: bool = False  # the index had another schema version and was rebuilt
 
 
 def doc_key(file: FileRow) -> str:
@@ -116,6 +117,8 @@ def update_index(
         return stats  # nothing new: a no-op ingest does not even import Whoosh
     from . import index  # whoosh: imported only by commands that index
 
+    if not fresh and index.schema_outdated(repo.index_dir):
+        fresh = stats.rebuilt = True  # built by an older version: derived data, rebuild it
     if fresh or index.indexed_snapshot(repo.index_dir) is None:
         # Rebuild, or no usable index (first run, deleted by hand, an ingest killed while
         # creating it, or an older version's kill that left a Whoosh TOC without meta.json,

@@ -1,9 +1,13 @@
 """The Whoosh schema of the search index, its analyzer and its version.
 
-Bumping ``SCHEMA_VERSION`` forces users to run ``archive reindex``: ``archive.index`` refuses to
-open an index whose recorded version differs (``IndexOutOfDate``). Bump it whenever a change here
-alters what is written to disk or how text is tokenised (fields, field types, analyzer), because
-an old index would otherwise silently miss words or fail to unpickle.
+Bumping ``SCHEMA_VERSION`` rebuilds every index: searches refuse an index whose recorded version
+differs (``IndexOutOfDate``, "run archive reindex") and the next ingest that has anything to
+index rebuilds it. Bump it whenever a change here alters what is written to disk or how text is
+tokenised (fields, field types, analyzer), because an old index would otherwise silently miss
+words or fail to unpickle.
+
+Versions: 1 kept each document's texts in its stored fields; 2 keeps them in the ``src`` column,
+so ranking reads only small stored fields and the texts are read for the hits shown.
 
 This module is pickled by reference into the index's table of contents (Whoosh stores the schema
 with the index), so the class names and their module path are part of the on-disk format too.
@@ -68,19 +72,20 @@ _import_whoosh_lean()
 # isort: split
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter  # noqa: E402
 from whoosh.analysis.filters import STOP_WORDS  # noqa: E402
+from whoosh.columns import CompressedBytesColumn  # noqa: E402
 from whoosh.fields import (  # noqa: E402
     BOOLEAN,
+    COLUMN,
     DATETIME,
     ID,
     KEYWORD,
     NUMERIC,
-    STORED,
     TEXT,
     Schema,
 )
 from whoosh.system import pack_uint  # noqa: E402
 
-SCHEMA_VERSION: int = 1
+SCHEMA_VERSION: int = 2
 
 # Searched when a query word has no ``field:`` prefix, most important first (snippets prefer
 # the earlier fields too).
@@ -289,13 +294,27 @@ class AnalyzedText(TEXT):
 _ONE = pack_uint(1)
 
 
+class TextsColumn(CompressedBytesColumn):
+    """A document's texts (JSON, zlib level 1), read only for the hits a search shows.
+
+    Offsets are written for every segment: without them, opening the column rebuilds them in a
+    Python loop over every document (Whoosh writes them only past 32,768 documents)."""
+
+    def __init__(self):
+        super().__init__(level=1)
+
+    def writer(self, dbfile):
+        w = super().writer(dbfile)
+        w.cutoff = 0
+        return w
+
+
 def build_schema() -> Schema:
     """One document per turn (kind="turn") plus one per session (kind="session").
 
     Text fields keep positions for phrase search (CJK words are phrases of bigrams), except
-    tool input/output (see ``bulk_text``). The stored field ``src`` holds the document's texts
-    (Whoosh compresses stored fields), for snippets and to rebuild a session document without
-    the transcript.
+    tool input/output (see ``bulk_text``). The column ``src`` holds the document's texts, for
+    snippets and to rebuild a session document without the transcript.
     """
     ana = text_analyzer()
 
@@ -332,5 +351,5 @@ def build_schema() -> Schema:
         thinking=text(),
         tool_input=bulk_text(),
         tool_output=bulk_text(),
-        src=STORED(),
+        src=COLUMN(TextsColumn()),
     )

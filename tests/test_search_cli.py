@@ -219,6 +219,27 @@ def test_schema_version_mismatch_says_to_reindex(home, cli, planted):
     assert cli.json("search", "ordinary")
 
 
+def test_next_ingest_rebuilds_an_index_of_another_schema_version(home, cli, planted):
+    """After an upgrade that changes the schema, the nightly ingest rebuilds the index (it is
+    derived data) instead of failing every night until someone runs reindex."""
+    cli.json("ingest")
+    meta = home.archive / "index" / "meta.json"
+    data = orjson.loads(meta.read_bytes())
+    data["schema_version"] = data["schema_version"] - 1
+    meta.write_bytes(orjson.dumps(data))
+    assert "archive reindex" in cli("search", "ordinary", code=1).stderr
+    sid = str(uuid.UUID(int=99 << 96))
+    make_session(home.session_file("default", "-home-me-delta", sid), sid, "/home/me/delta",
+                 "main", "claude-opus-4-1", [("a pelican question", "a pelican answer")])
+    result = cli.json("ingest")
+    assert not result["errors"]
+    assert orjson.loads(meta.read_bytes())["schema_version"] == data["schema_version"] + 1
+    for phrase, (old_sid, _profile, turn) in planted.items():
+        hits = cli.json("search", f'"{phrase}"')
+        assert (hits[0]["session_id"], hits[0]["turn"]) == (old_sid, turn)
+    assert cli.json("search", "pelican")[0]["session_id"] == sid
+
+
 def test_stats(home, cli, planted):
     cli.json("ingest")
     data = cli.json("stats")
