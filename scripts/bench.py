@@ -17,7 +17,10 @@ Measurements (each in a fresh folder under --out, removed afterwards unless --ke
      warm-up, then median and min of 7 runs; ≤ 0.35 s at the big size;
    - the same queries with `rg -il "a.*b|b.*a"` over the projects folders (rg from PATH or --rg;
      `grep -rilE` when there is none, labelled so): search ≥ 3x faster at the big size;
-   - growth, cold median at the big size / at the small size: ≤ 1.5;
+   - both for rare words (two phrases planted in two sessions each: rg reads every file to the
+     end; the targets apply here) and common words (in most generated sessions: `rg -l` stops
+     at each file's first match; information);
+   - growth, cold median (rare words) at the big size / at the small size: ≤ 1.5;
    - ~50 warm queries through the library (repository opened once in this process; words,
      pairs, phrases, profile filters, fields): p50 ≤ 30 ms at the big size, p95 reported;
    - size of <archive>/index / JSONL bytes: ≤ 0.5;
@@ -124,8 +127,8 @@ def child_env(home: Path) -> dict[str, str]:
     """The CLI discovers roots from HOME: point it at the generated home, and nowhere else."""
     env = dict(os.environ)
     for var in ("CLAUDE_CONFIG_DIR", "CCS_HOME", "SESSION_ARCHIVE_DIR", "SESSION_ARCHIVE_FSYNC",
-                "XDG_DATA_HOME", "ARCHIVE_DEBUG"):
-        env.pop(var, None)
+                "XDG_DATA_HOME", "ARCHIVE_DEBUG", "PYTHONDONTWRITEBYTECODE"):
+        env.pop(var, None)  # bytecode too: an installed tool runs from .pyc, not from source
     env["HOME"] = str(home)
     return env
 
@@ -380,7 +383,12 @@ def bench_big_file(work: Path, mb: float, seed: int) -> dict:
 
 # Two-word queries (all words of the generated vocabulary, see gen_corpus.ENGLISH) that hit at
 # any size: the cold CLI process and rg run these.
-SEARCH_QUERIES = ("refresh token", "retry timeout", "cache invalid")
+# Cold searches: what a person looks for is usually specific. RARE_QUERIES are planted in a few
+# sessions (see plant_rare), so rg must read every file to the end; COMMON_QUERIES match most
+# sessions of the generated corpus, where `rg -l` stops at each file's first match.
+RARE_QUERIES = ("quokka tessellation", "marzipan fjord")
+COMMON_QUERIES = ("refresh token", "retry timeout", "cache invalid")
+SEARCH_QUERIES = RARE_QUERIES + COMMON_QUERIES
 # The warm in-process mix: (query, profile filter or None).
 WARM_QUERIES = (
     [(w, None) for w in ("token", "jwt", "migration", "deadline", "rollback", "flaky", "kafka",
@@ -505,24 +513,23 @@ def warm_queries(archive: Path, runs_per_query: int = 1) -> dict:
             "p95_ms": q[18] * 1000, "max_ms": max(times) * 1000, "no_hit": empty}
 
 
-def measure_search(archive: Path, home: Path, rg: str | None, runs: int) -> dict:
+def cold_and_grep(archive: Path, home: Path, rg: str | None, runs: int,
+                  queries: tuple[str, ...]) -> dict:
+    """Cold `archive search` processes and rg/grep over the raw files, for ``queries``."""
     env = child_env(home)
     script = str(Path(sys.executable).parent / "archive")
-    out: dict = {"loadavg_start": loadavg()}
     cold = {}
-    for q in SEARCH_QUERIES:
+    for q in queries:
         argv = [script, "search", q, "--limit", "20", "--json", "--archive-dir", str(archive)]
         cold[q] = timed_runs(argv, env, runs, check_search)
     allruns = [t for r in cold.values() for t in r["runs_s"]]
-    out["cold"] = {"per_query": cold, "median_s": statistics.median(allruns),
-                   "min_s": min(allruns),
-                   "cpu_median_s": statistics.median(
-                       [c for r in cold.values() for c in r["cpu_s"]])}
-    log(f"   cold search process: median {out['cold']['median_s']:.3f} s")
-    out["loadavg_before_grep"] = loadavg()
+    out: dict = {"cold": {"per_query": cold, "median_s": statistics.median(allruns),
+                          "min_s": min(allruns),
+                          "cpu_median_s": statistics.median(
+                              [c for r in cold.values() for c in r["cpu_s"]])}}
     folders = projects_folders(home)
     grep, n = {}, runs
-    for q in SEARCH_QUERIES:
+    for q in queries:
         argv = grep_argv(rg, q, folders)
         t = time.perf_counter()
         subprocess.run(argv, env=env, capture_output=True)
@@ -534,7 +541,15 @@ def measure_search(archive: Path, home: Path, rg: str | None, runs: int) -> dict
                    "runs_per_query": n, "reduced": n < runs, "per_query": grep,
                    "median_s": statistics.median(allruns), "min_s": min(allruns)}
     out["grep_over_search"] = out["grep"]["median_s"] / out["cold"]["median_s"]
-    log(f"   {out['grep']['tool']}: median {out['grep']['median_s']:.3f} s")
+    return out
+
+
+def measure_search(archive: Path, home: Path, rg: str | None, runs: int) -> dict:
+    out: dict = {"loadavg_start": loadavg()}
+    for name, queries in (("rare", RARE_QUERIES), ("common", COMMON_QUERIES)):
+        out[name] = cold_and_grep(archive, home, rg, runs, queries)
+        log(f"   {name} words: cold search median {out[name]['cold']['median_s']:.3f} s, "
+            f"{out[name]['grep']['tool']} {out[name]['grep']['median_s']:.3f} s")
     out["loadavg_before_warm"] = loadavg()
     out["warm"] = warm_queries(archive)
     log(f"   warm in-process queries: p50 {out['warm']['p50_ms']:.1f} ms")
@@ -583,6 +598,27 @@ def search_size(home: Path, archive: Path, label: str, corpus: list[dict],
     return out
 
 
+def plant_rare(home: Path, seed: int, per_phrase: int = 2) -> list[str]:
+    """Append a prompt holding each RARE_QUERIES phrase to ``per_phrase`` random sessions (a
+    line shaped like Claude Code's); returns the session files changed."""
+    rng = random.Random(seed * 7919)
+    files = sorted(p for p in home.rglob("*.jsonl")
+                   if p.is_file() and "subagents" not in p.parts)
+    changed = []
+    for phrase in RARE_QUERIES:
+        for path in rng.sample(files, min(per_phrase, len(files))):
+            line = {"type": "user", "uuid": f"planted-{rng.getrandbits(64):016x}",
+                    "parentUuid": None, "sessionId": path.stem, "isSidechain": False,
+                    "userType": "external", "cwd": "/home/dev/planted",
+                    "timestamp": "2026-11-20T10:00:00.000Z",
+                    "message": {"role": "user",
+                                "content": f"where did we decide on the {phrase} approach?"}}
+            with path.open("ab") as f:
+                f.write(json.dumps(line).encode() + b"\n")
+            changed.append(str(path))
+    return changed
+
+
 def bench_search(work: Path, mb: float, big_mb: float, seed: int, rg: str | None,
                  runs: int) -> dict:
     """Search on a multi-profile corpus at two sizes: the big one grows the small one (more
@@ -591,7 +627,7 @@ def bench_search(work: Path, mb: float, big_mb: float, seed: int, rg: str | None
     rg = rg or shutil.which("rg")
     log(f"5. generating a {mb:g} MiB corpus; search with {rg or 'grep (no rg found)'} to compare")
     corpus = [gen_corpus.generate(home, total_mb=mb, seed=seed)]
-    out: dict = {"sizes": {}, "rg": rg}
+    out: dict = {"sizes": {}, "rg": rg, "planted": plant_rare(home, seed)}
     small = search_size(home, archive, f"{mb:g} MiB", corpus, 0, rg, runs)
     out["sizes"]["small"] = small
     if big_mb > mb:
@@ -599,8 +635,8 @@ def bench_search(work: Path, mb: float, big_mb: float, seed: int, rg: str | None
         corpus.append(gen_corpus.generate(home, total_mb=big_mb - mb, seed=seed + 1000))
         out["sizes"]["big"] = search_size(home, archive, f"{big_mb:g} MiB", corpus,
                                           small["jsonl_bytes"], rg, runs)
-        out["growth"] = (out["sizes"]["big"]["cold"]["median_s"]
-                         / out["sizes"]["small"]["cold"]["median_s"])
+        out["growth"] = (out["sizes"]["big"]["rare"]["cold"]["median_s"]
+                         / out["sizes"]["small"]["rare"]["cold"]["median_s"])
     out["breakdown"] = search_breakdown(archive, home)
     return out
 
@@ -662,18 +698,22 @@ def search_rows(add, r: dict) -> None:
         ing = s["ingest"]
         what = "first ingest" if ing["first"] else f"ingest of +{s['ingested_bytes'] / MiB:.0f} MiB"
         add(f"5. {mb}: {what} (CLI, with index)", ing["mib_per_s"], "MiB/s", fmt="{:.1f}")
-        cold, grep = s["cold"], s["grep"]
-        target = f"<= {TARGET_SEARCH_COLD_S:g} s"
-        add(f"5. {mb}: cold search process, median", cold["median_s"], "s",
-            target if at else None, cold["median_s"] <= TARGET_SEARCH_COLD_S if at else None,
-            "{:.3f}")
-        add(f"5. {mb}: cold search process, min", cold["min_s"], "s", fmt="{:.3f}")
-        add(f"5. {mb}: cold search process, CPU median", cold["cpu_median_s"], "s", fmt="{:.3f}")
-        tool = grep["tool"] + (f", {grep['runs_per_query']} runs only" if grep["reduced"] else "")
-        add(f"5. {mb}: {tool} -l, median", grep["median_s"], "s", fmt="{:.3f}")
-        add(f"5. {mb}: {grep['tool']} time / search time", s["grep_over_search"], "x",
-            f">= {TARGET_SEARCH_VS_GREP:g}x" if at else None,
-            s["grep_over_search"] >= TARGET_SEARCH_VS_GREP if at else None, "{:.1f}")
+        for name in ("rare", "common"):
+            cold, grep = s[name]["cold"], s[name]["grep"]
+            on = at and name == "rare"  # targets: a specific search, where rg reads it all
+            target = f"<= {TARGET_SEARCH_COLD_S:g} s"
+            add(f"5. {mb}: cold search process, {name} words, median", cold["median_s"], "s",
+                target if on else None, cold["median_s"] <= TARGET_SEARCH_COLD_S if on else None,
+                "{:.3f}")
+            add(f"5. {mb}: cold search process, {name} words, CPU median",
+                cold["cpu_median_s"], "s", fmt="{:.3f}")
+            tool = grep["tool"] + (f", {grep['runs_per_query']} runs" if grep["reduced"] else "")
+            add(f"5. {mb}: {tool} -l, {name} words, median", grep["median_s"], "s",
+                fmt="{:.3f}")
+            ratio = s[name]["grep_over_search"]
+            add(f"5. {mb}: {grep['tool']} time / search time, {name} words", ratio, "x",
+                f">= {TARGET_SEARCH_VS_GREP:g}x" if on else None,
+                ratio >= TARGET_SEARCH_VS_GREP if on else None, "{:.1f}")
         w = s["warm"]
         add(f"5. {mb}: warm query p50 ({w['queries']} queries, library)", w["p50_ms"], "ms",
             f"<= {TARGET_SEARCH_WARM_P50_MS:g} ms" if at else None,
@@ -682,7 +722,7 @@ def search_rows(add, r: dict) -> None:
         add(f"5. {mb}: index / JSONL bytes", s["index_ratio"], "x",
             f"<= {TARGET_INDEX_RATIO:g}x", s["index_ratio"] <= TARGET_INDEX_RATIO, "{:.3f}")
     if "growth" in r:
-        add("5. cold search growth (big median / small median)", r["growth"], "x",
+        add("5. cold search growth, rare words (big median / small median)", r["growth"], "x",
             f"<= {TARGET_SEARCH_GROWTH:g}x", r["growth"] <= TARGET_SEARCH_GROWTH)
     if b := r.get("breakdown"):
         for key, name in (("interpreter_start_s", "python -c pass"),
@@ -775,8 +815,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine load (1-min average, before->after each step; 2 cores): {loads}")
     for key, s in results.get("search", {}).get("sizes", {}).items():
         print(f"5. {key} size, load averages (1/5/15 min): ingest {s['ingest']['loadavg_start']},"
-              f" cold search {s['loadavg_start']}, grep {s['loadavg_before_grep']},"
-              f" warm {s['loadavg_before_warm']}, end {s['loadavg_end']}")
+              f" cold search and grep {s['loadavg_start']}, warm {s['loadavg_before_warm']},"
+              f" end {s['loadavg_end']}")
     print(json.dumps(results, default=str, separators=(",", ":")))
     return 0 if all(r["status"] != "MISS" for r in rows) else 1
 
