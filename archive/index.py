@@ -44,7 +44,7 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.filelock import try_for
 from whoosh.util.numeric import byte_to_length
-from whoosh.writing import SegmentWriter
+from whoosh.writing import PostingPool, SegmentWriter
 
 from archive.errors import ArchiveError, IndexOutOfDate, UsageError
 
@@ -409,13 +409,73 @@ class _CachedLengths:
         return value
 
 
+class _FastPool(PostingPool):
+    """Whoosh's posting pool, fed a whole field at a time instead of one posting per call."""
+
+    def add_field(self, fieldname: str, items, docnum: int, boost: float) -> int:
+        """Pool the field's postings; returns the field length (sum of term frequencies)."""
+        current = self.current
+        size = length = 0
+        for tbytes, freq, weight, vbytes in items:
+            current.append((fieldname, tbytes, docnum, weight * boost, vbytes))
+            # Whoosh's own estimate of a posting's memory (tuple, strings, numbers).
+            size += 150 + len(fieldname) + 2 * len(tbytes) + (len(vbytes) if vbytes else 0)
+            length += freq
+        self.fieldnames.add(fieldname)
+        self.currentsize += size
+        if self.currentsize > self.limit:
+            self.save()
+        return length
+
+
 class _FastSegmentWriter(SegmentWriter):
-    """SegmentWriter with cached field lengths at flush and cheaper posting compression."""
+    """SegmentWriter with cached field lengths at flush, cheaper posting compression, and
+    postings pooled a field at a time."""
 
     def __init__(self, ix, **kwargs):
         kwargs.setdefault("codec", _codec())
         super().__init__(ix, **kwargs)
         _store_offsets(self)
+        self.pool = _FastPool(self._tempstorage, self.newsegment,
+                              limitmb=kwargs.get("limitmb", 128))
+        # The lean add_document below leaves out what this schema never uses.
+        self._lean = not any(
+            f.vector or f.separate_spelling() for _name, f in self.schema.items()
+        )
+
+    def add_document(self, **fields):
+        """Whoosh's add_document (same postings, lengths, stored values and columns) without
+        per-posting calls; falls back to it for features the lean path does not cover."""
+        if not self._lean or any(name.startswith("_") for name in fields):
+            return super().add_document(**fields)
+        self._check_state()
+        perdoc, schema, docnum, pool = self.perdocwriter, self.schema, self.docnum, self.pool
+        docboost = self._doc_boost(fields)
+        names = sorted(fields)
+        self._check_fields(schema, names)
+        perdoc.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = schema[name]
+                length = 0
+                if field.indexed:
+                    boost = self._field_boost(fields, name, docboost)
+                    length = pool.add_field(name, field.index(value), docnum, boost)
+                    if not field.scorable:
+                        length = 0
+                perdoc.add_field(name, field, value if field.stored else None, length)
+                column = field.column_type
+                if column:
+                    perdoc.add_column_value(name, column, field.to_column_value(value))
+        except Exception:
+            perdoc.cancel_doc()
+            raise
+        perdoc.finish_doc()
+        self._added = True
+        self.docnum += 1
 
     def _flush_segment(self):
         self.perdocwriter.close()
