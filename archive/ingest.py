@@ -37,7 +37,6 @@ from .repo import Repository
 from .retention import DAY, SWEPT_KINDS, cleanup_periods
 from .roots import Root, SourceFile, iter_root_stats, source_file
 from .store import Chunker, ObjectStore
-from .transcript import DEFAULT_TOOL_OUTPUT_CAP
 
 READ_BLOCK = 1024 * 1024
 AT_RISK_DAYS = 7  # warn about files Claude Code's cleanup deletes within this many days
@@ -84,10 +83,13 @@ class IngestResult:
             "gone_from_source": self.gone_from_source,
             "seconds": round(self.seconds, 3),
             "errors": [e.to_dict() for e in self.errors],
+            "warnings": list(self.warnings),
             "indexed": {
                 "transcripts": self.indexed.transcripts,
                 "documents": self.indexed.documents,
                 "bad_lines": self.indexed.bad_lines,
+                "processes": self.indexed.procs,
+                "rebuilt": self.indexed.rebuilt,
             }
             if self.indexed
             else None,
@@ -123,7 +125,7 @@ def ingest(
     durable: bool = True,
     progress: ProgressFn | None = None,
     index: bool = True,
-    tool_output_cap: int = DEFAULT_TOOL_OUTPUT_CAP,
+    tool_output_cap: int | None = None,
     locked: bool = False,
 ) -> IngestResult:
     """Take one snapshot of ``roots`` into the archive at ``archive_dir``.
@@ -178,12 +180,16 @@ def ingest(
             repo.close()
 
 
-def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int) -> None:
+def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int | None) -> None:
     """Bring the index up to date; a failure there is reported but never undoes the archive."""
     from .indexer import update_index
 
     try:
         result.indexed = update_index(repo, result.snapshot, tool_output_cap=tool_output_cap)
+        if result.indexed.rebuilt:
+            result.warnings.append(
+                "the index was built by another version of archive; rebuilt it from the archive"
+            )
     except ArchiveError as exc:
         hint = f" ({exc.hint})" if exc.hint else ""
         result.errors.append(IngestError("-", "index", f"{exc}{hint}"))

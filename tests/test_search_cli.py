@@ -232,7 +232,8 @@ def test_next_ingest_rebuilds_an_index_of_another_schema_version(home, cli, plan
     make_session(home.session_file("default", "-home-me-delta", sid), sid, "/home/me/delta",
                  "main", "claude-opus-4-1", [("a pelican question", "a pelican answer")])
     result = cli.json("ingest")
-    assert not result["errors"]
+    assert not result["errors"] and result["indexed"]["rebuilt"] is True
+    assert any("rebuilt" in w for w in result["warnings"])
     assert orjson.loads(meta.read_bytes())["schema_version"] == data["schema_version"] + 1
     for phrase, (old_sid, _profile, turn) in planted.items():
         hits = cli.json("search", f'"{phrase}"')
@@ -319,6 +320,12 @@ def test_tool_output_cap_and_procs_come_from_config(home, cli, planted):
     (home.archive / "config.toml").write_text("[index]\ntool_output_cap = 3\n")
     cli("reindex")
     cli("search", *query, code=1)  # "total 0" cut to "tot"
+    sid = str(uuid.UUID(int=98 << 96))  # and ingest applies the cap too
+    make_session(home.session_file("default", "-home-me-zeta", sid), sid, "/home/me/zeta",
+                 "main", "claude-opus-4-1", [("zeta question", "zeta answer")])
+    assert cli.json("ingest")["indexed"]["transcripts"] == 1
+    assert cli.json("search", "zeta")
+    cli("search", "tool_output:total", "--project", "/home/me/zeta", code=1)
 
 
 def test_small_batches_index_in_one_process():
