@@ -362,6 +362,27 @@ class Catalog:
         cur = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE gone_snapshot IS NOT NULL")
         return [FileRow(*r) for r in cur]
 
+    def facts_by_key(self, keys) -> dict[str, tuple[str | None, bool]]:
+        """For index keys ("profile/relpath"): (title from session_meta, gone from source).
+        Keys of no archived file (prompt-only documents) are left out."""
+        by_profile: dict[str, list[str]] = {}
+        for key in keys:
+            profile, _, relpath = key.partition("/")
+            by_profile.setdefault(profile, []).append(relpath)
+        out: dict[str, tuple[str | None, bool]] = {}
+        for profile, relpaths in by_profile.items():
+            for i in range(0, len(relpaths), 500):  # SQLite's variable limit
+                part = relpaths[i : i + 500]
+                cur = self.conn.execute(
+                    "SELECT f.relpath, m.title, f.gone_snapshot IS NOT NULL FROM files f "
+                    "LEFT JOIN session_meta m ON m.file_id = f.id "
+                    f"WHERE f.profile = ? AND f.relpath IN ({', '.join('?' * len(part))})",
+                    (profile, *part),
+                )
+                for relpath, title, gone in cur:
+                    out[f"{profile}/{relpath}"] = (title, bool(gone))
+        return out
+
     def all_files(self) -> list[FileRow]:
         return [FileRow(*r) for r in self.conn.execute(f"SELECT {_FILE_COLS} FROM files")]
 

@@ -72,6 +72,7 @@ _MAX_SEGMENTS = 8
 
 
 SameFn = Callable[[list[dict]], list[Hashable]]
+TitlesFn = Callable[[list[str]], dict[str, str | None]]
 
 
 @dataclass
@@ -1097,15 +1098,19 @@ def search(
     group_sessions: bool = False,
     redact: bool = False,
     same: SameFn | None = None,
+    titles: TitlesFn | None = None,
 ) -> list[Hit]:
     """Best matches first (BM25F, field boosts; equal scores: newer first). With ``redact``,
     snippets are cut from text whose secrets are already masked. ``same`` maps the stored
     fields of ranked documents to keys; of documents with equal keys only the best is kept
     (the caller's notion of one hit, e.g. identical copies of a session in two profiles),
-    before any snippet is cut."""
+    before any snippet is cut. ``titles`` gives the session titles of document keys it knows
+    (the catalog has them): the others are read from their session documents."""
     for attempt in range(3):
         try:
-            return _search(Path(index_dir), query, filters, limit, group_sessions, redact, same)
+            return _search(
+                Path(index_dir), query, filters, limit, group_sessions, redact, same, titles
+            )
         except FileNotFoundError:
             # A commit deleted the segment files of the TOC we had just read: read again.
             _SEARCHERS.pop(Path(index_dir), None)
@@ -1148,7 +1153,7 @@ def _searcher(index_dir: Path):
     return s
 
 
-def _search(index_dir, query, filters, limit, group_sessions, redact, same) -> list[Hit]:
+def _search(index_dir, query, filters, limit, group_sessions, redact, same, titles):
     s = _searcher(Path(index_dir))
     q = parse_query(query, s.schema)
     if limit <= 0:
@@ -1187,7 +1192,9 @@ def _search(index_dir, query, filters, limit, group_sessions, redact, same) -> l
     chosen = chosen[:limit]
     if not chosen:
         return []
-    sessions = _session_docs(fast, {r.stored["key"] for r in chosen})
+    keys = {r.stored["key"] for r in chosen}
+    known = {k: {"title": t} for k, t in (titles(sorted(keys)) if titles else {}).items()}
+    sessions = {**_session_docs(fast, keys - known.keys()), **known}
     hl = _Highlighter(q, redact=redact)
     src = s.reader().column_reader("src")
     return [

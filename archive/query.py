@@ -14,7 +14,7 @@ import orjson
 
 from .catalog import FileRow, VersionRow
 from .dates import iso_utc
-from .indexer import PROMPT_ONLY, doc_key, parse_version
+from .indexer import PROMPT_ONLY, parse_version
 from .repo import Repository
 from .transcript import DEFAULT_TOOL_OUTPUT_CAP, Session, Turn
 
@@ -257,6 +257,12 @@ def search(
             )
         return keys
 
+    facts: dict[str, tuple[str | None, bool]] = {}  # document key -> (title, gone)
+
+    def titles(keys: list[str]) -> dict[str, str | None]:
+        facts.update(repo.catalog.facts_by_key(keys))
+        return {k: facts[k][0] for k in keys if k in facts and facts[k][0] is not None}
+
     hits = index.search(
         repo.index_dir,
         query,
@@ -274,8 +280,8 @@ def search(
         group_sessions=group_sessions,
         redact=redact,
         same=same,
+        titles=titles,
     )
-    gone = {doc_key(f) for f in repo.catalog.gone_files()}
     rows: list[dict] = []
     for h in hits:
         info, same_bytes = info_of(h.session_id, h.profile)
@@ -298,7 +304,7 @@ def search(
             "highlights": highlights,
             "title": title,
             "agent_id": h.agent_id,
-            "gone_from_source": h.key in gone,
+            "gone_from_source": facts[h.key][1] if h.key in facts else h.gone_from_source,
             "prompt_only": PROMPT_ONLY in h.key,
         }
         rows.append(row)
