@@ -70,3 +70,20 @@ def test_command_start_up_stays_light(tmp_path, argv):
     if argv == ["--help"]:
         assert "Usage" in proc.stdout
         assert "whoosh" not in loaded
+
+
+@pytest.mark.parametrize("name", _command_names())
+def test_one_command_app_answers_like_the_whole_app(cli, name):
+    """`archive COMMAND` runs an app holding only COMMAND (a faster start): its help and its
+    usage errors must be the whole app's, word for word."""
+    from typer.testing import CliRunner
+
+    from archive.cli import app_for
+
+    one = app_for(["archive", name])
+    assert (one is app) == (name in [g.name for g in app.registered_groups])
+    runner = CliRunner()
+    for args in ([name, "--help"], [name, "--no-such-option"]):
+        whole = runner.invoke(app, args, prog_name="archive")
+        alone = runner.invoke(one, args, prog_name="archive")
+        assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output), args
