@@ -15,6 +15,7 @@ import bisect
 import contextlib
 import functools
 import heapq
+import itertools
 import json
 import math
 import os
@@ -1478,7 +1479,7 @@ def _posting_blocks(m, local: list[int] | None, *, values: bool = False):
                 m._next_block()
                 continue
         if m._ids is None:
-            m._read_ids()
+            _read_ids(m)
         if values:
             if m._values is None:
                 m._read_values()
@@ -1489,6 +1490,15 @@ def _posting_blocks(m, local: list[int] | None, *, values: bool = False):
             yield m._ids, m._weights
         low = high
         m._next_block()
+
+
+def _read_ids(m) -> None:
+    """A block's document numbers, as Whoosh's ``_read_ids`` makes them but delta-decoded in
+    C (itertools.accumulate) rather than by a Python generator: ~10% of a query's time."""
+    if m._data is None:
+        m._read_data()
+    ids = m._data[0]
+    m._ids = ids if m._byteids else tuple(itertools.accumulate(ids))
 
 
 def _scored_fields(q) -> set[str]:
