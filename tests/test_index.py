@@ -850,3 +850,25 @@ def test_a_kept_searcher_sees_every_commit_and_rebuild(tmp_path):
     ix.clear_index(d)
     index_sessions(d, [doc("default", make_session("c", [{"prompt": "papaya three"}]))])
     assert [h.session_id for h in search(d, "papaya")] == ["c"]
+
+
+def test_spilled_posting_runs_index_the_same(tmp_path):
+    """A pool over its memory limit spills sorted runs to disk and merges them at commit: the
+    index must be the same as one built in memory (same hits, same scores)."""
+    rnd = random.Random(21)
+    docs = [doc("default", make_session(f"r{i}", filler_turns(rnd, 6))) for i in range(30)]
+    built = {}
+    for name, limitmb in (("memory", 256), ("spilled", 1)):
+        d = tmp_path / name
+        with IndexWriter(d, limitmb=limitmb) as w:
+            pool = w._writer().pool
+            for x in docs:
+                w.replace_session(x)
+            spilled = bool(pool.runs)
+            w.commit(1)
+        assert spilled == (name == "spilled")
+        built[name] = {
+            q: [(h.session_id, h.turn, round(h.score, 9)) for h in search(d, q, limit=500)]
+            for q in ("bravo", "kilo lima", '"mike november"', "zulu OR yankee")
+        }
+    assert built["memory"] == built["spilled"] and all(built["memory"].values())
