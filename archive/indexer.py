@@ -11,6 +11,7 @@ earlier turns did not change.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -82,19 +83,40 @@ def index_procs(todo_bytes: int, configured: int | None = None) -> int:
     (``[index] procs`` in config.toml), else 2 for a big batch when a core is idle.
 
     Whoosh's multi-process writer analyses and writes postings in two workers while this
-    process parses (~5% of the work): near 2x on an idle 2-core machine, but slower than one
-    process when other work already keeps the cores busy, hence the load check.
+    process parses (~5% of the work): near 2x on an idle 2-core machine, but no faster than
+    one process when other work already keeps a core busy.
     """
     if configured in (1, 2):
         return configured
     cpus = os.cpu_count() or 1
     if cpus < 2 or todo_bytes < PARALLEL_MIN_BYTES:
         return 1
+    busy = _busy_cores()
+    return 2 if busy is not None and busy <= cpus - 1.5 else 1
+
+
+def _busy_cores(sample_s: float = 0.2) -> float | None:
+    """Cores kept busy by other processes, sampled now (this process sleeps meanwhile).
+
+    /proc/stat on Linux: the load average would count this very ingest, which has been busy
+    storing files for a while, and lags by a minute. Elsewhere the 1-minute load average."""
+    def times():
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0)
+
     try:
-        load = os.getloadavg()[0]
-    except OSError:
-        return 1
-    return 2 if load <= cpus - 1 else 1
+        total1, idle1 = times()
+        time.sleep(sample_s)
+        total2, idle2 = times()
+    except (OSError, ValueError, IndexError):
+        try:
+            return max(0.0, os.getloadavg()[0] - 1)  # minus this process
+        except OSError:
+            return None
+    if total2 <= total1:
+        return None
+    return (1 - (idle2 - idle1) / (total2 - total1)) * (os.cpu_count() or 1)
 
 
 def update_index(
