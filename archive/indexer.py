@@ -160,8 +160,10 @@ def update_index(
     stats.procs = procs
     meta_rows = []
     archived: set[str] | None = None
-    # 64 MB of Whoosh pool keeps a first ingest's peak RSS under 300 MB (256 MB: ~400 MB).
-    with index.IndexWriter(repo.index_dir, limitmb=INDEX_POOL_MB, procs=procs) as writer:
+    # 64 MB of Whoosh pool in all keeps a first ingest's peak RSS under 300 MB (256 MB: ~400
+    # MB); two workers get half each (a pool past its limit spills sorted runs to disk).
+    limitmb = INDEX_POOL_MB // procs
+    with index.IndexWriter(repo.index_dir, limitmb=limitmb, procs=procs) as writer:
         for n, (file, version, described, described_turns) in enumerate(todo, 1):
             if file.kind == "history":
                 if archived is None:
