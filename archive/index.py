@@ -795,8 +795,9 @@ class IndexWriter:
     0o077 (Whoosh creates its own files).
 
     ``procs=2`` uses Whoosh's multi-process writer (fork only; one segment per worker and
-    commit). It helps only when a core is idle: measured 1.3–1.6× on an idle 2-core machine,
-    slower than ``procs=1`` when other work competes for the cores.
+    commit). It helps only when a core is idle: measured 1.6× on a quiet 2-core machine (200
+    MiB of transcripts: 14.5 against 9.1 MB/s), no faster when other work competes for the
+    cores (the indexer decides, see ``indexer.index_procs``).
     """
 
     def __init__(self, index_dir: Path, *, limitmb: int = 256, procs: int = 1):
