@@ -35,6 +35,10 @@ INDEX_POOL_MB = 64
 # A second indexing process pays off only on a big batch (a first ingest, a reindex): forking
 # and per-worker segments cost about a second, and workers use ~15% more CPU in all.
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+# A transcript is parsed whole before it is indexed (~0.15 byte of memory per byte of JSONL),
+# and the workers fork from that process: past this size, two processes would push a first
+# ingest past 300 MB of memory (measured: a 1 GiB transcript, 407 MiB with two, 256 with one).
+PARALLEL_MAX_TRANSCRIPT = 256 * 1024 * 1024
 FAULT_ENV = "SESSION_ARCHIVE_FAULT"
 
 
@@ -78,9 +82,10 @@ def parse_version(
     return session
 
 
-def index_procs(todo_bytes: int, configured: int | None = None) -> int:
-    """How many processes index ``todo_bytes`` of transcripts: ``configured`` when set
-    (``[index] procs`` in config.toml), else 2 for a big batch when a core is idle.
+def index_procs(todo_bytes: int, configured: int | None = None, largest: int = 0) -> int:
+    """How many processes index ``todo_bytes`` of transcripts, the ``largest`` of them that
+    many bytes: ``configured`` when set (``[index] procs`` in config.toml), else 2 for a big
+    batch of transcripts that are not huge, when a core is idle.
 
     Whoosh's multi-process writer analyses and writes postings in two workers while this
     process parses (~5% of the work): near 2x on an idle 2-core machine, but no faster than
@@ -89,7 +94,7 @@ def index_procs(todo_bytes: int, configured: int | None = None) -> int:
     if configured in (1, 2):
         return configured
     cpus = os.cpu_count() or 1
-    if cpus < 2 or todo_bytes < PARALLEL_MIN_BYTES:
+    if cpus < 2 or todo_bytes < PARALLEL_MIN_BYTES or largest > PARALLEL_MAX_TRANSCRIPT:
         return 1
     busy = _busy_cores()
     return 2 if busy is not None and busy <= cpus - 1.5 else 1
@@ -156,7 +161,8 @@ def update_index(
     if tool_output_cap is None:
         tool_output_cap = settings.tool_output_cap
     if procs is None:
-        procs = index_procs(sum(v.size for _f, v, _d, _t in todo), settings.index_procs)
+        sizes = [v.size for _f, v, _d, _t in todo]
+        procs = index_procs(sum(sizes), settings.index_procs, max(sizes, default=0))
     stats.procs = procs
     meta_rows = []
     archived: set[str] | None = None

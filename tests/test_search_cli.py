@@ -330,11 +330,13 @@ def test_tool_output_cap_and_procs_come_from_config(home, cli, planted):
 
 
 def test_small_batches_index_in_one_process():
-    from archive.indexer import PARALLEL_MIN_BYTES, index_procs
+    from archive.indexer import PARALLEL_MAX_TRANSCRIPT, PARALLEL_MIN_BYTES, index_procs
 
     assert index_procs(PARALLEL_MIN_BYTES - 1) == 1
     assert index_procs(10 * PARALLEL_MIN_BYTES, configured=1) == 1
     assert index_procs(0, configured=2) == 2
+    huge = PARALLEL_MAX_TRANSCRIPT + 1  # parsed whole, then forked from: memory, not speed
+    assert index_procs(10 * PARALLEL_MIN_BYTES, largest=huge) == 1
     assert index_procs(10 * PARALLEL_MIN_BYTES) in (1, 2)  # decided by a look at the cores
 
     from archive.indexer import _busy_cores
