@@ -473,9 +473,10 @@ def search(
     if json:
         _print_json(hits)
     elif hits:
-        from .render import search_table
+        from .render import search_view
 
-        _stdout().print(search_table(hits, grouped=sessions))
+        console = _stdout()
+        console.print(search_view(hits, grouped=sessions, width=console.width))
     if not hits:
         if not json:
             typer.echo(f"no match for {query!r}", err=True)

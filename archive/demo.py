@@ -35,13 +35,13 @@ def run_demo(home: Path, archive_dir: Path, console: Console) -> None:
     console.print("\n$ archive ingest   (again: nothing changed, nothing is read)")
     ingest_summary(console, ingest(archive_dir, roots, durable=False))
     from . import query
-    from .render import search_table
+    from .render import search_view
     from .repo import Repository
 
     console.print('\n$ archive search "test" --limit 5')
     with Repository(archive_dir) as repo:
         hits = query.search(repo, "test", query.Filters(), limit=5)
-    console.print(search_table(hits, grouped=False))
+    console.print(search_view(hits, grouped=False, width=console.width))
     console.print(
         f"\nTry: archive --help, or any command with --archive-dir {archive_dir}, e.g.\n"
         f"  archive snapshots --archive-dir {archive_dir}\n"

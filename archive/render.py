@@ -143,6 +143,48 @@ def _snippet_text(hit: dict):
     return text
 
 
+# Below this width a table leaves the snippet no room: each hit becomes a heading line and its
+# snippet under it.
+WIDE_SEARCH = 120
+
+
+def search_view(hits: list[dict], *, grouped: bool, width: int):
+    """Search hits for a terminal ``width`` columns wide: a table when it is wide, else one
+    block per hit (the snippet is what a person reads; it must never be squeezed out)."""
+    if width >= WIDE_SEARCH:
+        return search_table(hits, grouped=grouped)
+    from rich.console import Group
+    from rich.padding import Padding
+
+    blocks = []
+    for h in hits:
+        head = Text(_hit_session(h), style="bold")
+        facts = []
+        if not grouped and h["turn"] is not None:
+            facts.append(f"turn {h['turn']}")
+        facts += [", ".join(h.get("profiles") or [h["profile"]]),
+                  _short_project(h["project"], max(20, width // 3)), local_time(h["timestamp"])]
+        head.append("  " + " · ".join(facts), style="dim")
+        blocks.append(head)
+        if grouped and h.get("title"):
+            blocks.append(Text("  " + h["title"], style="italic", overflow="ellipsis",
+                               no_wrap=True))
+        blocks.append(Padding(_snippet_text(h), (0, 0, 0, 2)))
+        blocks.append(Text(""))
+    return Group(*blocks[:-1])
+
+
+def _hit_session(h: dict) -> str:
+    session = h["session_id"][:8] if h["session_id"] else "-"
+    if h.get("agent_id"):
+        session += f" ({h['agent_id']})"
+    if h.get("gone_from_source"):
+        session += " †"
+    if h.get("prompt_only"):
+        session += " (prompt only)"
+    return session
+
+
 def search_table(hits: list[dict], *, grouped: bool) -> Table:
     table = Table(show_lines=False, title_justify="left")
     table.add_column("session", no_wrap=True)
@@ -155,14 +197,7 @@ def search_table(hits: list[dict], *, grouped: bool) -> Table:
         table.add_column("title")
     table.add_column("snippet", ratio=1)
     for h in hits:
-        session = h["session_id"][:8] if h["session_id"] else "-"
-        if h.get("agent_id"):
-            session += f" ({h['agent_id']})"
-        if h.get("gone_from_source"):
-            session += " †"
-        if h.get("prompt_only"):
-            session += " (prompt only)"
-        cells = [cell(session)]
+        cells = [cell(_hit_session(h))]
         if not grouped:
             cells.append(str(h["turn"]) if h["turn"] is not None else "-")
         profiles = ", ".join(h.get("profiles") or [h["profile"]])

@@ -389,3 +389,16 @@ def test_field_phrase_query(home, cli, planted):
     assert [(h["session_id"], h["turn"]) for h in hits] == [(sid, turn)]
     cli("search", 'answer:"quokka flamingo"', code=1)
     cli("search", 'prompt:"flamingo quokka"', code=1)  # a phrase keeps its order
+
+
+@pytest.mark.parametrize("columns", ["80", "160"])
+def test_search_shows_the_snippet_at_any_width(home, cli, planted, monkeypatch, columns):
+    """A narrow terminal gets one block per hit, a wide one a table: the snippet (what a person
+    reads) is there either way, with the session, turn and profile."""
+    cli.json("ingest")
+    sid, profile, turn = planted["zebrafish tessellation"]
+    monkeypatch.setenv("COLUMNS", columns)
+    out = cli("search", "zebrafish").stdout
+    assert "zebrafish tessellation" in " ".join(out.replace("│", " ").split())
+    assert sid[:8] in out and profile in out
+    assert (f"turn {turn}" in out) == (columns == "80")
