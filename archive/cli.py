@@ -529,9 +529,10 @@ def sessions(
     if not rows:
         typer.echo("no archived session matches", err=True)
         return
-    from .render import sessions_table
+    from .render import sessions_view
 
-    _stdout().print(sessions_table(rows))
+    console = _stdout()
+    console.print(sessions_view(rows, width=console.width))
 
 
 @command()

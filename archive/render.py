@@ -163,7 +163,7 @@ def search_view(hits: list[dict], *, grouped: bool, width: int):
         if not grouped and h["turn"] is not None:
             facts.append(f"turn {h['turn']}")
         facts += [", ".join(h.get("profiles") or [h["profile"]]),
-                  _short_project(h["project"], max(20, width // 3)), local_time(h["timestamp"])]
+                  _short_project(h["project"], max(16, width // 4)), local_time(h["timestamp"])]
         head.append("  " + " · ".join(facts), style="dim")
         blocks.append(head)
         if grouped and h.get("title"):
@@ -208,6 +208,38 @@ def search_table(hits: list[dict], *, grouped: bool) -> Table:
     return table
 
 
+def sessions_view(rows: list[dict], *, width: int):
+    """Sessions for a terminal ``width`` columns wide: a table when it is wide, else two lines
+    per session (the facts, then the title), so the title is never squeezed out."""
+    if width >= WIDE_SEARCH:
+        return sessions_table(rows)
+    from rich.console import Group
+    from rich.padding import Padding
+
+    blocks = []
+    for r in rows:
+        head = Text((r["session_id"] or "-")[:8] + (" †" if r["gone_from_source"] else ""),
+                    style="bold")
+        profiles = ", ".join(r.get("profiles") or [r["profile"]])
+        if r.get("diverged"):
+            profiles += " (diverged)"
+        turns = f"{r['turns']} turn" + ("" if r["turns"] == 1 else "s")
+        facts = [profiles, _short_project(r["project"], max(16, width // 4)),
+                 local_time(r["ended"] or r["started"]), turns,
+                 tokens(r.get("context_tokens"), r.get("context_estimated"))]
+        head.append("  " + " · ".join(facts), style="dim")
+        blocks.append(head)
+        blocks.append(Padding(cell(_title_of(r) or "(untitled)"), (0, 0, 0, 2)))
+    return Group(*blocks)
+
+
+def _title_of(r: dict) -> str:
+    title = r["title"] or ""
+    if r.get("name"):
+        title = f"[{r['name']}] {title}" if r["name"] != title else f"[{r['name']}]"
+    return title
+
+
 def sessions_table(rows: list[dict]) -> Table:
     table = Table(title_justify="left")
     for col, justify in (
@@ -221,9 +253,7 @@ def sessions_table(rows: list[dict]) -> Table:
         profiles = ", ".join(r.get("profiles") or [r["profile"]])
         if r.get("diverged"):
             profiles += " (diverged)"
-        title = r["title"] or ""
-        if r.get("name"):
-            title = f"[{r['name']}] {title}" if r["name"] != title else f"[{r['name']}]"
+        title = _title_of(r)
         table.add_row(
             cell(sid), cell(profiles), cell(_short_project(r["project"])),
             local_time(r["ended"] or r["started"]), str(r["turns"]),

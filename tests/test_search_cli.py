@@ -402,3 +402,13 @@ def test_search_shows_the_snippet_at_any_width(home, cli, planted, monkeypatch, 
     assert "zebrafish tessellation" in " ".join(out.replace("│", " ").split())
     assert sid[:8] in out and profile in out
     assert (f"turn {turn}" in out) == (columns == "80")
+
+
+@pytest.mark.parametrize("columns", ["80", "160"])
+def test_sessions_show_the_title_at_any_width(home, cli, planted, monkeypatch, columns):
+    cli.json("ingest")
+    monkeypatch.setenv("COLUMNS", columns)
+    out = cli("sessions", "--project", "/home/me/beta").stdout
+    sid, _profile, _turn = planted["zebrafish tessellation"]
+    assert sid[:8] in out and "ordinary question 1 about the build" in " ".join(
+        out.replace("│", " ").split())
