@@ -341,7 +341,8 @@ def diff_copies(repo: Repository, ref: str, profiles: list[str] | None = None) -
     elif len(files) != 2:
         have = ", ".join(f.profile for f in files)
         raise UsageError(
-            f"session {files[0].session_id} has {len(files)} copies ({have})",
+            f"session {files[0].session_id} has "
+            + (f"{len(files)} copies" if len(files) > 1 else "one copy") + f" ({have})",
             hint="pick two with --from A --from B" if len(files) > 2 else "nothing to compare",
         )
     loaded = []
