@@ -6,13 +6,15 @@ Times are stored in UTC and shown in the local time zone; sizes in binary units.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .ingest import IngestResult
-from .verify import VerifyResult
+if TYPE_CHECKING:  # annotations only: importing ingest would cost every search ~15 ms
+    from .ingest import IngestResult
+    from .verify import VerifyResult
 
 
 def cell(value) -> Text:
