@@ -69,8 +69,15 @@ _SNIPPET_WIDTH = 200
 _LOCK_WAIT = 3.0
 # Commit (without advancing indexed_snapshot) after this much text per worker process.
 _FLUSH_TEXT_MB = 32
-# Searches pay per segment (term lookups, open files): merge the smallest beyond this many.
+# Searches pay per segment (term lookups, open files): from this many on, commits merge.
 _MAX_SEGMENTS = 8
+# This many segments of about one size (the largest at most _PEERS times the smallest) are
+# merged together.
+_MERGE_FACTOR = 4
+_PEERS = 3
+# Segments bigger than this on disk (a first ingest writes ~25 MB ones) are not merged by tier:
+# merging them costs more than indexing them did.
+_MERGE_MAX_BYTES = 16 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------------------------
@@ -588,21 +595,34 @@ def _store_offsets(writer) -> None:
 
 
 def _merge_policy(writer, segments):
-    """Beyond ``_MAX_SEGMENTS`` segments, merge the small ones (≤ 1/4 of the largest) together.
+    """From ``_MAX_SEGMENTS`` segments on, merge the ``_MERGE_FACTOR`` smallest segments of
+    about one size (sizes on disk) into one, about ``_MERGE_FACTOR`` times bigger: a
+    log-structured merge.
 
-    Whoosh's MERGE_SMALL rarely fires on segments of thousands of documents (a Fibonacci rule
-    on document counts), so daily ingests would pile up small segments that every search must
-    visit. Large segments (a first ingest commits one per ~32 MB of text) are left alone:
-    merging them costs more than indexing them did (6 → 1 segments of 167 MB of text took
-    338 s, indexing 115 s). Merging also drops deleted documents.
+    Each daily ingest adds a small segment; a document is then merged about once per size
+    step, a handful of times in the index's life, and the number of segments grows like the
+    log of the index. (Merging "the segments under 1/4 of the largest" never merged daily segments
+    as big as the first one: one more segment a day, forever.) Segments over
+    ``_MERGE_MAX_BYTES`` are left alone unless the index reaches twice ``_MAX_SEGMENTS``;
+    then the ``_MERGE_FACTOR`` smallest are merged whatever their tier. Merging also drops
+    deleted documents.
     """
     from whoosh.reading import SegmentReader
 
     if len(segments) < _MAX_SEGMENTS:
         return segments
-    biggest = max(seg.doc_count_all() for seg in segments)
-    merge = [seg for seg in segments if seg.doc_count_all() * 4 <= biggest]
-    if len(merge) < 2:
+    size = {id(seg): _segment_bytes(writer.storage, seg) for seg in segments}
+    by_size = sorted(segments, key=lambda seg: size[id(seg)])
+    small = [seg for seg in by_size if size[id(seg)] <= _MERGE_MAX_BYTES]
+    merge = None
+    for i in range(len(small) - _MERGE_FACTOR + 1):  # the smallest run of peers
+        run = small[i : i + _MERGE_FACTOR]
+        if size[id(run[-1])] <= _PEERS * max(size[id(run[0])], 1):
+            merge = run
+            break
+    if merge is None and len(segments) >= 2 * _MAX_SEGMENTS:
+        merge = by_size[:_MERGE_FACTOR]
+    if not merge:
         return segments
     for seg in merge:
         reader = SegmentReader(writer.storage, writer.schema, seg)
@@ -612,6 +632,14 @@ def _merge_policy(writer, segments):
             reader.close()
     merged = {id(seg) for seg in merge}
     return [seg for seg in segments if id(seg) not in merged]
+
+
+def _segment_bytes(storage, seg) -> int:
+    """A segment's size on disk (its compound file), or an estimate from its document count."""
+    try:
+        return storage.file_length(f"{seg.segment_id()}.seg")
+    except (OSError, AttributeError):
+        return seg.doc_count_all() * 4096
 
 
 def _codec():

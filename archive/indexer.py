@@ -161,8 +161,9 @@ def update_index(
     if tool_output_cap is None:
         tool_output_cap = settings.tool_output_cap
     if procs is None:
-        sizes = [v.size for _f, v, _d, _t in todo]
-        procs = index_procs(sum(sizes), settings.index_procs, max(sizes, default=0))
+        new_bytes = sum(_new_bytes(repo, version, described) for _f, version, described, _t in todo)
+        largest = max((v.size for _f, v, _d, _t in todo), default=0)
+        procs = index_procs(new_bytes, settings.index_procs, largest)
     stats.procs = procs
     meta_rows = []
     archived: set[str] | None = None
@@ -200,6 +201,14 @@ def update_index(
     with repo.catalog.transaction():
         repo.catalog.put_session_meta(meta_rows)
     return stats
+
+
+def _new_bytes(repo: Repository, version: VersionRow, described: int | None) -> int:
+    """Bytes whose turns this run indexes: the appended tail of a session that only grew (its
+    earlier turns keep their documents), the whole version otherwise."""
+    if described is not None and version.appended_to == described:
+        return max(0, version.size - repo.catalog.version(described).size)
+    return version.size
 
 
 PROMPT_ONLY = "#prompt-only/"  # in a document key: prompts from history.jsonl, no transcript

@@ -769,22 +769,45 @@ def test_lean_whoosh_import():
     assert proc.returncode == 0, proc.stderr
 
 
-def test_small_segments_are_merged(tmp_path, monkeypatch):
-    monkeypatch.setattr(ix, "_MAX_SEGMENTS", 3)
+def _segment_counts(d) -> list[int]:
+    with ix.open_index(d).searcher() as s:
+        return sorted(leaf.doc_count_all() for leaf, _ in s.reader().leaf_readers())
+
+
+def _daily(d, i: int) -> None:
+    with IndexWriter(d) as w:
+        w.replace_session(doc("default", make_session(f"s{i}", [{"prompt": f"olive {i}"}])))
+        w.commit(i + 2)
+
+
+def test_daily_segments_are_merged_in_size_steps(tmp_path, monkeypatch):
+    """Small daily segments are merged four of a size at a time, so their number stays
+    bounded; a first ingest's big segment is left alone."""
+    monkeypatch.setattr(ix, "_MAX_SEGMENTS", 4)
     d = tmp_path / "index"
     rnd = random.Random(4)
     big = [doc("default", make_session(f"big{i}", filler_turns(rnd, 5))) for i in range(6)]
-    index_sessions(d, big)  # one large segment (36 documents), left alone by merges
-    for i in range(7):  # then small daily ingests
-        with IndexWriter(d) as w:
-            w.replace_session(doc("default", make_session(f"s{i}", [{"prompt": f"olive {i}"}])))
-            w.commit(i + 2)
-        with ix.open_index(d).searcher() as s:
-            counts = sorted(leaf.doc_count_all() for leaf, _ in s.reader().leaf_readers())
-        assert len(counts) <= 4 and counts[-1] == 36  # merges keep it near the cap
-    assert len(counts) < 1 + 7  # without merging: one segment per commit
-    assert doc_count(d) == 36 + 14
-    assert len(search(d, "olive", limit=50)) == 7
+    index_sessions(d, big)  # one large segment (36 documents)
+    (seg,) = ix.open_index(d)._segments()
+    monkeypatch.setattr(ix, "_MERGE_MAX_BYTES", ix._segment_bytes(ix._storage(d), seg) - 1)
+    for i in range(24):
+        _daily(d, i)
+        counts = _segment_counts(d)
+        assert len(counts) < 2 * ix._MAX_SEGMENTS and 36 in counts
+    assert len(counts) < 24  # without merging: one segment per commit
+    assert doc_count(d) == 36 + 2 * 24
+    assert len(search(d, "olive", limit=50)) == 24
+
+
+def test_segments_as_big_as_the_largest_are_merged_too(tmp_path, monkeypatch):
+    """Merging only "segments under 1/4 of the largest" never merged daily segments as big as
+    the first: the index grew by one segment a day, and every search with it."""
+    monkeypatch.setattr(ix, "_MAX_SEGMENTS", 4)
+    d = tmp_path / "index"
+    for i in range(20):
+        _daily(d, i)
+        assert len(_segment_counts(d)) < 2 * ix._MAX_SEGMENTS
+    assert len(search(d, "olive", limit=50)) == 20
 
 
 def test_large_batches_are_flushed_before_commit(tmp_path, monkeypatch):
