@@ -412,3 +412,28 @@ def test_sessions_show_the_title_at_any_width(home, cli, planted, monkeypatch, c
     sid, _profile, _turn = planted["zebrafish tessellation"]
     assert sid[:8] in out and "ordinary question 1 about the build" in " ".join(
         out.replace("│", " ").split())
+
+
+def test_an_append_counts_only_its_new_bytes_for_the_process_choice(home, cli, planted):
+    """Whether to fork a second index process depends on the bytes whose turns get indexed:
+    for a session that only grew, its new tail, not the whole file."""
+    from archive.indexer import _new_bytes
+    from archive.ingest import ingest
+    from archive.repo import Repository
+    from archive.roots import discover_roots
+
+    cli.json("ingest")
+    sid, profile, _turn = planted["quokka flamingo rebalancing"]
+    path = home.session_file(profile, "-home-me-alpha", sid)
+    before = path.stat().st_size
+    tail = _line(type="user", uuid=str(uuid.uuid4()), parentUuid=None, sessionId=sid,
+                 cwd="/home/me/alpha", timestamp="2026-11-20T10:00:00.000Z",
+                 message={"role": "user", "content": "one more question"})
+    with path.open("ab") as f:
+        f.write(tail)
+    ingest(home.archive, discover_roots(environ={}, home=home.path), index=False)
+    with Repository(home.archive, readonly=True) as repo:
+        todo = {f.session_id: (v, d) for f, v, d, _t in repo.catalog.files_to_index()}
+        version, described = todo[sid]
+        assert version.size == before + len(tail)
+        assert _new_bytes(repo, version, described) == len(tail)
