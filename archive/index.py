@@ -505,6 +505,19 @@ class _FastPool(PostingPool):
             out.sort()
             yield out
 
+    def add_postings(self, postings: list) -> None:
+        """Pool ready-made postings (a merge's)."""
+        if not postings:
+            return
+        self.fieldnames.add(postings[0][0])
+        size = 0
+        for _f, tbytes, _d, _w, vbytes in postings:
+            size += 170 + 2 * len(tbytes) + (len(vbytes) if vbytes else 0)
+        self.current.extend(postings)
+        self.currentsize += size
+        if self.currentsize > self.limit:
+            self.save()
+
     def add_field(self, fieldname: str, items, docnum: int, boost: float) -> int:
         """Pool the field's postings; returns the field length (sum of term frequencies)."""
         current = self.current
@@ -569,6 +582,38 @@ class _FastSegmentWriter(SegmentWriter):
         perdoc.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def add_postings_to_pool(self, reader, startdoc, docmap):
+        """Whoosh's (for merges), reading each term's blocks whole (see ``_w3_blocks``) instead
+        of one posting at a time through a matcher and a term lookup each: merges spent most
+        of their time there. Deleted documents have no entry in ``docmap`` and are dropped."""
+        terms = getattr(reader, "_terms", None)
+        postfile = getattr(terms, "_postfile", None)
+        if postfile is None or not hasattr(terms, "items"):
+            return super().add_postings_to_pool(reader, startdoc, docmap)
+        schema, pool = self.schema, self.pool
+        for (fieldname, btext), info in terms.items():
+            if fieldname not in schema:
+                continue
+            if info.is_inlined():
+                blocks = [info.inlined_postings()]
+            else:
+                start = info.extent()[0]
+                if postfile.get(start, 4) != WHOOSH3_HEADER_MAGIC:
+                    raise ArchiveError("index segment unreadable", hint=_REINDEX_HINT)
+                fixedsize = schema[fieldname].format.fixed_value_size()
+                blocks = _w3_blocks(postfile, start + 4, fixedsize, None, "both")
+            postings = []
+            for ids, weights, vals in blocks:
+                for d, w, v in zip(ids, weights, vals, strict=True):
+                    if docmap is not None:
+                        d = docmap.get(d)
+                        if d is None:
+                            continue
+                    else:
+                        d += startdoc
+                    postings.append((fieldname, btext, d, w, v))
+            pool.add_postings(postings)
 
     def _flush_segment(self):
         self.perdocwriter.close()
@@ -1581,7 +1626,8 @@ def _posting_blocks(leaf, fieldname: str, text: str, info, local: list[int] | No
         start = info.extent()[0]
         if postfile.get(start, 4) == WHOOSH3_HEADER_MAGIC:
             fixedsize = leaf.schema[fieldname].format.fixed_value_size()
-            yield from _w3_blocks(postfile, start + 4, fixedsize, local, values)
+            yield from _w3_blocks(postfile, start + 4, fixedsize, local,
+                                  "only" if values else False)
             return
     m = _matcher(leaf, fieldname, text, info)  # inlined postings, or another format
     ids, second = [], []
@@ -1595,8 +1641,9 @@ def _posting_blocks(leaf, fieldname: str, text: str, info, local: list[int] | No
 _INT = struct.Struct("!i")
 
 
-def _w3_blocks(pf, position: int, fixedsize, local: list[int] | None, values: bool):
-    """The blocks of Whoosh 3's on-disk format, each read with one call.
+def _w3_blocks(pf, position: int, fixedsize, local: list[int] | None, values):
+    """The blocks of Whoosh 3's on-disk format, each read with one call: (ids, weights), or
+    (ids, values) with ``values="only"``, or (ids, weights, values) with ``values="both"``.
 
     A block is a signed length (negative for the last), a pickled header (count, last id, max
     weight, compression, min and max length), then the pickled ids, weights and values. Whoosh
@@ -1625,13 +1672,17 @@ def _w3_blocks(pf, position: int, fixedsize, local: list[int] | None, values: bo
                     vals = (None,) * count
                 elif fixedsize is not None and fixedsize > 0:
                     vals = tuple(vals[i : i + fixedsize] for i in range(0, len(vals), fixedsize))
-                yield ids, vals
-            elif weights is None:
-                yield ids, (1.0,) * count
-            elif isinstance(weights, float):
-                yield ids, (weights,) * count
-            else:
+            if values != "only":
+                if weights is None:
+                    weights = (1.0,) * count
+                elif isinstance(weights, float):
+                    weights = (weights,) * count
+            if not values:
                 yield ids, weights
+            elif values == "only":
+                yield ids, vals
+            else:
+                yield ids, weights, vals
         if last:
             return
         low = high
