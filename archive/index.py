@@ -595,14 +595,9 @@ class _FastSegmentWriter(SegmentWriter):
         for (fieldname, btext), info in terms.items():
             if fieldname not in schema:
                 continue
-            if info.is_inlined():
-                blocks = [info.inlined_postings()]
-            else:
-                start = info.extent()[0]
-                if postfile.get(start, 4) != WHOOSH3_HEADER_MAGIC:
-                    raise ArchiveError("index segment unreadable", hint=_REINDEX_HINT)
-                fixedsize = schema[fieldname].format.fixed_value_size()
-                blocks = _w3_blocks(postfile, start + 4, fixedsize, None, "both")
+            blocks = _term_blocks(postfile, info, schema[fieldname].format, None, "both")
+            if blocks is None:
+                raise ArchiveError("index segment unreadable", hint=_REINDEX_HINT)
             postings = []
             for ids, weights, vals in blocks:
                 for d, w, v in zip(ids, weights, vals, strict=True):
@@ -1620,22 +1615,35 @@ def _posting_blocks(leaf, fieldname: str, text: str, info, local: list[int] | No
     """A term's postings in one segment, deleted documents included: (ids, weights) per
     block, or (ids, values) with ``values``. With ``local`` (sorted docnums), blocks holding
     none of them are skipped from their header, without decompressing them."""
-    terms = getattr(leaf, "_terms", None)
-    postfile = getattr(terms, "_postfile", None)
-    if postfile is not None and isinstance(info, W3TermInfo) and not info.is_inlined():
-        start = info.extent()[0]
-        if postfile.get(start, 4) == WHOOSH3_HEADER_MAGIC:
-            fixedsize = leaf.schema[fieldname].format.fixed_value_size()
-            yield from _w3_blocks(postfile, start + 4, fixedsize, local,
-                                  "only" if values else False)
-            return
-    m = _matcher(leaf, fieldname, text, info)  # inlined postings, or another format
+    postfile = getattr(getattr(leaf, "_terms", None), "_postfile", None)
+    fmt = leaf.schema[fieldname].format
+    blocks = _term_blocks(postfile, info, fmt, local, "only" if values else False)
+    if blocks is not None:
+        yield from blocks
+        return
+    m = _matcher(leaf, fieldname, text, info)  # another codec or format
     ids, second = [], []
     while m.is_active():
         ids.append(m.id())
         second.append(m.value() if values else m.weight())
         m.next()
     yield ids, second
+
+
+def _term_blocks(postfile, info, fmt, local: list[int] | None, values):
+    """A term's posting blocks as ``_w3_blocks`` yields them, inlined postings (kept in the
+    term table) included; None when the term is not stored in Whoosh 3's block format."""
+    if postfile is None or not isinstance(info, W3TermInfo):
+        return None
+    if info.is_inlined():
+        ids, weights, vals = info.inlined_postings()
+        if not values:
+            return [(ids, weights)]
+        return [(ids, vals) if values == "only" else (ids, weights, vals)]
+    start = info.extent()[0]
+    if postfile.get(start, 4) != WHOOSH3_HEADER_MAGIC:
+        return None
+    return _w3_blocks(postfile, start + 4, fmt.fixed_value_size(), local, values)
 
 
 _INT = struct.Struct("!i")
