@@ -46,6 +46,9 @@ RootOpt = Annotated[
     list[str] | None,
     typer.Option("--root", metavar="NAME=PATH", help="An extra config root (repeatable)."),
 ]
+VersionOpt = Annotated[
+    int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
+]
 FromOpt = Annotated[
     str | None,
     typer.Option("--from", help="Read the copy of this profile when several hold the session."),
@@ -332,9 +335,7 @@ def snapshots(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
 @command()
 def cat(
     session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
-    version: Annotated[
-        int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
-    ] = None,
+    version: VersionOpt = None,
     from_profile: FromOpt = None,
     archive_dir: ArchiveDirOpt = None,
 ):
@@ -539,9 +540,7 @@ def sessions(
 def show(
     session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
     turn: Annotated[int | None, typer.Option("--turn", "-t", help="Only this turn.")] = None,
-    version: Annotated[
-        int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
-    ] = None,
+    version: VersionOpt = None,
     from_profile: FromOpt = None,
     no_redact: NoRedactOpt = False,
     archive_dir: ArchiveDirOpt = None,

@@ -11,6 +11,7 @@ from .cli import (
     FromOpt,
     JsonOpt,
     ThresholdOpt,
+    VersionOpt,
     _archive_dir,
     _open_repo,
     _print_json,
@@ -24,9 +25,7 @@ from .cli import (
 def context(
     session_id: Annotated[str, typer.Argument(help="Session id, unique prefix, or name.")],
     threshold: ThresholdOpt = None,
-    version: Annotated[
-        int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
-    ] = None,
+    version: VersionOpt = None,
     from_profile: FromOpt = None,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,

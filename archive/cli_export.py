@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import ArchiveDirOpt, FromOpt, _archive_dir, _open_repo, command
+from .cli import ArchiveDirOpt, FromOpt, VersionOpt, _archive_dir, _open_repo, command
 
 
 class ExportFormat(StrEnum):
@@ -33,9 +33,7 @@ def export(
             "--turns", metavar="A:B", help="Only turns A to B (1-based, inclusive; A: and :B too)."
         ),
     ] = None,
-    version: Annotated[
-        int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
-    ] = None,
+    version: VersionOpt = None,
     from_profile: FromOpt = None,
     output: Annotated[
         Path | None,
