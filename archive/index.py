@@ -424,6 +424,9 @@ class _CachedLengths:
 
 
 _RUN_BATCH = 4096  # postings per marshal call in a spilled run
+# Whoosh's estimate of a pooled posting's memory (tuple, strings, numbers), plus the lengths of
+# its field name, term (twice) and value.
+_POSTING_BYTES = 150
 
 
 def _write_batch(f, batch: list) -> None:
@@ -506,32 +509,34 @@ class _FastPool(PostingPool):
             yield out
 
     def add_postings(self, postings: list) -> None:
-        """Pool ready-made postings (a merge's)."""
+        """Pool ready-made postings of one field (a merge's)."""
         if not postings:
             return
-        self.fieldnames.add(postings[0][0])
+        fieldname = postings[0][0]
+        base = _POSTING_BYTES + len(fieldname)
         size = 0
         for _f, tbytes, _d, _w, vbytes in postings:
-            size += 170 + 2 * len(tbytes) + (len(vbytes) if vbytes else 0)
+            size += base + 2 * len(tbytes) + (len(vbytes) if vbytes else 0)
         self.current.extend(postings)
-        self.currentsize += size
-        if self.currentsize > self.limit:
-            self.save()
+        self._grew(fieldname, size)
 
     def add_field(self, fieldname: str, items, docnum: int, boost: float) -> int:
         """Pool the field's postings; returns the field length (sum of term frequencies)."""
         current = self.current
+        base = _POSTING_BYTES + len(fieldname)
         size = length = 0
         for tbytes, freq, weight, vbytes in items:
             current.append((fieldname, tbytes, docnum, weight * boost, vbytes))
-            # Whoosh's own estimate of a posting's memory (tuple, strings, numbers).
-            size += 150 + len(fieldname) + 2 * len(tbytes) + (len(vbytes) if vbytes else 0)
+            size += base + 2 * len(tbytes) + (len(vbytes) if vbytes else 0)
             length += freq
+        self._grew(fieldname, size)
+        return length
+
+    def _grew(self, fieldname: str, size: int) -> None:
         self.fieldnames.add(fieldname)
         self.currentsize += size
         if self.currentsize > self.limit:
             self.save()
-        return length
 
 
 class _FastSegmentWriter(SegmentWriter):
