@@ -17,7 +17,7 @@ import hashlib
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -215,14 +215,7 @@ class LostSession:
     prompts: int
 
     def to_dict(self) -> dict:
-        return {
-            "session_id": self.session_id,
-            "profile": self.profile,
-            "project": self.project,
-            "first_prompt": self.first_prompt,
-            "started": self.started,
-            "prompts": self.prompts,
-        }
+        return asdict(self)  # every field, in order
 
 
 def iter_history(path: Path) -> Iterator[dict]:
