@@ -734,8 +734,8 @@ def app_for(argv: list[str]) -> typer.Typer:
     return one
 
 
-def _no_options() -> None:
-    """A searchable, versioned archive of Claude Code sessions."""
+def _no_options() -> None:  # the group callback of a one-command app: no options of its own
+    pass
 
 
 def main() -> None:
