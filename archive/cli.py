@@ -117,6 +117,11 @@ def guard(fn):
         except BrokenPipeError:
             raise typer.Exit(EXIT_FAILURE) from None
         except Exception as exc:  # a bug: say so in one line, traceback on request
+            from .errors import from_environment
+
+            known = from_environment(exc)  # a full disk, an I/O error, a garbled catalog
+            if known is not None:
+                _fail(str(known), known.hint, known.exit_code)
             if os.environ.get("ARCHIVE_DEBUG"):
                 import traceback
 
@@ -347,7 +352,7 @@ def cat(
         copy = repo.pick_copy(session_id, from_profile)
         v = repo.pick_version(copy.file, version)
         out = sys.stdout.buffer
-        for data in repo.iter_version_bytes(v):
+        for data in repo.iter_version_bytes(v, check_first=True):
             out.write(data)
         out.flush()
 
@@ -614,10 +619,11 @@ def diff(
 
 
 @command()
-def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
+def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False, json: JsonOpt = False):
     """Rebuild the search index from the archive alone.
 
-    Needed after an upgrade that changes the index schema; safe at any time.
+    Needed after an upgrade that changes the index schema; safe at any time. A transcript
+    whose stored bytes are damaged is left out and named (exit 1); all others are indexed.
 
     Example: archive reindex
     """
@@ -627,10 +633,7 @@ def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
     from .repo import Repository
 
     adir = _archive_dir(archive_dir)
-    if not (adir / "catalog.sqlite").exists():
-        from .errors import ArchiveError
-
-        raise ArchiveError(f"no archive at {adir}", hint="run `archive ingest` first")
+    _open_repo(adir).close()  # no archive, or a damaged catalog: say so before locking
     err = _stderr()
     with private_umask(), ArchiveLock(adir, purpose="reindex"):
         with Repository(adir, readonly=False) as repo:
@@ -647,12 +650,19 @@ def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
                         repo, last, rebuild=True,
                         progress=lambda done, total: bar.update(task, completed=done, total=total),
                     )
-    if not quiet:
+    if json:
+        _print_json(stats.to_dict())
+    elif not quiet:
         _stdout().print(
             f"Reindexed {stats.transcripts} transcripts: {stats.turns} turns, "
             f"{stats.documents} documents"
             + (f", {stats.bad_lines} bad lines skipped" if stats.bad_lines else "")
         )
+    if stats.skipped:
+        from .render import index_skipped
+
+        index_skipped(err, stats.skipped)
+        raise typer.Exit(EXIT_FAILURE)
 
 
 @command()
@@ -708,7 +718,14 @@ def demo(
 
 
 # Commands of other areas live in their own modules and register themselves on ``app``.
-from . import cli_context, cli_export, cli_nightly, cli_restore, cli_secrets  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    cli_context,
+    cli_export,
+    cli_nightly,
+    cli_repair,
+    cli_restore,
+    cli_secrets,
+)
 
 
 def app_for(argv: list[str]) -> typer.Typer:
