@@ -37,7 +37,7 @@ import orjson
 from . import manifest
 from .catalog import Catalog, VersionRow, check_archive_dir
 from .config import ensure_private_dir, private_umask
-from .errors import ArchiveError, environment_errors
+from .errors import ArchiveError, environment_errors, from_environment
 from .indexer import IndexStats, crash_point
 from .lock import ArchiveLock
 from .repo import Repository
@@ -214,6 +214,9 @@ def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int |
         hint = f" ({exc.hint})" if exc.hint else ""
         result.errors.append(IngestError("-", "index", f"{exc}{hint}"))
     except Exception as exc:  # a bug in indexing must not stop the nightly archiving
+        known = from_environment(exc)
+        if known is not None:
+            raise known from None  # a full disk: the files are archived; say what to do
         result.errors.append(
             IngestError(
                 "-", "index",
