@@ -399,6 +399,7 @@ class _Run:
         snapshot = self.result.snapshot
         captured_at = utc_now()
         self._manifest_batch(captured_at)
+        crash_point("after-manifest-before-commit")
         with self.catalog.transaction():
             for cap in self.pending:
                 src = cap.source

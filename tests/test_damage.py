@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import FASTHOOKS_ID, SHORT_ID
+from conftest import BIG_ID, FASTHOOKS_ID, SHORT_ID
 from test_search_cli import make_session
 
 from archive.errors import EXIT_DAMAGED, EXIT_IO, EXIT_USAGE
@@ -145,6 +145,13 @@ def test_a_remapped_chunk_is_named_by_cat_show_export_never_returned(home, cli, 
     target = tmp_path / "out.md"
     cli("export", SHORT_ID, "-o", target, code=1)
     assert not target.exists()
+    # restore of a turn prefix reads the version to its end, so the damage is found there too
+    (fasthooks,) = _chunks_of(home.archive, FASTHOOKS_ID)
+    _remap(home.archive, FASTHOOKS_ID, 0, _chunks_of(home.archive, BIG_ID)[0])
+    result = cli("restore", FASTHOOKS_ID, "--to", "work", "--turns", "1", code=1)
+    _one_line_error(result.stderr, "damaged", f"{FASTHOOKS_ID}.jsonl")
+    assert not list(home.root("work").rglob(f"{FASTHOOKS_ID}*"))
+    _remap(home.archive, FASTHOOKS_ID, 0, fasthooks)
     # The indexer names it too, and the other session is still found.
     stats = orjson.loads(cli("reindex", "--json", code=1).stdout)
     assert [s["path"].rsplit("/", 1)[1] for s in stats["skipped"]] == [f"{SHORT_ID}.jsonl"]
