@@ -238,7 +238,10 @@ class Catalog:
                         os.chmod(side, 0o600)
             self.conn.execute("PRAGMA foreign_keys=ON")
             self._check_version()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError:
+            self.conn.close()
+            raise  # locked, full, a failed migration: not damage (errors.from_environment)
+        except sqlite3.DatabaseError as exc:  # not a database, a malformed image
             self.conn.close()
             raise CatalogDamaged(f"the catalog {self.path} is damaged ({exc})") from None
         except BaseException:

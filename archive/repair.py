@@ -6,7 +6,8 @@ replaying them in order gives back every snapshot, file, version (with its chunk
 "gone from source" flag. Invariants:
 
 - The damaged catalog is never deleted or written: it is moved aside (with its -wal/-shm) as
-  ``catalog.damaged-<time>.sqlite`` for inspection, and only after the new catalog is complete.
+  ``catalog.damaged-<time>.sqlite`` (``catalog.replaced-…`` for a sound one rebuilt with
+  ``--force``) for inspection, and only after the new catalog is complete.
 - The new catalog is built beside the old one and renamed into place: a crash during repair
   leaves the old state (refused until repaired) and a leftover temp file the next repair
   replaces.
@@ -122,9 +123,16 @@ def repair(
             _replay(archive_dir, catalog, result)
         finally:
             catalog.close()
-        if dry_run:
+        short = _versions_short(archive_dir, result) if reason is None else 0
+        if dry_run or short:
             for suffix in ("", "-wal", "-shm"):
                 Path(str(tmp) + suffix).unlink(missing_ok=True)
+            if short:
+                raise ArchiveError(
+                    f"the manifests record {result.versions} versions, the sound catalog "
+                    f"{result.versions + short}; kept the catalog as it is",
+                    hint="`archive ingest` writes a baseline manifest for older archives",
+                )
             return result
         if durable:
             _fsync(tmp)
@@ -133,13 +141,24 @@ def repair(
         for suffix in ("", "-wal", "-shm"):
             old = Path(str(live) + suffix)
             if os.path.lexists(old):
-                aside = archive_dir / f"catalog.damaged-{stamp}.sqlite{suffix}"
+                what = "damaged" if reason else "replaced"  # --force over a sound one
+                aside = archive_dir / f"catalog.{what}-{stamp}.sqlite{suffix}"
                 os.rename(old, aside)
                 result.moved_aside.append(aside.name)
         os.rename(tmp, live)
         if durable:
             _fsync(archive_dir)
         return result
+
+
+def _versions_short(archive_dir: Path, result: RepairResult) -> int:
+    """How many more versions the (sound) catalog holds than the rebuilt one: a forced rebuild
+    must never replace a catalog with one that knows less."""
+    catalog = Catalog(archive_dir, readonly=True)
+    try:
+        return max(0, catalog.totals()["versions"] - result.versions)
+    finally:
+        catalog.close()
 
 
 def _fsync(path: Path) -> None:

@@ -167,11 +167,26 @@ def test_sound_catalog_is_left_alone_and_dry_run_changes_nothing(home, cli):
     before = catalog_state(home.archive)
     out = cli.json("repair")
     assert out["needed"] is False and out["moved_aside"] == []
+    forced = cli.json("repair", "--force")
+    assert forced["needed"] is False
+    assert [n for n in forced["moved_aside"] if n.endswith(".sqlite")] == [
+        n for n in os.listdir(home.archive) if n.startswith("catalog.replaced-") and
+        n.endswith(".sqlite")
+    ]
+    assert catalog_state(home.archive) == before
+    for p in (home.archive / "manifests").iterdir():
+        if p.name.split("-")[1] == "00001":
+            p.unlink()  # the manifests no longer hold every version: --force must not lose them
+    result = cli("repair", "--force", code=1)
+    assert "kept the catalog" in result.stderr
+    assert catalog_state(home.archive) == before
     (home.archive / "catalog.sqlite").write_bytes(b"")
     dry = cli.json("repair", "--dry-run")
-    assert dry["needed"] and dry["versions"] == len(before["versions"])
+    assert dry["needed"] and dry["versions"] < len(before["versions"])
     assert (home.archive / "catalog.sqlite").read_bytes() == b""
     assert not any(p.name.startswith("catalog.damaged") for p in home.archive.iterdir())
+    assert len([n for n in os.listdir(home.archive) if n.startswith("catalog.replaced-")
+                and n.endswith(".sqlite")]) == 1
 
 
 def test_an_archive_from_before_manifests_gets_a_baseline_at_its_next_ingest(home, cli):
