@@ -18,6 +18,8 @@ Invariants:
 - Manifests are never changed or deleted. The name is ``<snapshot>-<part>-<sha256>.json.zst``
   (the hash of the file's bytes): sorting by name is replay order, and a manifest whose bytes do
   not hash to its name is damaged.
+- Each manifest carries its snapshot's host, so a push to shared object storage can put them
+  under a per-machine prefix (issue 21) without rewriting them.
 - An archive made before manifests existed gets one *baseline* manifest of its whole catalog at
   its next ingest, so every archive becomes recoverable.
 
