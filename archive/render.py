@@ -89,6 +89,16 @@ def ingest_errors(console: Console, result: IngestResult) -> None:
         console.print(f"error: {err.profile}/{err.path}: {err.error}", markup=False)
 
 
+def index_skipped(console: Console, skipped: list[dict]) -> None:
+    """Transcripts left out of the index because their stored bytes are damaged."""
+    for s in skipped:
+        console.print(
+            f"error: {s['profile']}/{s['path']} (version {s['version']}) not indexed: "
+            f"{s['problem']}",
+            markup=False,
+        )
+
+
 def versions_table(session_id: str, rows: list[dict]) -> Table:
     table = Table(title=cell(f"Versions of {session_id}"), title_justify="left")
     for col, justify in (
@@ -126,7 +136,13 @@ def verify_report(console: Console, result: VerifyResult) -> None:
     status = "[green]sound[/green]" if result.ok else f"[red]{len(result.damage)} damaged[/red]"
     console.print(
         f"Archive {status}: {result.objects_checked} objects and "
-        f"{result.versions_checked} versions checked"
+        f"{result.versions_checked} versions checked, {result.manifests_checked} manifests"
+        + (
+            f"; {result.unmanifested_versions} versions in no manifest (the next ingest "
+            "records them)"
+            if result.unmanifested_versions
+            else ""
+        )
         + (
             f"; {result.unreferenced_objects} unreferenced objects (harmless, left by an "
             "interrupted ingest)"

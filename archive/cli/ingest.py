@@ -128,10 +128,11 @@ def verify(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
 
 
 @command()
-def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
+def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False, json: JsonOpt = False):
     """Rebuild the search index from the archive alone.
 
-    Needed after an upgrade that changes the index schema; safe at any time.
+    Needed after an upgrade that changes the index schema; safe at any time. A transcript
+    whose stored bytes are damaged is left out and named (exit 1); all others are indexed.
 
     Example: archive reindex
     """
@@ -141,8 +142,7 @@ def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
     from ..repo import Repository
 
     adir = archive_path(archive_dir)
-    if not (adir / "catalog.sqlite").exists():
-        raise ArchiveError(f"no archive at {adir}", hint="run `archive ingest` first")
+    open_repo(adir).close()  # no archive, or a damaged catalog: say so before locking
     err = stderr()
     with private_umask(), ArchiveLock(adir, purpose="reindex"):
         with Repository(adir, readonly=False) as repo:
@@ -159,9 +159,16 @@ def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
                         repo, last, rebuild=True,
                         progress=lambda done, total: bar.update(task, completed=done, total=total),
                     )
-    if not quiet:
+    if json:
+        print_json(stats.to_dict())
+    elif not quiet:
         stdout().print(
             f"Reindexed {stats.transcripts} transcripts: {stats.turns} turns, "
             f"{stats.documents} documents"
             + (f", {stats.bad_lines} bad lines skipped" if stats.bad_lines else "")
         )
+    if stats.skipped:
+        from ..render import index_skipped
+
+        index_skipped(err, stats.skipped)
+        raise typer.Exit(EXIT_FAILURE)
