@@ -171,6 +171,11 @@ def remote_key(
 @command()
 def push(
     name: RemoteArg = None,
+    heal: Annotated[
+        bool,
+        typer.Option("--heal", help="Also re-check every object this machine pushed and "
+                     "replace those damaged in the bucket with the sound local copy."),
+    ] = False,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -178,14 +183,15 @@ def push(
     """Send this machine's snapshots to a remote: objects it lacks, then the manifests.
 
     Nothing in the bucket is rewritten or deleted; an object already there (from any machine)
-    is not sent again. An interrupted push is completed by the next one. Exit 1 when a local
-    manifest or object is damaged (named; `archive verify` says more).
+    is not sent again. An interrupted push is completed by the next one. After `archive verify
+    --remote` found damage, --heal replaces damaged objects this machine holds. Exit 1 when a
+    local manifest or object is damaged (named; `archive verify` says more).
 
     Example: archive push cloud
     """
     from ..remote.push import push as run_push
 
-    result = run_push(archive_path(archive_dir), name)
+    result = run_push(archive_path(archive_dir), name, heal=heal)
     if json:
         print_json(result.to_dict())
     elif not quiet:
@@ -195,7 +201,8 @@ def push(
             f"Pushed to {result.remote} as {result.label}: "
             f"{plural(result.manifests_sent, 'manifest')}, "
             f"{plural(result.objects_sent, 'object')} ({_size(result.bytes_sent)}); "
-            f"{plural(result.objects_present, 'object')} already there.",
+            f"{plural(result.objects_present, 'object')} already there"
+            + (f"; {plural(result.objects_healed, 'damaged object')} replaced." if heal else "."),
             markup=False,
         )
     for p in result.problems:

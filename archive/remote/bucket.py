@@ -91,6 +91,14 @@ class Bucket:
         except Exception as exc:
             raise self._fail("writing", key, exc) from None
 
+    def replace(self, key: str, data: bytes) -> None:
+        """Overwrite ``key``: only for an object whose bytes fail authentication (push
+        --heal), where any sound copy is the same content."""
+        try:
+            self.client.put_object(Bucket=self.name, Key=self.prefix + key, Body=data)
+        except Exception as exc:
+            raise self._fail("writing", key, exc) from None
+
     def get(self, key: str) -> bytes | None:
         """The bytes at ``key``, or None when there is no such key."""
         from botocore.exceptions import ClientError

@@ -6,6 +6,11 @@ is rewritten (If-None-Match) or deleted, so a killed push leaves at worst object
 names yet, which the next push finds present and does not send again; two machines pushing at
 once write under different manifest prefixes and, for a shared object, the first write wins.
 
+``heal`` is the one exception to "never rewritten": it re-reads every object this machine's
+manifests name and overwrites those whose bytes fail authentication (altered or truncated in the
+bucket) with this machine's sound copy. Names are content addresses, so the only thing such an
+overwrite can replace is damage.
+
 Pulled snapshots (manifests with an ``origin``) are other machines' history: never pushed back.
 No lock is taken: objects and manifests are immutable and a manifest appears whole (rename),
 so an ingest running meanwhile only adds manifests a later push sends.
@@ -39,6 +44,7 @@ class PushResult:
     manifests_present: int = 0
     objects_sent: int = 0
     objects_present: int = 0
+    objects_healed: int = 0
     bytes_sent: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -64,7 +70,9 @@ def _sealed_object(keys, store_root: Path, sha: str, key: str) -> bytes:
     return keys.seal(blob, key)
 
 
-def push(archive_dir: Path, name: str | None = None, *, workers: int = WORKERS) -> PushResult:
+def push(
+    archive_dir: Path, name: str | None = None, *, heal: bool = False, workers: int = WORKERS
+) -> PushResult:
     started = time.monotonic()
     r = open_remote(archive_dir, name, workers=workers)
     result = PushResult(r.remote.name, r.machine, r.label)
@@ -86,7 +94,7 @@ def push(archive_dir: Path, name: str | None = None, *, workers: int = WORKERS) 
             result.manifests_present += 1
         else:
             todo.append((m, key))
-    if not todo:
+    if not todo and not heal:
         result.seconds = time.monotonic() - started
         return result
     objects = set(r.bucket.keys(layout.OBJECTS))
@@ -125,5 +133,22 @@ def push(archive_dir: Path, name: str | None = None, *, workers: int = WORKERS) 
             result.manifests_sent += 1
             result.bytes_sent += len(sealed)
             crash_point("push-after-manifest")
+        if heal and not result.problems:
+            ours = {sha for m in local if m.doc and not m.doc.get("origin")
+                    for sha in layout.chunk_shas(m.doc)}
+            there = [sha for sha in ours if layout.object_key(r.keys, sha) in objects]
+
+            def heal_one(sha: str) -> bool:
+                from .pull import _fetch_object
+
+                try:
+                    _fetch_object(r, sha)
+                    return False
+                except RemoteDamaged:
+                    key = layout.object_key(r.keys, sha)
+                    r.bucket.replace(key, _sealed_object(r.keys, store_root, sha, key))
+                    return True
+
+            result.objects_healed = sum(pool.map(heal_one, there))
     result.seconds = time.monotonic() - started
     return result
