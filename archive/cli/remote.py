@@ -100,8 +100,8 @@ def remote_add(
         raise UsageError(
             f"a remote called {name!r} exists", hint="`archive remote remove` it first"
         )
-    if machine_name is not None and not machine_name.strip():
-        raise UsageError("--machine-name is empty")
+    if machine_name is not None:
+        config.check_name(machine_name)  # it becomes part of profile names elsewhere
     remote = config.Remote(name=name, url=url, endpoint=endpoint, machine_name=machine_name)
     check_key(Bucket(remote), Keys(key), name, create=True)
     config.add_remote(adir, remote, key)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import layout
+from .config import clean_label
 from .errors import RemoteDamaged
 from .pull import _fetch_object
 from .session import open_remote
@@ -58,7 +59,9 @@ def verify_remote(archive_dir: Path, name: str | None, *, sample: int | None = N
             except RemoteDamaged as exc:
                 result.problems.append({"what": "manifest", "key": key, "problem": str(exc)})
                 continue
-            label = result.machines.setdefault(machine, header.get("label") or machine[:8])
+            label = result.machines.setdefault(
+                machine, clean_label(header.get("label"), machine[:8])
+            )
             for rec in doc.get("versions", []):
                 for sha, _size in rec["chunks"]:
                     needed_by.setdefault(sha, f"{label}:{rec['profile']}/{rec['relpath']}")

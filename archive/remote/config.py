@@ -42,7 +42,8 @@ class Remote:
 
     @property
     def label(self) -> str:
-        return self.machine_name or socket.gethostname()
+        host = socket.gethostname().split(".")[0]
+        return self.machine_name or clean_label(host, "machine")
 
     def to_dict(self) -> dict:
         return asdict(self) | {"label": self.label}
@@ -56,6 +57,12 @@ def parse_url(url: str) -> tuple[str, str]:
         )
     prefix = (m.group(2) or "").strip("/")
     return m.group(1), (prefix + "/" if prefix else "")
+
+
+def clean_label(label: str | None, fallback: str) -> str:
+    """A machine label safe in a profile name and on a terminal: ``[A-Za-z0-9._-]``, else
+    ``fallback`` (a label from a bucket is another machine's word, not trusted text)."""
+    return label if label and _NAME.match(label) else fallback
 
 
 def check_name(name: str) -> str:

@@ -34,6 +34,7 @@ from ..lock import ArchiveLock
 from ..repo import Repository
 from ..store import sha256_hex
 from . import layout
+from .config import clean_label
 from .errors import RemoteDamaged
 from .session import OpenRemote, open_remote
 
@@ -145,7 +146,7 @@ def _pull_locked(archive_dir, r, repo, result, again, workers) -> None:
             except RemoteDamaged as exc:
                 result.refused.append({"machine": machine, "key": key, "problem": str(exc)})
                 continue
-            labels.setdefault(machine, header.get("label") or machine[:8])
+            labels.setdefault(machine, clean_label(header.get("label"), machine[:8]))
             incoming.append((machine, key, header, doc))
     for machine in {m for m, *_ in incoming}:
         result.machines[machine] = labels[machine]
