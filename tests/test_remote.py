@@ -308,6 +308,9 @@ def test_wrong_key_is_refused_and_not_recorded(two, s3, tmp_path):  # noqa: F811
     r = c.run("remote", "add", "cloud", a.url, "--endpoint", s3.endpoint,
               "--key", "sa1-short", code=2)
     assert "not a remote key" in r.stderr.decode()
+    r = c.run("remote", "add", "cloud", a.url, "--endpoint", s3.endpoint,
+              "--machine-name", "evil\x1b[2J", code=2)
+    assert "not a machine name" in r.stderr.decode() and "\x1b" not in r.stderr.decode()
     # no key at all: a new key cannot join a bucket that has one
     c.run("remote", "add", "cloud", a.url, "--endpoint", s3.endpoint, code=77)
 

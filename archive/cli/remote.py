@@ -101,7 +101,7 @@ def remote_add(
             f"a remote called {name!r} exists", hint="`archive remote remove` it first"
         )
     if machine_name is not None:
-        config.check_name(machine_name)  # it becomes part of profile names elsewhere
+        config.check_name(machine_name, "machine name")  # part of profile names elsewhere
     remote = config.Remote(name=name, url=url, endpoint=endpoint, machine_name=machine_name)
     check_key(Bucket(remote), Keys(key), name, create=True)
     config.add_remote(adir, remote, key)

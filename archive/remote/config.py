@@ -65,10 +65,10 @@ def clean_label(label: str | None, fallback: str) -> str:
     return label if label and _NAME.match(label) else fallback
 
 
-def check_name(name: str) -> str:
+def check_name(name: str, what: str = "remote name") -> str:
     if not _NAME.match(name):
         raise UsageError(
-            f"not a remote name: {name!r}", hint="letters, digits, '.', '_', '-' (up to 64)"
+            f"not a {what}: {name!r}", hint="letters, digits, '.', '_', '-' (up to 64)"
         )
     return name
 
