@@ -38,7 +38,8 @@ from . import manifest
 from .catalog import Catalog, VersionRow, check_archive_dir
 from .config import ensure_private_dir, private_umask
 from .errors import ArchiveError, environment_errors, from_environment
-from .indexer import IndexStats, crash_point
+from .faults import crash_point
+from .indexer import IndexStats
 from .lock import ArchiveLock
 from .repo import Repository
 from .retention import DAY, SWEPT_KINDS, cleanup_periods

@@ -15,7 +15,7 @@ from conftest import SHORT_ID
 from test_search_cli import make_session
 
 from archive.errors import EXIT_DAMAGED
-from archive.indexer import FAULT_ENV
+from archive.faults import FAULT_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 
