@@ -707,6 +707,31 @@ def demo(
     run_demo(base / "home", adir, _stdout())
 
 
+@command()
+def mcp(
+    archive_dir: ArchiveDirOpt = None,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the JSON block for a .mcp.json and exit.")
+    ] = False,
+):
+    """Serve the archive to Claude Code over MCP (stdio): search, sessions, read, context.
+
+    Read-only, no lock: an ingest running beside it is seen after its commit. Results fit a
+    token budget and always mask credentials. Needs the mcp extra (pip install
+    'session-archive[mcp]').
+
+    Example: claude mcp add --scope user archive -- archive mcp
+    """
+    if print_config:
+        from .mcp_server import client_config
+
+        _print_json(client_config(archive_dir))
+        return
+    from .mcp_server import serve
+
+    serve(archive_dir)
+
+
 # Commands of other areas live in their own modules and register themselves on ``app``.
 from . import cli_context, cli_export, cli_nightly, cli_restore, cli_secrets  # noqa: E402,F401
 
