@@ -257,7 +257,7 @@ class ArchiveTools:
         report["growth"] = points[::step] if len(_dumps(points[::step])) <= room else []
         report["growth_note"] = (
             "[turn, context tokens] for every turn" if step == 1
-            else f"[turn, context tokens] for every {step}th turn (budget_tokens shows more)"
+            else f"[turn, context tokens] every {step} turns (a larger budget_tokens shows more)"
         )
         return _dumps(report)
 

@@ -531,3 +531,54 @@ def test_only_the_mcp_command_imports_the_sdk():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout
+
+
+# -- Claude Code itself -----------------------------------------------------------------------
+
+
+def test_claude_code_finds_the_planted_phrase_through_the_server(world, tmp_path):
+    """The pinned Claude Code, given the config `archive mcp --print-config` prints, loads the
+    server's tools, calls them for a stand-in model, and sends back what the archive found,
+    with the secrets of that session masked."""
+    from claude_code import VERSION, StandIn, claude_or_reason
+
+    claude, why = claude_or_reason()
+    if claude is None:
+        pytest.skip(why)
+    printed = archive_cli(world["env"], "mcp", "--print-config", "--archive-dir",
+                          str(world["archive"])).stdout
+    config = tmp_path / "mcp.json"
+    config.write_text(printed)
+    sid, profile, turn = world["planted"]["zebrafish tessellation"]
+    secret_sid = world["planted"]["quokka flamingo rebalancing"][0]
+    script = [
+        ("ToolSearch", {"query": "select:mcp__archive__search"}),
+        ("mcp__archive__search", {"query": '"zebrafish tessellation"'}),
+        ("ToolSearch", {"query": "select:mcp__archive__read_session"}),
+        ("mcp__archive__read_session", {"session": secret_sid[:8], "turn": 3,
+                                        "tool_output": True}),
+    ]
+    home = tmp_path / "claude-home"
+    home.mkdir()
+    with StandIn(script, final_text="Found it in the work profile.") as api:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+               "ANTHROPIC_BASE_URL": api.url, "ANTHROPIC_API_KEY": "sk-stand-in",
+               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+        run = subprocess.run(
+            [str(claude), "-p", "--mcp-config", str(config), "--strict-mcp-config",
+             "--allowedTools", "mcp__archive__search,mcp__archive__read_session",
+             "--", "How did we settle the zebrafish question?"],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        )
+    assert run.returncode == 0, (VERSION, run.stdout, run.stderr)
+    assert "Found it in the work profile." in run.stdout
+    found = api.results.get("mcp__archive__search")
+    assert found is not None, f"no tool_result of the archive's search in {len(api.requests)} " \
+                              "requests"
+    first = orjson.loads(found)["hits"][0]
+    assert (first["session_id"], first["profile"], first["turn"]) == (sid, profile, turn)
+    assert "zebrafish tessellation" in first["snippet"]
+    read = api.results.get("mcp__archive__read_session") or ""
+    assert "[REDACTED:github-token]" in read and "pelican gateway" in read
+    sent = orjson.dumps(api.requests).decode()
+    assert not any(secret in sent for secret in SECRETS)  # nothing raw reached the model
