@@ -13,7 +13,7 @@ A front end beside the CLI, over the same library calls (``search``, ``sessions`
   is one line too (the traceback goes to stderr with ``ARCHIVE_DEBUG=1``). stdout carries
   only the protocol.
 
-The MCP SDK (and pydantic under it) is imported only by :func:`serve`, so the config printer
+The MCP SDK (and pydantic under it) is imported only when the server is built, so the config printer
 works without it and no other command pays for it.
 """
 
@@ -33,13 +33,15 @@ import orjson
 
 # The library calls this front end uses, in one place.
 from .config import load_settings, resolve_archive_dir
-from .context import context_report, handoff_markdown
+from .context import DEFAULT_THRESHOLD, context_report, handoff_markdown
 from .dates import iso_utc, parse_when
 from .errors import AmbiguousSession, ArchiveError, UsageError
-from .query import Filters, list_sessions, load_session, search, session_dict
+from .filters import SearchFilters
+from .query import search
 from .redact import redact, redact_data
 from .repo import Repository
 from .transcript import estimate_tokens
+from .views import list_sessions, load_session, session_dict
 
 SERVER_NAME = "archive"
 DEFAULT_BUDGET = 4_000  # tokens a result may take, unless the call asks for another figure
@@ -155,6 +157,8 @@ class ArchiveTools:
             if given < 1:
                 raise UsageError(f"threshold must be 1 or more, not {given}")
             return given
+        if not self.archive_dir.is_dir():
+            return DEFAULT_THRESHOLD
         return load_settings(self.archive_dir).context_threshold
 
     def _load(self, session: str, from_profile: str | None, version: int | None):
@@ -262,8 +266,8 @@ class ArchiveTools:
         return _dumps(report)
 
 
-def _filters(profile, project, branch, model, tool, since, until) -> Filters:
-    return Filters(
+def _filters(profile, project, branch, model, tool, since, until) -> SearchFilters:
+    return SearchFilters(
         profile=profile or None,
         project=project or None,
         branch=branch or None,
