@@ -707,6 +707,28 @@ def demo(
     run_demo(base / "home", adir, _stdout())
 
 
+@command()
+def serve(
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535,
+                                      help="Port to listen on (0: any free one).")] = 8765,
+    host: Annotated[str, typer.Option(
+        "--host", help="Address to bind; anything but loopback prints a warning.")] = "127.0.0.1",
+    open_browser: Annotated[bool, typer.Option("--open", help="Open it in a browser.")] = False,
+    archive_dir: ArchiveDirOpt = None,
+):
+    """Browse the archive in a web browser: search, sessions, context charts, activity.
+
+    Read-only, on 127.0.0.1 by default, behind a random token in the printed address (other
+    local users must not read transcripts). Needs the web extra: pip install
+    'session-archive[web]'.
+
+    Example: archive serve --open
+    """
+    from .web.server import serve as run_server
+
+    run_server(_archive_dir(archive_dir), host=host, port=port, open_browser=open_browser)
+
+
 # Commands of other areas live in their own modules and register themselves on ``app``.
 from . import cli_context, cli_export, cli_nightly, cli_restore, cli_secrets  # noqa: E402,F401
 
