@@ -2,7 +2,8 @@
 """Benchmark ingest speed, no-op cost, append storage, memory and search on a generated corpus.
 
     python scripts/bench.py [--mb 200] [--big-mb 1024] [--search-mb 100] [--search-big-mb 1024]
-                            [--steps 12345] [--rg PATH] [--out /tmp/sa-bench] [--keep]
+                            [--steps 123456] [--web-mb 1024] [--rg PATH] [--out /tmp/sa-bench]
+                            [--keep]
 
 Measurements (each in a fresh folder under --out, removed afterwards unless --keep):
 1. first ingest of a --mb MiB corpus (3 profiles): MiB/s, files/s, peak RSS, compression ratio;
@@ -71,6 +72,8 @@ TARGET_SEARCH_VS_GREP = 3.0
 TARGET_SEARCH_GROWTH = 1.5
 TARGET_SEARCH_WARM_P50_MS = 30
 TARGET_INDEX_RATIO = 0.5
+TARGET_WEB_SEARCH_P50_MS = 50
+TARGET_WEB_SESSION_READY_S = 1.0
 
 # Runs argv[1:] and reports its wall time and peak memory. Being a fresh, small process, its
 # children's ru_maxrss is the ingest's own (the largest process of the tree, exact). The tree's
@@ -642,6 +645,92 @@ def bench_search(work: Path, mb: float, big_mb: float, seed: int, rg: str | None
     return out
 
 
+# -- 6. the web front-end ---------------------------------------------------------------------
+
+WEB_LONG_ID = "b0000000-0000-4000-8000-000000002000"
+
+
+def _start_server(archive: Path, home: Path) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archive", "serve", "--port", "0", "--archive-dir", str(archive)],
+        env=child_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    for line in proc.stdout:
+        if "token=" in line:
+            return proc, line.strip()
+    proc.kill()
+    raise RuntimeError(f"archive serve printed no address: {proc.stderr.read()[-2000:]}")
+
+
+def bench_web(work: Path, mb: float, seed: int) -> dict:
+    """Server time of the search page, and a 2,000-turn session page's ready time in
+    Chromium, against a real `archive serve`."""
+    import http.client
+    from urllib.parse import quote, urlparse
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from cdp import CHROMIUM, Browser
+    from web_sessions import long_turns, write_session
+
+    home, archive = work / "home", work / "archive"
+    log(f"6. generating a {mb:g} MiB corpus and a 2,000-turn session")
+    gen_corpus.generate(home, total_mb=mb, seed=seed)
+    plant_rare(home, seed)
+    long_file = home / ".claude" / "projects" / "-home-dev-long" / f"{WEB_LONG_ID}.jsonl"
+    write_session(long_file, WEB_LONG_ID, long_turns(2000, step=60, compact_at=1500),
+                  cwd="/home/dev/long", compact_after={1500: 120_000})
+    result, proc = cli_ingest(archive, home)
+    out: dict = {"jsonl_bytes": jsonl_bytes(home), "long_bytes": long_file.stat().st_size,
+                 "ingest_s": proc["wall"]}
+    server, url = _start_server(archive, home)
+    try:
+        u = urlparse(url)
+        token = u.query.split("token=")[1]
+        cookie = f"archive_token_{u.port}={token}"
+
+        def server_ms(path: str) -> float:
+            conn = http.client.HTTPConnection("127.0.0.1", u.port, timeout=60)
+            conn.request("GET", path, headers={"Cookie": cookie})
+            r = conn.getresponse()
+            r.read()
+            conn.close()
+            if r.status != 200:
+                raise RuntimeError(f"{path}: HTTP {r.status}")
+            return float(r.getheader("server-timing").split("dur=")[1])
+
+        log("6. search page, server time")
+        times = []
+        for query, profile in WARM_QUERIES:
+            path = "/?q=" + quote(query) + (f"&profile={profile}" if profile else "")
+            server_ms(path)  # warm-up: the first opening of each segment, the page cache
+            times.append(server_ms(path))
+        q = statistics.quantiles(times, n=20, method="inclusive")
+        out["search"] = {"queries": len(times), "p50_ms": statistics.median(times),
+                         "p95_ms": q[18], "max_ms": max(times)}
+        if CHROMIUM is None:
+            log("6. no chromium: the session page is not measured")
+            return out
+        log("6. the 2,000-turn session page in headless Chromium")
+        browser = Browser(work / "chromium")
+        try:
+            browser.goto(url)
+            ready = []
+            for _ in range(3):
+                browser.goto(f"{u.scheme}://{u.netloc}/session/{WEB_LONG_ID}")
+                ready.append(browser.eval(
+                    "(() => { const n = performance.getEntriesByType('navigation')[0];"
+                    " return n.loadEventEnd - n.startTime; })()") / 1000)
+            turns = browser.eval("document.querySelectorAll('section.turn').length")
+        finally:
+            browser.close()
+        out["session"] = {"turns_rendered_first": turns, "first_s": ready[0],
+                          "again_s": statistics.median(ready[1:])}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return out
+
+
 # -- report -------------------------------------------------------------------------------------
 
 
@@ -692,6 +781,19 @@ def checks(results: dict) -> list[dict]:
                     fmt="{:.1f}")
     if r := results.get("search"):
         search_rows(add, r)
+    if r := results.get("web"):
+        mb = f"{r['jsonl_bytes'] / MiB:.0f} MiB"
+        w = r["search"]
+        add(f"6. {mb}: search page server time p50 ({w['queries']} queries)", w["p50_ms"], "ms",
+            f"<= {TARGET_WEB_SEARCH_P50_MS:g} ms", w["p50_ms"] <= TARGET_WEB_SEARCH_P50_MS,
+            "{:.1f}")
+        add(f"6. {mb}: search page server time p95", w["p95_ms"], "ms", fmt="{:.1f}")
+        if s := r.get("session"):
+            add("6. 2,000-turn session page ready in Chromium, first opening", s["first_s"],
+                "s", f"<= {TARGET_WEB_SESSION_READY_S:g} s",
+                s["first_s"] <= TARGET_WEB_SESSION_READY_S, "{:.3f}")
+            add("6. 2,000-turn session page ready in Chromium, again", s["again_s"], "s",
+                fmt="{:.3f}")
     return rows
 
 
@@ -769,8 +871,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="corpus size for 5, big size (MiB, default 1024; 0 skips it)")
     ap.add_argument("--search-runs", type=int, default=7, help="timed runs per query in 5")
     ap.add_argument("--rg", help="ripgrep binary for 5 (default: rg on PATH, else grep -r)")
-    ap.add_argument("--steps", default="12345",
-                    help="which measurements to run (default 12345)")
+    ap.add_argument("--web-mb", type=float, default=1024,
+                    help="corpus size for 6, the web front-end (MiB; 0 skips)")
+    ap.add_argument("--steps", default="123456",
+                    help="which measurements to run (default 123456)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/sa-bench"))
     ap.add_argument("--keep", action="store_true", help="keep generated corpora and archives")
     args = ap.parse_args(argv)
@@ -792,12 +896,13 @@ def main(argv: list[str] | None = None) -> int:
         ("4", "big", lambda w: bench_big_file(w, args.big_mb, args.seed)),
         ("5", "search", lambda w: bench_search(w, args.search_mb, args.search_big_mb, args.seed,
                                                args.rg, args.search_runs)),
+        ("6", "web", lambda w: bench_web(w, args.web_mb, args.seed)),
     ]
     results["meta"]["rss_baseline_mib"] = rss_baseline()
     for key, name, fn in steps:
         if key not in args.steps or (key == "4" and not args.big_mb) or (
             key == "5" and not args.search_mb
-        ):
+        ) or (key == "6" and not args.web_mb):
             continue
         work = run_dir / name
         work.mkdir()

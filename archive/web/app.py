@@ -7,6 +7,7 @@ read-only for the length of one request, asks ``data`` for figures and renders a
 from __future__ import annotations
 
 import hmac
+import time
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
@@ -23,7 +24,7 @@ from .format import FILTERS
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-PER_PAGE = 25
+PER_PAGE = 20  # as `archive search`: each hit shown costs a snippet
 SESSIONS_PER_PAGE = 50
 TURNS_PER_PAGE = 40  # turns rendered per request; the page loads the next ones as you scroll
 
@@ -82,7 +83,7 @@ class TokenGuard:
             return await response(scope, receive, self._with_headers(send))
         if not self._ok(cookie):
             return await self._deny(scope, receive, send)
-        return await self.app(scope, receive, self._with_headers(send))
+        return await self.app(scope, receive, self._with_headers(send, time.perf_counter()))
 
     async def _deny(self, scope, receive, send):
         response = PlainTextResponse(
@@ -92,11 +93,17 @@ class TokenGuard:
         await response(scope, receive, self._with_headers(send))
 
     @staticmethod
-    def _with_headers(send):
+    def _with_headers(send, started: float | None = None):
+        """Adds the security headers, and the time the page took (Server-Timing, which the
+        browser's developer tools and scripts/bench.py read)."""
+
         async def wrapped(message):
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+                headers = list(message.get("headers", [])) + SECURITY_HEADERS
+                if started is not None:
+                    ms = (time.perf_counter() - started) * 1000
+                    headers.append((b"server-timing", f"app;dur={ms:.1f}".encode()))
+                message["headers"] = headers
             await send(message)
 
         return wrapped
@@ -182,7 +189,8 @@ def create_app(archive_dir: Path, token: str, *, cookie_name: str = "archive_tok
                 except data.UsageError as exc:
                     error = (data.redact(str(exc)), exc.hint)
         return page(request, "search.html", 400 if error else 200, q=q, hits=hits,
-                    has_next=has_next, pg=pg, error=error, profiles=profiles)
+                    has_next=has_next, pg=pg, error=error, profiles=profiles,
+                    per_page=PER_PAGE)
 
     @guarded
     def sessions(request: Request):

@@ -68,11 +68,12 @@ def profiles(repo: Repository) -> list[str]:
 
 def search(repo: Repository, query: str, form: dict[str, str], *, page: int, per_page: int,
            grouped: bool) -> tuple[list[dict], bool]:
-    """One page of ``archive search`` hits (masked) and whether another page follows."""
+    """One page of ``archive search`` hits (masked) and whether another page may follow (a
+    full page: asking for one more hit would cost one more snippet on every page)."""
     filters = filters_from(form)
     if form.get("session"):
         filters.session_ids = [repo.session_copies(form["session"])[0].session_id]
-    wanted = page * per_page + 1
+    wanted = page * per_page
     hits = run_search(repo, query, filters, limit=wanted, group_sessions=grouped, redact=True)
     has_next = len(hits) == wanted
     return hits[(page - 1) * per_page : page * per_page], has_next
@@ -118,6 +119,33 @@ class _Cache:
 _sessions = _Cache()
 
 
+class MaskedTurns:
+    """A session's turns as ``show --json`` gives them (with tool input and output), masked
+    when first read: a page shows 40 of 2,000 turns, so only those pay for masking."""
+
+    def __init__(self, turns: list):
+        self.raw = turns
+        self.done: dict[int, dict] = {}
+        self.lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def _one(self, i: int) -> dict:
+        with self.lock:
+            if i not in self.done:
+                self.done[i] = redact_data(turn_dict(self.raw[i], with_tool_output=True))
+            return self.done[i]
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return [self._one(i) for i in range(*key.indices(len(self.raw)))]
+        return self._one(range(len(self.raw))[key])
+
+    def __iter__(self):
+        return (self._one(i) for i in range(len(self.raw)))
+
+
 def session(repo: Repository, ref: str, *, profile: str | None = None,
             version: int | None = None, threshold: int = 100_000) -> dict:
     """A session as ``show --json`` gives it, with tool input and output, masked; plus its
@@ -129,9 +157,8 @@ def session(repo: Repository, ref: str, *, profile: str | None = None,
         return cached
     loaded = load_session(repo, copy.file.session_id, from_profile=copy.file.profile,
                           version=v.seq)
-    data = session_dict(loaded, [])
-    data["turns"] = [turn_dict(t, with_tool_output=True) for t in loaded.session.turns]
-    data = redact_data(data)
+    data = redact_data(session_dict(loaded, []))
+    data["turns"] = MaskedTurns(loaded.session.turns)
     data["others"] = copy.others
     data["version_count"] = len(repo.catalog.versions(copy.file.id))
     data["context"] = context_report(loaded, threshold)
@@ -158,9 +185,10 @@ def versions(repo: Repository, ref: str, profile: str | None = None) -> dict:
     }
 
 
-def _signature(turn: dict) -> tuple:
-    return (turn["prompt"], turn["answer"], turn["thinking"],
-            tuple((c["name"], c.get("input")) for c in turn["tool_calls"]))
+def _signature(turn) -> tuple:
+    """What makes two versions of a turn the same conversation."""
+    return (turn.prompt, turn.answer, turn.thinking,
+            tuple((c.name, c.input_text) for c in turn.tool_calls))
 
 
 def diff_versions(repo: Repository, ref: str, a: int, b: int, *,
@@ -169,18 +197,19 @@ def diff_versions(repo: Repository, ref: str, a: int, b: int, *,
     old = session(repo, ref, profile=profile, version=a)
     new = session(repo, ref, profile=profile, version=b)
     rows = []
-    for i in range(max(len(old["turns"]), len(new["turns"]))):
-        before = old["turns"][i] if i < len(old["turns"]) else None
-        after = new["turns"][i] if i < len(new["turns"]) else None
-        if before is None:
+    a_turns, b_turns = old["turns"], new["turns"]
+    for i in range(max(len(a_turns), len(b_turns))):
+        if i >= len(a_turns):
             change = "added"
-        elif after is None:
+        elif i >= len(b_turns):
             change = "removed"
-        elif _signature(before) != _signature(after):
+        elif _signature(a_turns.raw[i]) != _signature(b_turns.raw[i]):
             change = "rewritten"
         else:
             continue
-        rows.append({"turn": i + 1, "change": change, "before": before, "after": after})
+        rows.append({"turn": i + 1, "change": change,
+                     "before": a_turns[i] if i < len(a_turns) else None,
+                     "after": b_turns[i] if i < len(b_turns) else None})
     counts = {k: sum(r["change"] == k for r in rows) for k in ("added", "rewritten", "removed")}
     return {"session_id": new["session_id"], "profile": new["profile"], "a": a, "b": b,
             "old": old, "new": new, "changes": rows, "counts": counts}
