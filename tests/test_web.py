@@ -308,6 +308,10 @@ def test_search_uses_the_cli_ranking_and_filters_and_pages(server, site):
         (h["session_id"], h["turn"]) for h in cli[20:25]]
     only_work = server.page("/?q=loop&profile=work")
     assert LONG_ID not in only_work
+    one = server.page("/?q=versioned&session=" + VERSIONED_ID[:8])  # the session page's box
+    sids = set(re.findall(r'<a class="sid" href="/session/([0-9a-f-]+)', one))
+    assert sids == {VERSIONED_ID}
+    assert 'id="no-hits"' in server.get("/?q=loop&session=" + VERSIONED_ID[:8])[2]
 
 
 def test_versions_and_what_changed_between_two(server):

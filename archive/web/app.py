@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -135,7 +134,7 @@ def _int(value: str | None, default: int, low: int = 1) -> int:
 
 def _query(form: dict, **changes) -> str:
     """The current page's query string with some parameters changed (for paging links)."""
-    merged = {**form, **{k: v for k, v in changes.items()}}
+    merged = {**form, **changes}
     return urlencode({k: v for k, v in merged.items() if v not in (None, "", False)})
 
 
@@ -309,4 +308,4 @@ def create_app(archive_dir: Path, token: str, *, cookie_name: str = "archive_tok
     return TokenGuard(app, token, cookie_name)
 
 
-__all__ = ["create_app", "CSP", "Markup"]
+__all__ = ["create_app", "CSP"]

@@ -158,6 +158,7 @@ def session(repo: Repository, ref: str, *, profile: str | None = None,
     loaded = load_session(repo, copy.file.session_id, from_profile=copy.file.profile,
                           version=v.seq)
     data = redact_data(session_dict(loaded, []))
+    data["session_id"] = data["session_id"] or copy.file.session_id
     data["turns"] = MaskedTurns(loaded.session.turns)
     data["others"] = copy.others
     data["version_count"] = len(repo.catalog.versions(copy.file.id))
