@@ -482,3 +482,22 @@ def test_a_long_session_loads_its_turns_as_you_scroll(browser, server):
     assert b.eval("document.querySelector('#turn-250 details.tool').open")
     assert "250 passed" in b.eval("document.querySelector('#turn-250 details.tool').textContent")
     shot(b, "6-turn-250")
+
+
+@needs_chromium
+def test_sessions_versions_and_diff_in_a_browser(browser, server):
+    b = browser
+    b.goto(f"{server.base}/sessions")
+    b.click("#sessions thead a[href*='sort=context']")
+    assert "sort=context" in b.eval("location.search")
+    first = b.eval("document.querySelector('#sessions tbody tr td.sid a').textContent")
+    assert first == LONG_ID[:8]  # the largest context: 119K after its compaction
+    assert b.eval("document.querySelectorAll('#sessions .gone').length") >= 1
+    shot(b, "7-sessions-by-context")
+    b.goto(f"{server.base}/session/{VERSIONED_ID}/versions")
+    assert b.eval("document.querySelectorAll('#versions tbody tr').length") == 3
+    b.click(".diff-form button[type=submit]")  # versions 2 → 3, the defaults
+    assert b.eval("document.querySelector('#diff-summary').textContent") == \
+        "0 turns added, 1 rewritten, 0 removed."
+    assert b.eval("!!document.querySelector('#change-2.rewritten')")
+    shot(b, "8-diff")
