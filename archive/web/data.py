@@ -18,10 +18,11 @@ from ..config import load_settings
 from ..context import context_report
 from ..dates import parse_when
 from ..errors import ArchiveError, SessionNotFound, UsageError
-from ..query import Filters, list_sessions, load_session, session_dict, turn_dict
+from ..filters import SearchFilters as Filters
 from ..query import search as run_search
 from ..redact import redact, redact_data
 from ..repo import Repository
+from ..views import list_sessions, load_session, session_dict, turn_dict
 
 __all__ = ["ArchiveError", "SessionNotFound", "UsageError"]
 

@@ -32,7 +32,7 @@ def address(host: str, port: int, token: str) -> str:
 def serve(archive_dir: Path, *, host: str, port: int, open_browser: bool,
           threshold: int | None = None, out=None) -> None:
     """Serve the archive at ``archive_dir`` until interrupted."""
-    from ..errors import ArchiveError
+    from .data import ArchiveError, open_repo
 
     try:
         import uvicorn
@@ -43,8 +43,6 @@ def serve(archive_dir: Path, *, host: str, port: int, open_browser: bool,
             f"`archive serve` needs the web extra ({exc.name} is not installed)",
             hint="pip install 'session-archive[web]'",
         ) from None
-    from .data import open_repo
-
     with open_repo(archive_dir):  # no archive: say so now, not on the first page
         pass
     out = out or sys.stdout
