@@ -26,9 +26,6 @@ from ..views import list_sessions, load_session, session_dict, turn_dict
 
 __all__ = ["ArchiveError", "SessionNotFound", "UsageError"]
 
-FILTER_FIELDS = ("profile", "project", "branch", "model", "tool", "since", "until")
-
-
 @contextmanager
 def open_repo(archive_dir: Path):
     """The archive opened read-only (``mode=ro``): the server never writes it."""
