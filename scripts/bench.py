@@ -2,8 +2,8 @@
 """Benchmark ingest speed, no-op cost, append storage, memory and search on a generated corpus.
 
     python scripts/bench.py [--mb 200] [--big-mb 1024] [--search-mb 100] [--search-big-mb 1024]
-                            [--mcp-mb 100] [--mcp-big-mb 1024] [--steps 123456] [--rg PATH]
-                            [--out /tmp/sa-bench] [--keep]
+                            [--mcp-mb 100] [--mcp-big-mb 1024] [--web-mb 1024]
+                            [--steps 1234567] [--rg PATH] [--out /tmp/sa-bench] [--keep]
 
 Measurements (each in a fresh folder under --out, removed afterwards unless --keep):
 1. first ingest of a --mb MiB corpus (3 profiles): MiB/s, files/s, peak RSS, compression ratio;
@@ -31,7 +31,10 @@ Measurements (each in a fresh folder under --out, removed afterwards unless --ke
    the search tool over the warm mix of 5 (p50 ≤ 30 ms at the big size, p95), and reading a
    generated 2,000-turn session: the first read_session call (it parses the session), every
    further page at the default budget (p50, the largest result against 4,000 tokens), the
-   hand-off and session_context calls.
+   hand-off and session_context calls;
+7. `archive serve`, at --web-mb (1024; 0 skips) of corpus: the search page's server time
+   (Server-Timing; p50 ≤ 50 ms) and a 2,000-turn session page's ready time in headless
+   Chromium (≤ 1 s).
 
 Prints a table and one JSON line; results also go to <out>/results.json. Ingests whose memory
 is measured run as `python -m archive ingest` in a child process, itself started by a small
@@ -80,6 +83,8 @@ TARGET_SEARCH_WARM_P50_MS = 30
 TARGET_INDEX_RATIO = 0.5
 TARGET_MCP_SEARCH_P50_MS = 30
 MCP_DEFAULT_BUDGET = 4_000  # tokens: archive/mcp_server.py's default
+TARGET_WEB_SEARCH_P50_MS = 50
+TARGET_WEB_SESSION_READY_S = 1.0
 
 # Runs argv[1:] and reports its wall time and peak memory. Being a fresh, small process, its
 # children's ru_maxrss is the ingest's own (the largest process of the tree, exact). The tree's
@@ -785,6 +790,89 @@ def bench_mcp(work: Path, mb: float, big_mb: float, seed: int) -> dict:
         calls = mcp_calls(archive, home, long_sid if key == "small" else None)
         out["sizes"][key] = {"jsonl_bytes": jsonl_bytes(home), **calls}
         log(f"   search p50 {calls['search']['p50_ms']:.1f} ms")
+# -- 7. the web front-end ---------------------------------------------------------------------
+
+WEB_LONG_ID = "b0000000-0000-4000-8000-000000002000"
+
+
+def _start_server(archive: Path, home: Path) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archive", "serve", "--port", "0", "--archive-dir", str(archive)],
+        env=child_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    for line in proc.stdout:
+        if "token=" in line:
+            return proc, line.strip()
+    proc.kill()
+    raise RuntimeError(f"archive serve printed no address: {proc.stderr.read()[-2000:]}")
+
+
+def bench_web(work: Path, mb: float, seed: int) -> dict:
+    """Server time of the search page, and a 2,000-turn session page's ready time in
+    Chromium, against a real `archive serve`."""
+    import http.client
+    from urllib.parse import quote, urlparse
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from cdp import CHROMIUM, Browser
+    from web_sessions import long_turns, write_session
+
+    home, archive = work / "home", work / "archive"
+    log(f"7. generating a {mb:g} MiB corpus and a 2,000-turn session")
+    gen_corpus.generate(home, total_mb=mb, seed=seed)
+    plant_rare(home, seed)
+    long_file = home / ".claude" / "projects" / "-home-dev-long" / f"{WEB_LONG_ID}.jsonl"
+    write_session(long_file, WEB_LONG_ID, long_turns(2000, step=60, compact_at=1500),
+                  cwd="/home/dev/long", compact_after={1500: 120_000})
+    result, proc = cli_ingest(archive, home)
+    out: dict = {"jsonl_bytes": jsonl_bytes(home), "long_bytes": long_file.stat().st_size,
+                 "ingest_s": proc["wall"]}
+    server, url = _start_server(archive, home)
+    try:
+        u = urlparse(url)
+        token = u.query.split("token=")[1]
+        cookie = f"archive_token_{u.port}={token}"
+
+        def server_ms(path: str) -> float:
+            conn = http.client.HTTPConnection("127.0.0.1", u.port, timeout=60)
+            conn.request("GET", path, headers={"Cookie": cookie})
+            r = conn.getresponse()
+            r.read()
+            conn.close()
+            if r.status != 200:
+                raise RuntimeError(f"{path}: HTTP {r.status}")
+            return float(r.getheader("server-timing").split("dur=")[1])
+
+        log("7. search page, server time")
+        times = []
+        for query, profile in WARM_QUERIES:
+            path = "/?q=" + quote(query) + (f"&profile={profile}" if profile else "")
+            server_ms(path)  # warm-up: the first opening of each segment, the page cache
+            times.append(server_ms(path))
+        q = statistics.quantiles(times, n=20, method="inclusive")
+        out["search"] = {"queries": len(times), "p50_ms": statistics.median(times),
+                         "p95_ms": q[18], "max_ms": max(times)}
+        if CHROMIUM is None:
+            log("7. no chromium: the session page is not measured")
+            return out
+        log("7. the 2,000-turn session page in headless Chromium")
+        browser = Browser(work / "chromium")
+        try:
+            browser.goto(url)
+            ready = []
+            for _ in range(3):
+                browser.goto(f"{u.scheme}://{u.netloc}/session/{WEB_LONG_ID}")
+                ready.append(browser.eval(
+                    "(() => { const n = performance.getEntriesByType('navigation')[0];"
+                    " return n.loadEventEnd - n.startTime; })()") / 1000)
+            turns = browser.eval("document.querySelectorAll('section.turn').length")
+        finally:
+            browser.close()
+        out["session"] = {"turns_rendered_first": turns, "first_s": ready[0],
+                          "again_s": statistics.median(ready[1:])}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
     return out
 
 
@@ -840,6 +928,19 @@ def checks(results: dict) -> list[dict]:
         search_rows(add, r)
     if r := results.get("mcp"):
         mcp_rows(add, r)
+    if r := results.get("web"):
+        mb = f"{r['jsonl_bytes'] / MiB:.0f} MiB"
+        w = r["search"]
+        add(f"7. {mb}: search page server time p50 ({w['queries']} queries)", w["p50_ms"], "ms",
+            f"<= {TARGET_WEB_SEARCH_P50_MS:g} ms", w["p50_ms"] <= TARGET_WEB_SEARCH_P50_MS,
+            "{:.1f}")
+        add(f"7. {mb}: search page server time p95", w["p95_ms"], "ms", fmt="{:.1f}")
+        if s := r.get("session"):
+            add("7. 2,000-turn session page ready in Chromium, first opening", s["first_s"],
+                "s", f"<= {TARGET_WEB_SESSION_READY_S:g} s",
+                s["first_s"] <= TARGET_WEB_SESSION_READY_S, "{:.3f}")
+            add("7. 2,000-turn session page ready in Chromium, again", s["again_s"], "s",
+                fmt="{:.3f}")
     return rows
 
 
@@ -947,8 +1048,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="corpus size for 6, small size (MiB, default 100; 0 skips 6)")
     ap.add_argument("--mcp-big-mb", type=float, default=1024,
                     help="corpus size for 6, big size (MiB, default 1024; 0 skips it)")
-    ap.add_argument("--steps", default="123456",
-                    help="which measurements to run (default 123456)")
+    ap.add_argument("--web-mb", type=float, default=1024,
+                    help="corpus size for 7, the web front-end (MiB; 0 skips)")
+    ap.add_argument("--steps", default="1234567",
+                    help="which measurements to run (default 1234567)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/sa-bench"))
     ap.add_argument("--keep", action="store_true", help="keep generated corpora and archives")
     args = ap.parse_args(argv)
@@ -971,11 +1074,13 @@ def main(argv: list[str] | None = None) -> int:
         ("5", "search", lambda w: bench_search(w, args.search_mb, args.search_big_mb, args.seed,
                                                args.rg, args.search_runs)),
         ("6", "mcp", lambda w: bench_mcp(w, args.mcp_mb, args.mcp_big_mb, args.seed)),
+        ("7", "web", lambda w: bench_web(w, args.web_mb, args.seed)),
     ]
     results["meta"]["rss_baseline_mib"] = rss_baseline()
     for key, name, fn in steps:
         if key not in args.steps or (key == "4" and not args.big_mb) or (
-            key == "5" and not args.search_mb) or (key == "6" and not args.mcp_mb
+            key == "5" and not args.search_mb) or (key == "6" and not args.mcp_mb) or (
+            key == "7" and not args.web_mb
         ):
             continue
         work = run_dir / name
