@@ -415,7 +415,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import archive.cli
 t1 = time.perf_counter()
-from archive import index
+from archive import search as index
 from archive.query import Filters, search
 from archive.repo import Repository
 t2 = time.perf_counter()
