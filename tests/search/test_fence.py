@@ -84,7 +84,9 @@ def _private_uses(path: Path) -> list[str]:
 
 def test_only_the_fence_touches_private_whoosh_names():
     """Everything outside archive/search/_whoosh/ (the rest of the package, scripts, tests other
-    than this one) uses Whoosh's public API only."""
+    than this one) uses Whoosh's public API only. Declared names without a leading underscore
+    (a pool's ``runs``, a writer's ``docnum``) are too common to scan for; the contract test
+    below still checks that each exists."""
     here = Path(__file__).resolve()
     files = _sources(PACKAGE, REPO / "scripts", REPO / "tests", exclude=FENCE)
     outside = {str(p.relative_to(REPO)): _private_uses(p) for p in files if p != here}
