@@ -1,25 +1,16 @@
-"""Search filters (profile, project, model, dates…) as a Whoosh filter query."""
+"""Search filters (profile, project, model, dates…) as a Whoosh filter query.
+
+The dataclass is ``archive.filters.SearchFilters``, shared with ``archive sessions`` (which
+must not import Whoosh); re-exported here for callers of the index.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from whoosh import query as Q
 
+from archive.filters import SearchFilters
+
 from .documents import naive_utc
-
-
-@dataclass
-class SearchFilters:
-    profile: str | None = None
-    project: str | None = None  # substring of the project path (case-insensitive)
-    branch: str | None = None
-    model: str | None = None  # substring, e.g. "opus" matches "claude-opus-4-1"
-    tool: str | None = None
-    since: datetime | None = None  # tz-aware UTC (naive is taken as UTC)
-    until: datetime | None = None
-    session_ids: list[str] | None = None
 
 
 def filter_query(reader, f: SearchFilters | None):

@@ -725,3 +725,10 @@ def test_a_kept_searcher_sees_every_commit_and_rebuild(tmp_path):
     assert [h.session_id for h in search(d, "papaya")] == ["c"]
 
 
+
+
+def test_one_filters_dataclass_for_sessions_and_search():
+    """``archive sessions`` and the index read the same SearchFilters (no field-by-field copy)."""
+    import archive.filters
+
+    assert SearchFilters is archive.filters.SearchFilters
