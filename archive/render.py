@@ -17,6 +17,7 @@ from .text import plural
 
 if TYPE_CHECKING:  # annotations only: importing ingest would cost every search ~15 ms
     from .ingest import IngestResult
+    from .repair import RepairResult
     from .restore import RestoreResult
     from .retention import AtRisk, LostSession
     from .secrets import SecretReport
@@ -128,6 +129,26 @@ def snapshots_table(rows: list[dict]) -> Table:
             str(s["gone_from_source"]), str(s["errors"]),
         )
     return table
+
+
+def repair_report(console: Console, result: RepairResult, *, forced: bool) -> None:
+    if not result.needed and not forced:
+        console.print("The catalog is sound; nothing to repair (--force rebuilds it anyway).")
+        return
+    verb = "Would rebuild" if result.dry_run else "Rebuilt"
+    console.print(
+        f"{verb} the catalog from {result.manifests} manifests: {result.snapshots} snapshots, "
+        f"{result.files} files, {result.versions} versions, {result.gone_from_source} gone "
+        "from source.",
+        markup=False,
+    )
+    if result.reason:
+        console.print(f"Reason: {result.reason}", markup=False)
+    if result.moved_aside:
+        console.print(f"The old catalog is kept as {', '.join(result.moved_aside)}.",
+                      markup=False)
+    if not result.dry_run:
+        console.print("Next: `archive reindex` rebuilds the search index.", markup=False)
 
 
 def verify_report(console: Console, result: VerifyResult) -> None:

@@ -22,20 +22,21 @@ from . import (  # noqa: F401
     demo,
     export,
     ingest,
+    mcp,
     nightly,
     read,
     remote,
-    repair,
     restore,
     secrets,
+    serve,
 )
 from .common import APP_SETTINGS, app
 
 # The order `archive --help` lists the commands in (groups, such as `schedule`, come last).
 COMMAND_ORDER = (
     "roots", "ingest", "versions", "snapshots", "cat", "verify", "search", "sessions", "show",
-    "diff", "reindex", "stats", "demo", "context", "export", "at-risk", "lost", "restore",
-    "secrets", "repair", "push", "pull",
+    "diff", "reindex", "repair", "stats", "demo", "context", "export", "at-risk", "lost",
+    "restore", "secrets", "mcp", "serve", "push", "pull",
 )
 
 
