@@ -357,6 +357,22 @@ def test_ingest_push_and_pull_for_the_nightly_job(two):
     a.run("ingest", "--quiet", "--push")
     b.run("ingest", "--quiet", "--pull")
     assert sid in {s["session_id"] for s in b.json("sessions")}
+    # pulled sessions are recorded by local manifests: a lost catalog comes back with them
+    (b.archive / "catalog.sqlite").rename(b.archive / "lost.sqlite")
+    b.run("repair")
+    b.run("reindex", "--quiet")
+    assert sid in {s["session_id"] for s in b.json("sessions", "--profile", "laptop:default")}
+    assert b.json("pull")["versions_added"] == 0  # not pulled twice
+    b.run("push", "--quiet")  # B's own (empty) snapshots go; the pulled ones never do
+    assert a.json("pull")["versions_added"] == 0
+
+
+def test_ingest_push_without_a_remote_is_a_usage_error(tmp_path, s3):  # noqa: F811
+    m = Machine(tmp_path, "lonely", s3)
+    m.session(str(uuid.uuid4()), ordinary(2, "x"))
+    r = m.run("ingest", "--quiet", "--push", code=2)
+    assert "no remote added yet" in r.stderr.decode()
+    assert m.json("sessions")  # the ingest itself was done
 
 
 def test_schedule_line_carries_push_and_pull(tmp_path):

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import EXIT_FAILURE, ArchiveError
+from ..errors import EXIT_FAILURE, EXIT_USAGE, ArchiveError
 from .common import (
     ArchiveDirOpt,
     JsonOpt,
@@ -113,8 +113,13 @@ def _sync_remotes(adir: Path, push: bool, pull: bool, quiet: bool) -> int:
         return 0
     from ..remote.config import load_remotes
 
+    remotes = load_remotes(adir)
+    if not remotes:
+        typer.echo("error: --push/--pull: no remote added yet (`archive remote add NAME "
+                   "s3://BUCKET`)", err=True)
+        return EXIT_USAGE
     code = 0
-    for name in load_remotes(adir):
+    for name in remotes:
         for on, verb in ((push, "push"), (pull, "pull")):
             if not on:
                 continue

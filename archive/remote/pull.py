@@ -165,12 +165,15 @@ def _pull_locked(archive_dir, r, repo, result, again, workers) -> None:
             label = labels[machine]
             need = [sha for sha in layout.chunk_shas(doc) if not store.has(sha)]
             try:
-                for sha, (data, size) in zip(
-                    need, pool.map(lambda s: _fetch_object(r, s), need), strict=True
-                ):
-                    store.put(data, sha)
-                    result.objects_fetched += 1
-                    result.bytes_fetched += size
+                step = workers * 2  # bounded memory: at most this many chunks in flight
+                for i in range(0, len(need), step):
+                    part = need[i:i + step]
+                    for sha, (data, size) in zip(
+                        part, pool.map(lambda s: _fetch_object(r, s), part), strict=True
+                    ):
+                        store.put(data, sha)
+                        result.objects_fetched += 1
+                        result.bytes_fetched += size
             except RemoteDamaged as exc:
                 result.refused.append({"machine": machine, "key": key, "problem": str(exc)})
                 continue
