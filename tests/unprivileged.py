@@ -107,6 +107,7 @@ def run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess:
     full_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
         "SESSION_ARCHIVE_FSYNC": "0", "COLUMNS": "200", "PYTHONDONTWRITEBYTECODE": "1",
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},  # the code under test
         **env,
     }
     return subprocess.run(
