@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import TargetExists, UsageError
+from .errors import ArchiveError, TargetExists, UsageError
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 # errnos of file systems without hard links: fall back to check-then-rename there.
@@ -104,8 +104,10 @@ def check_replaceable(name: str | os.PathLike, *, dir_fd: int | None = None,
     other than a regular file (looked at itself, a symlink is not followed)."""
     try:
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return False
+    except OSError as exc:
+        raise ArchiveError(f"cannot look at {shown or name}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
         raise NotRegularFile(
             f"{shown or name} is {describe(st.st_mode)}, not a regular file; nothing was written",

@@ -159,3 +159,10 @@ def test_ingest_log_never_replaces_a_fifo_or_a_link(home, cli, tmp_path):
         assert "cannot write the log" in result.stderr and "not a regular file" in result.stderr
         assert _state(target) == before
     assert sorted(os.listdir(tmp_path)) == sorted(["log.fifo", "log.link", "home", "archive"])
+
+
+def test_export_into_a_path_under_a_file_is_one_line(home, cli, tmp_path):
+    cli.json("ingest")
+    (tmp_path / "plain").write_text("x")
+    result = cli("export", SHORT_ID, "-o", tmp_path / "plain" / "out.md", code=2)
+    assert result.stderr.startswith("error: no folder") and "Traceback" not in result.stderr
