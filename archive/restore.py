@@ -5,6 +5,8 @@ Invariants:
   exit 3) unless ``force``; then, under the archive lock, the target root is ingested and each
   existing file's bytes are checked to be the newest archived version of it before anything is
   replaced. Without ``force`` the final rename is a hard link, which fails if a file appeared.
+  Only a regular file is ever replaced: a FIFO, device, folder or symlink at a target is refused
+  (exit 2), ``force`` or not (fsutil's rule).
 - Atomic writes. Each file is written to a temp file in its final folder, fsync'ed, then renamed
   (sidecars first, the transcript last). A failure removes the temp files, the files this run
   created and the folders it made: no partial file is left.

@@ -2,9 +2,12 @@
 
 Pure and tolerant: the parser never raises on content. Claude Code's format is undocumented and
 changes often, so anything unknown (line types, fields, block types) is skipped and counted, and
-bad lines (not JSON, invalid UTF-8, a cut last line, oversized lines) are counted in
-``Session.bad_lines`` rather than failing the parse. It reads a stream of lines, never a whole
-file, so a 1 GB transcript or a 100 MB single line does not need to fit in memory.
+bad lines (not JSON, a cut last line, oversized lines) are counted in ``Session.bad_lines``
+rather than failing the parse. A line that is JSON but for its bytes (a UTF-8 BOM, CRLF ends,
+invalid UTF-8, a lone surrogate escape) is parsed, with U+FFFD for what cannot be decoded: one bad
+byte never costs a turn, and the archive keeps the bytes as they were. It reads a stream of
+lines, never a whole file, so a 1 GB transcript or a 100 MB single line does not need to fit in
+memory.
 """
 
 from __future__ import annotations
