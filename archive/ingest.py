@@ -31,8 +31,9 @@ import orjson
 from .catalog import Catalog, VersionRow
 from .config import ensure_private_dir
 from .errors import ArchiveError
+from .faults import crash_point
 from .fsutil import private_umask
-from .indexer import IndexStats, crash_point
+from .indexer import IndexStats
 from .lock import ArchiveLock
 from .repo import Repository
 from .retention import DAY, SWEPT_KINDS, cleanup_periods
