@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -135,7 +134,7 @@ def create_temp(
     """Create a new private temp file for ``name`` (``.<name>.<random><suffix>`` in ``folder``,
     or in the folder ``dir_fd`` when given); returns (fd, its path or name). Never follows or
     reuses an existing name."""
-    tmp = f".{name}.{secrets.token_hex(6)}{suffix}"
+    tmp = f".{name}.{os.urandom(6).hex()}{suffix}"  # not secrets: ~2 ms of start-up
     path = tmp if dir_fd is not None else os.path.join(folder or ".", tmp)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
     fd = os.open(path, flags, 0o600, dir_fd=dir_fd)
