@@ -37,9 +37,7 @@ Format (zstd-compressed JSON, ``format`` 1)::
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +45,8 @@ from pathlib import Path
 
 import orjson
 import zstandard
+
+from .fsutil import atomic_write
 
 MANIFEST_DIR = "manifests"
 FORMAT = 1
@@ -62,33 +62,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _write_atomic(folder: Path, name: str, blob: bytes, durable: bool) -> Path:
-    """Temp file in the final folder, fsync, rename, fsync of the folder; no temp file left."""
-    tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
-    final = folder / name
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        try:
-            view = memoryview(blob)
-            while view:
-                view = view[os.write(fd, view) :]
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if durable:
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    return final
-
-
 def write_manifest(
     archive_dir: Path, snapshot: int, part: int, body: dict, *, durable: bool = True
 ) -> Path:
@@ -98,7 +71,9 @@ def write_manifest(
     doc = {"format": FORMAT, "written_at": _now(), "part": part, **body}
     blob = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(orjson.dumps(doc))
     name = f"{snapshot:08d}-{part:05d}-{hashlib.sha256(blob).hexdigest()}.json.zst"
-    return _write_atomic(folder, name, blob, durable)
+    # Temp file, fsync, hard link to the final name (never over an existing one), fsync of
+    # the folder; a failure leaves no temp file.
+    return atomic_write(folder / name, blob, replace=False, durable=durable)
 
 
 def clean_tmp(archive_dir: Path) -> None:

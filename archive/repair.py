@@ -29,8 +29,8 @@ from pathlib import Path
 
 from . import manifest
 from .catalog import CATALOG_FILE, Catalog, check_archive_dir, holds_archived_data
-from .config import private_umask
 from .errors import ArchiveError, CatalogDamaged, environment_errors
+from .fsutil import fsync_dir, private_umask
 from .lock import ArchiveLock
 
 REBUILDING = "catalog.rebuilding.sqlite"
@@ -147,7 +147,7 @@ def repair(
                 result.moved_aside.append(aside.name)
         os.rename(tmp, live)
         if durable:
-            _fsync(archive_dir)
+            fsync_dir(archive_dir)
         return result
 
 
