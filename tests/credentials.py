@@ -164,11 +164,12 @@ _add("key-camel-case", "key", "const config = {{ accessKey: '{s}' }}", "Q9w8E7r6
 def fragments(secret: str, size: int = 10) -> list[str]:
     """Pieces of ``secret`` that must not appear in any output: the whole of a short one, every
     ``size``-character window of the runs of key characters of a long one (a table cell that
-    wraps or cuts a secret still shows such a window)."""
+    wraps or cuts a secret still shows such a window), but windows of digits only."""
     runs = re.findall(rf"[A-Za-z0-9+/_!%-]{{{size},}}", secret)
     if not runs:
         return [secret]
-    return sorted({run[i : i + size] for run in runs for i in range(len(run) - size + 1)})
+    windows = {run[i : i + size] for run in runs for i in range(len(run) - size + 1)}
+    return sorted(w for w in windows if not w.isdigit())  # ids and counts are not the secret
 
 
 def leaked(output: str, credentials=CREDENTIALS, size: int = 10) -> list[str]:
