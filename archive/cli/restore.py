@@ -1,4 +1,4 @@
-"""The ``restore`` command(s): thin wrappers over the library, registered on ``cli.app``."""
+"""The ``restore`` command(s): thin wrappers over the library, registered on the CLI app."""
 
 from __future__ import annotations
 
@@ -6,16 +6,17 @@ from typing import Annotated
 
 import typer
 
-from .cli import (
+from .common import (
     ArchiveDirOpt,
     FromOpt,
     JsonOpt,
     RootOpt,
-    _archive_dir,
-    _print_json,
-    _roots,
-    _stdout,
+    archive_path,
     command,
+    config_roots,
+    note,
+    print_json,
+    stdout,
 )
 
 
@@ -77,13 +78,13 @@ def restore(
 
     Example: archive restore 4f2a --to work --turns 3 --new-id
     """
-    from .ingest import default_durable
-    from .restore import restore as run_restore
+    from ..ingest import default_durable
+    from ..restore import restore as run_restore
 
-    adir = _archive_dir(archive_dir)
+    adir = archive_path(archive_dir)
     result = run_restore(
         adir,
-        _roots(adir, root),
+        config_roots(adir, root),
         session_id,
         to=to,
         from_profile=from_profile,
@@ -97,39 +98,11 @@ def restore(
         wait=wait,
         durable=default_durable(),
     )
-    for note in result.notes:
-        typer.echo(f"note: {note}", err=True)
+    for text in result.notes:
+        note(text)
     if json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
         return
-    out = _stdout()
+    from ..render import restore_report
 
-    def say(text: str = "") -> None:
-        out.print(text, markup=False, highlight=False, soft_wrap=True)
-
-    verb = "Would restore" if result.dry_run else "Restored"
-    renamed = (
-        f" as {result.session_id}" if result.session_id != result.original_session_id else ""
-    )
-    say(
-        f"{verb} session {result.original_session_id}{renamed} from profile "
-        f"{result.source_profile} (version {result.version} of {result.newest_version}, "
-        f"captured {result.captured_at}) into profile {result.profile}"
-        + (f", first {result.turns} turns" if result.turns else "")
-    )
-    where = {"cwd": "the transcript's cwd", "--project": "--project",
-             "folder": "the source folder name"}[result.project_from]
-    say(f"  project: {result.project or '(unknown)'} (from {where}) -> "
-        f"folder {result.project_folder}")
-    for field, value in result.rewrites.items():
-        say(f"  rewrite: {field} -> {value}")
-    for f in result.files:
-        changed = ", ".join(f"{k} in {n} lines" for k, n in f.rewritten.items())
-        state = " (replaces the existing file)" if f.exists else ""
-        say(f"  {f.path}  {f.size} bytes{'; ' + changed if changed else ''}{state}")
-    if result.archived_snapshot is not None:
-        say(f"  the files replaced were archived first (snapshot {result.archived_snapshot})")
-    if result.dry_run:
-        say("Nothing written (--dry-run).")
-    say("Resume it with:")
-    say(f"  {result.resume_command}")
+    restore_report(stdout(), result)
