@@ -19,6 +19,7 @@ elsewhere: they hold credentials, and they can hold bytes a terminal acts on. In
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 
@@ -68,7 +69,8 @@ def outward(text: str, *, redact: bool = True, terminal: bool = False) -> str:
 
 def outward_data(value, *, redact: bool = True, terminal: bool = False,
                  counts: Counter | None = None):
-    """A copy of JSON-like data with every string passed through :func:`outward`.
+    """A copy of JSON-like data (or a dataclass row) with every string passed through
+    :func:`outward`.
 
     Dictionary keys are ours (field names) and stay, except that on a terminal they are made
     visible too (a tool input's keys come from a transcript). ``counts`` (optional) is
@@ -93,6 +95,17 @@ def outward_data(value, *, redact: bool = True, terminal: bool = False,
         }
     if isinstance(value, list | tuple):
         return [outward_data(v, redact=redact, terminal=terminal, counts=counts) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # A row the library returns as a dataclass (AtRisk, LostSession): the same with its
+        # strings passed through; other fields (counters, numbers) as they are.
+        changes = {}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if isinstance(v, str | list | tuple) or dataclasses.is_dataclass(v):
+                new = outward_data(v, redact=redact, terminal=terminal, counts=counts)
+                if new != v:
+                    changes[f.name] = type(v)(new) if isinstance(v, tuple) else new
+        return dataclasses.replace(value, **changes) if changes else value
     return value
 
 

@@ -106,7 +106,8 @@ def mask(kind: str) -> str:
 
 # -- rules --------------------------------------------------------------------------------------
 
-_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_TOKEN_CHARS = _ALNUM | frozenset("_-")
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class _Rule:
     token: bool
     accept: Callable[[str, re.Match[str]], bool] | None = None
     boundary: bool = True  # a key must not be part of a longer word (PEM blocks need not)
+    word: frozenset[str] = _TOKEN_CHARS  # the characters that would continue the word
 
 
 def _has_digit(s: str) -> bool:
@@ -276,8 +278,10 @@ def _value_rule(kind: str, label: str, accept, *, ci: bool = True) -> _Rule:
     return _Rule(kind, re.compile(pattern, re.IGNORECASE if ci else 0), token=False, accept=accept)
 
 
-def _token_rule(kind: str, pattern: str, accept=None, *, boundary: bool = True) -> _Rule:
-    return _Rule(kind, re.compile(pattern), token=True, accept=accept, boundary=boundary)
+def _token_rule(kind: str, pattern: str, accept=None, *, boundary: bool = True,
+                word: frozenset[str] = _TOKEN_CHARS) -> _Rule:
+    return _Rule(kind, re.compile(pattern), token=True, accept=accept, boundary=boundary,
+                 word=word)
 
 
 def _prefixed_rule(kind: str, prefix: str, value: str, accept=None) -> _Rule:
@@ -311,12 +315,14 @@ _SLACK_HOOK = _prefixed_rule(
 _DISCORD_HOOK = _prefixed_rule(
     "discord-webhook", r"discord(?:app)?\.com/api/webhooks/", rf"[0-9]{{5,}}+/[{_T}]{{30,}}+"
 )
-_AWS_ID = _token_rule("aws-access-key-id", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}+")
+_AWS_ID = _token_rule(
+    "aws-access-key-id", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}+", word=_ALNUM
+)
 _GOOGLE = _token_rule("google-api-key", rf"AIza[{_T}]{{35}}+")
 _GOOGLE_OAUTH = _token_rule("google-oauth", rf"(?:GOCSPX-[{_T}]{{28,}}+|ya29\.[{_T}]{{20,}}+)")
 _STRIPE = _token_rule("stripe-key", r"(?:[sr]k_(?:live|test|prod)|whsec)_[A-Za-z0-9]{16,}+")
-_TWILIO_SID = _token_rule("twilio-sid", r"AC[0-9a-f]{32}+", _random_ok)
-_TWILIO_KEY = _token_rule("twilio-key", r"SK[0-9a-fA-F]{32}+", _random_ok)
+_TWILIO_SID = _token_rule("twilio-sid", r"AC[0-9a-f]{32}+", _random_ok, word=_ALNUM)
+_TWILIO_KEY = _token_rule("twilio-key", r"SK[0-9a-fA-F]{32}+", _random_ok, word=_ALNUM)
 _SENDGRID = _token_rule("sendgrid-key", rf"SG\.[{_T}]{{16,32}}+\.[{_T}]{{30,64}}+")
 _NPM = _token_rule("npm-token", r"npm_[A-Za-z0-9]{36}+")
 _PYPI = _token_rule("pypi-token", rf"pypi-AgE[{_T}]{{50,}}+")
@@ -350,7 +356,7 @@ _HEROKU = _token_rule("heroku-key", rf"HRKU-AA[{_T}]{{58}}+")
 _NOTION = _token_rule("notion-token", r"ntn_[0-9]{11}[A-Za-z0-9]{35}+")
 _RUBYGEMS = _token_rule("rubygems-key", r"rubygems_[a-f0-9]{48}+")
 _PULUMI = _token_rule("pulumi-token", r"pul-[a-f0-9]{40}+")
-_ARTIFACTORY = _token_rule("artifactory-key", r"AKCp[A-Za-z0-9]{69}+")
+_ARTIFACTORY = _token_rule("artifactory-key", r"AKCp[A-Za-z0-9]{69}+", word=_ALNUM)
 _TELEGRAM = _prefixed_rule(
     "telegram-bot-token", r":", rf"AA[{_T}]{{33}}+(?![{_T}])", _telegram_ok
 )
@@ -578,7 +584,7 @@ def _scan(text: str, start: int, end: int, tokens_only: bool, out: list) -> None
                 if (
                     rule.boundary
                     and pos > 0
-                    and text[pos - 1] in _TOKEN_CHARS
+                    and text[pos - 1] in rule.word
                     and not (pos > 1 and text[pos - 2] == "\\")  # after an escape (JSON "\\n")
                 ):
                     break  # inside a longer word: not a key
@@ -586,7 +592,7 @@ def _scan(text: str, start: int, end: int, tokens_only: bool, out: list) -> None
                 if m is None:
                     continue
                 skip = m.end()
-                if rule.boundary and skip < end and text[skip] in _TOKEN_CHARS:
+                if rule.boundary and skip < end and text[skip] in rule.word:
                     break  # runs on into more word characters: not a key
                 if rule.accept is None or rule.accept(m.group(), m):
                     out.append(Finding(rule.kind, pos, skip))
@@ -705,6 +711,21 @@ def _overlaps(taken: list[tuple[int, int]], start: int, end: int) -> bool:
     return (i > 0 and taken[i - 1][1] > start) or (i < len(taken) and taken[i][0] < end)
 
 
+_LONGEST_KEY = 512  # far longer than any key rule matches, PEM blocks aside (masked cut or not)
+
+
+def safe_cut(text: str, at: int) -> int:
+    """Where to cut ``text`` near ``at`` so that no secret is split: ``at``, or the start of a
+    secret that runs across it. A secret cut in half no longer matches its rule and would be
+    shown; cut before it, it is either whole (and masked on the way out) or gone."""
+    if at >= len(text):
+        return at
+    for f in find_secrets(text[: at + _LONGEST_KEY]):
+        if f.start < at < f.end:
+            return f.start
+    return at
+
+
 def redact(text: str, findings: list[Finding] | None = None) -> str:
     """``text`` with every secret replaced by ``[REDACTED:<kind>]``.
 
@@ -760,4 +781,6 @@ def redact_data(value, counts: Counter | None = None):
     return value
 
 
-__all__ = ["KINDS", "Finding", "find_secrets", "mask", "redact", "redact_data", "redact_spans"]
+__all__ = [
+    "KINDS", "Finding", "find_secrets", "mask", "redact", "redact_data", "redact_spans", "safe_cut",
+]
