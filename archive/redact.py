@@ -110,7 +110,34 @@ _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 _TOKEN_CHARS = _ALNUM | frozenset("_-")
 
 
-@dataclass(frozen=True)
+class _Lazy:
+    """A regex compiled on its first use: a run meets few of the rules, and compiling them all
+    would cost every command that masks (``sessions`` included) more than its own work. After
+    the first call its methods are the compiled pattern's own (no wrapper in the hot loop)."""
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self.pattern, self.flags = pattern, flags
+
+    def _compile(self) -> re.Pattern[str]:
+        compiled = re.compile(self.pattern, self.flags)
+        self.match, self.fullmatch = compiled.match, compiled.fullmatch
+        self.finditer = compiled.finditer
+        return compiled
+
+    def match(self, *args):
+        return self._compile().match(*args)
+
+    def fullmatch(self, *args):
+        return self._compile().fullmatch(*args)
+
+    def finditer(self, *args):
+        return self._compile().finditer(*args)
+
+
+_lazy = _Lazy
+
+
+@dataclass(frozen=True, eq=False)  # one object per rule: hashed by identity, cheaply
 class _Rule:
     """An anchored check run where a trigger was found.
 
@@ -120,7 +147,7 @@ class _Rule:
     credential-shaped."""
 
     kind: str
-    regex: re.Pattern[str]
+    regex: _Lazy
     token: bool
     accept: Callable[[str, re.Match[str]], bool] | None = None
     boundary: bool = True  # a key must not be part of a longer word (PEM blocks need not)
@@ -275,18 +302,18 @@ _VALUE = (
 
 def _value_rule(kind: str, label: str, accept, *, ci: bool = True) -> _Rule:
     pattern = rf"(?P<label>{label}){_LABEL_TAIL}{_VALUE}"
-    return _Rule(kind, re.compile(pattern, re.IGNORECASE if ci else 0), token=False, accept=accept)
+    return _Rule(kind, _lazy(pattern, re.IGNORECASE if ci else 0), token=False, accept=accept)
 
 
 def _token_rule(kind: str, pattern: str, accept=None, *, boundary: bool = True,
                 word: frozenset[str] = _TOKEN_CHARS) -> _Rule:
-    return _Rule(kind, re.compile(pattern), token=True, accept=accept, boundary=boundary,
+    return _Rule(kind, _lazy(pattern), token=True, accept=accept, boundary=boundary,
                  word=word)
 
 
 def _prefixed_rule(kind: str, prefix: str, value: str, accept=None) -> _Rule:
     """A secret after a fixed prefix that is not itself secret (a host, a parameter name)."""
-    return _Rule(kind, re.compile(prefix + f"(?P<v>{value})"), token=False, accept=accept)
+    return _Rule(kind, _lazy(prefix + f"(?P<v>{value})"), token=False, accept=accept)
 
 
 # Prefixes, lengths and alphabets below are the vendors' published token formats, as collected by
@@ -333,7 +360,7 @@ _SHOPIFY = _token_rule("shopify-token", r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}+")
 _ATLASSIAN = _token_rule("atlassian-token", r"AT[AC]TT[A-Za-z0-9_=-]{60,}+")
 _AZURE_KEY = _Rule(
     "azure-storage-key",
-    re.compile(r"(?:Account|SharedAccess)Key[ \t]*+=[ \t]*+(?P<v>[A-Za-z0-9+/]{40,}+={0,2})",
+    _lazy(r"(?:Account|SharedAccess)Key[ \t]*+=[ \t]*+(?P<v>[A-Za-z0-9+/]{40,}+={0,2})",
                re.IGNORECASE),
     token=False,
 )
@@ -379,25 +406,25 @@ _PEM = _token_rule(
 _AUTH_LABEL = r"""authorization\\?["']?[ \t]*+[:=][ \t]*+\\?["']?"""
 _BEARER = _Rule(
     "bearer-token",
-    re.compile(_AUTH_LABEL + r"bearer[ \t]++(?P<v>[A-Za-z0-9._~+/=-]++)", re.IGNORECASE),
+    _lazy(_AUTH_LABEL + r"bearer[ \t]++(?P<v>[A-Za-z0-9._~+/=-]++)", re.IGNORECASE),
     token=False,
     accept=_bearer_ok,
 )
 _BASIC = _Rule(
     "basic-auth",
-    re.compile(_AUTH_LABEL + r"basic[ \t]++(?P<v>[A-Za-z0-9+/=]++)", re.IGNORECASE),
+    _lazy(_AUTH_LABEL + r"basic[ \t]++(?P<v>[A-Za-z0-9+/=]++)", re.IGNORECASE),
     token=False,
     accept=_basic_ok,
 )
 _URL = _Rule(
     "url-password",
-    re.compile(r"""://[^\s/?#@:"'<>\\]*+:(?P<v>[^\s/?#"'<>\\]*)@"""),
+    _lazy(r"""://[^\s/?#@:"'<>\\]*+:(?P<v>[^\s/?#"'<>\\]*)@"""),
     token=False,
     accept=_url_ok,
 )
 _AWS_SECRET = _Rule(
     "aws-secret-key",
-    re.compile(
+    _lazy(
         r"""secret_?access_?key\\?["']?[ \t]*+[:=][ \t]*+\\?["']?(?P<v>[A-Za-z0-9/+=]{40}+)"""
         r"""(?![A-Za-z0-9/+=])""",
         re.IGNORECASE,
@@ -411,7 +438,7 @@ _AWS_SECRET = _Rule(
 _GIVEN = r"""(?:\\?["'](?P<qv>[^"'\r\n\\]++)\\?["']|(?P<uv>[^\s"'`;&|()<>\\][^\s"'`;&|()<>]*+))"""
 _MYSQL = _Rule(
     "password",
-    re.compile(
+    _lazy(
         r"(?:mysql|mariadb)(?:-?[a-z]{2,6}+)?(?=[ \t])"
         rf"(?:[ \t]++(?!-p)[^\s]++){{0,16}}+(?:[ \t]++-p{_GIVEN})?"
     ),
@@ -420,7 +447,7 @@ _MYSQL = _Rule(
 )
 _SSHPASS = _Rule(
     "password",
-    re.compile(rf"sshpass(?:[ \t]++(?!-p)-[^\s]++){{0,10}}+(?:[ \t]++-p[ \t]*+{_GIVEN})?"),
+    _lazy(rf"sshpass(?:[ \t]++(?!-p)-[^\s]++){{0,10}}+(?:[ \t]++-p[ \t]*+{_GIVEN})?"),
     token=False,
     accept=_given_ok,
 )
@@ -465,40 +492,40 @@ _TRIGGER_TABLE: tuple[tuple[str, bool, str, str, tuple[_Rule, ...]], ...] = (
     ("SG.", False, "G", "", (_SENDGRID,)),
     ("AIza", False, "z", "", (_GOOGLE,)),
     ("GOCSPX-", False, "X", "", (_GOOGLE_OAUTH,)),
-    ("ya29.", False, "y", "", (_GOOGLE_OAUTH,)),
+    ("ya29.", False, ".", "", (_GOOGLE_OAUTH,)),
     ("npm_", False, "_", "", (_NPM,)),
-    ("pypi-AgE", False, "y", "", (_PYPI,)),
+    ("pypi-AgE", False, "E", "", (_PYPI,)),
     ("hf_", False, "_", "", (_HF,)),
-    ("api_org_", False, "o", "", (_HF_ORG,)),
-    *((f"do{c}_v1_", False, "v", "", (_DIGITALOCEAN,)) for c in "opr"),
-    ("shp", False, "h", "(?:at|ca|pa|ss)_", (_SHOPIFY,)),
+    ("api_org_", False, "_", "", (_HF_ORG,)),
+    *((f"do{c}_v1_", False, "_", "", (_DIGITALOCEAN,)) for c in "opr"),
+    *((f"shp{c}_", False, "_", "", (_SHOPIFY,)) for c in ("at", "ca", "pa", "ss")),
     ("ATATT", False, "T", "", (_ATLASSIAN,)),
     ("ATCTT", False, "T", "", (_ATLASSIAN,)),
-    ("accountkey", True, "u", "", (_AZURE_KEY,)),
-    ("sharedaccesskey", True, "h", "", (_AZURE_KEY,)),
+    ("accountkey", True, "k", "", (_AZURE_KEY,)),
+    ("sharedaccesskey", True, "k", "", (_AZURE_KEY,)),
     ("sig=", False, "g", "", (_AZURE_SAS,)),
-    ("dapi", False, "p", "", (_DATABRICKS,)),
-    ("hvs.", False, "v", "", (_VAULT,)),
-    ("hvb.", False, "v", "", (_VAULT,)),
-    ("sntrys_", False, "y", "", (_SENTRY,)),
-    ("sntryu_", False, "y", "", (_SENTRY,)),
-    ("dp.", False, "p", "", (_DOPPLER,)),
+    ("dapi", False, "p", "[a-f0-9]{32}", (_DATABRICKS,)),
+    ("hvs.", False, ".", "", (_VAULT,)),
+    ("hvb.", False, ".", "", (_VAULT,)),
+    ("sntrys_", False, "_", "", (_SENTRY,)),
+    ("sntryu_", False, "_", "", (_SENTRY,)),
+    ("dp.", False, ".", "", (_DOPPLER,)),
     ("ops_eyJ", False, "J", "", (_ONEPASSWORD,)),
-    ("pscale_", False, "p", "", (_PLANETSCALE,)),
-    ("sq0", False, "q", "", (_SQUARE,)),
+    ("pscale_", False, "_", "", (_PLANETSCALE,)),
+    ("sq0", False, "0", "", (_SQUARE,)),
     ("lin_api_", False, "_", "", (_LINEAR,)),
     ("PMAK-", False, "M", "", (_POSTMAN,)),
     ("pplx-", False, "x", "", (_PERPLEXITY,)),
     ("HRKU-", False, "U", "", (_HEROKU,)),
     ("ntn_", False, "_", "", (_NOTION,)),
-    ("rubygems_", False, "y", "", (_RUBYGEMS,)),
-    ("pul-", False, "l", "", (_PULUMI,)),
+    ("rubygems_", False, "_", "", (_RUBYGEMS,)),
+    ("pul-", False, "-", "", (_PULUMI,)),
     (":AA", False, ":", "", (_TELEGRAM,)),
     ("AGE-SECRET-KEY-1", False, "G", "", (_AGE,)),
     ("eyJ", False, "J", "", (_JWT,)),
     ("-----BEGIN", False, "B", "", (_PEM,)),
     ("://", False, "/", "", (_URL,)),
-    ("mysql", False, "y", "", (_MYSQL,)),
+    ("mysql", False, "q", "", (_MYSQL,)),
     ("mariadb", False, "b", "", (_MYSQL,)),
     ("sshpass", False, "h", "", (_SSHPASS,)),
     ("authorization", True, "z", _SEP, (_BEARER, _BASIC)),
@@ -520,7 +547,7 @@ _TRIGGER_TABLE: tuple[tuple[str, bool, str, str, tuple[_Rule, ...]], ...] = (
 
 def _build_triggers(
     tokens_only: bool = False,
-) -> tuple[re.Pattern[str], list[tuple[int, tuple[_Rule, ...]]]]:
+) -> tuple[_Lazy, list[tuple[int, tuple[_Rule, ...]]]]:
     """The trigger regex, and for each of its groups: (offset of the anchor, rules).
 
     Each alternative ends in an empty group, so ``m.lastindex`` names the trigger found."""
@@ -540,29 +567,35 @@ def _build_triggers(
     for a, alternatives in by_anchor.items():  # groups are numbered in pattern order
         parts.append(f"{re.escape(a)}(?:{'|'.join(alt for alt, _, _ in alternatives)})")
         groups.extend((at, rules) for _, at, rules in alternatives)
-    return re.compile("|".join(parts)), groups
+    return _Lazy("|".join(parts)), groups
 
 
 _TRIGGERS, _GROUPS = _build_triggers()
 _KEY_TRIGGERS, _KEY_GROUPS = _build_triggers(tokens_only=True)
 
 
-def _token_rules_by_first() -> dict[str, tuple[_Rule, ...]]:
-    """Key rules by the first character of their literal, for :func:`_vendor_kind`."""
-    by_first: dict[str, list[_Rule]] = {}
+def _token_rules_by_literal() -> tuple[re.Pattern[str], dict[str, tuple[_Rule, ...]]]:
+    """Key rules by their literal, and one regex that finds which literal a value starts with
+    (longest first), for :func:`_vendor_kind`."""
+    by_literal: dict[str, list[_Rule]] = {}
     for literal, _ci, _anchor, _follow, rules in _TRIGGER_TABLE:
         for rule in rules:
-            if rule.token and rule not in by_first.setdefault(literal[0], []):
-                by_first[literal[0]].append(rule)
-    return {first: tuple(rules) for first, rules in by_first.items()}
+            if rule.token and rule not in by_literal.setdefault(literal, []):
+                by_literal[literal].append(rule)
+    literals = sorted((lit for lit, rules in by_literal.items() if rules), key=len, reverse=True)
+    start = re.compile("|".join(re.escape(lit) for lit in literals))
+    return start, {lit: tuple(rules) for lit, rules in by_literal.items()}
 
 
-_TOKEN_RULES_BY_FIRST = _token_rules_by_first()
+_VENDOR_START, _TOKEN_RULES_BY_LITERAL = _token_rules_by_literal()
 
 
 def _vendor_kind(value: str) -> str | None:
     """The kind of a known key when ``value`` is exactly one (``API_KEY=sk-ant-…``)."""
-    for rule in _TOKEN_RULES_BY_FIRST.get(value[:1], ()):
+    start = _VENDOR_START.match(value)
+    if start is None:
+        return None
+    for rule in _TOKEN_RULES_BY_LITERAL[start.group()]:
         m = rule.regex.fullmatch(value)
         if m and (rule.accept is None or rule.accept(value, m)):
             return rule.kind
@@ -601,7 +634,7 @@ def _scan(text: str, start: int, end: int, tokens_only: bool, out: list) -> None
                 continue
             if rule is _URL and not (pos > 0 and text[pos - 1].isalnum()):
                 break  # "://" without a scheme before it
-            if pos < quiet.get(rule, -1):
+            if quiet and pos < quiet.get(rule, -1):
                 break
             m = rule.regex.match(text, pos, end)
             if m is None:
@@ -659,15 +692,15 @@ def _twilio_token_ok(value: str) -> bool:
     return _has_digit(value) and any(c.isalpha() for c in value)
 
 
-_COMPANIONS: dict[str, tuple[str, re.Pattern[str], Callable[[str], bool]]] = {
+_COMPANIONS: dict[str, tuple[str, _Lazy, Callable[[str], bool]]] = {
     "aws-access-key-id": (
         "aws-secret-key",
-        re.compile(rf"(?:(?<![A-Za-z0-9/+=])|{_ESCAPED})[A-Za-z0-9/+]{{40}}(?![A-Za-z0-9/+=])"),
+        _lazy(rf"(?:(?<![A-Za-z0-9/+=])|{_ESCAPED})[A-Za-z0-9/+]{{40}}(?![A-Za-z0-9/+=])"),
         _aws_secret_ok,
     ),
     "twilio-sid": (
         "twilio-auth-token",
-        re.compile(rf"(?:(?<![A-Za-z0-9_])|{_ESCAPED})[0-9a-f]{{32}}(?![A-Za-z0-9_])"),
+        _lazy(rf"(?:(?<![A-Za-z0-9_])|{_ESCAPED})[0-9a-f]{{32}}(?![A-Za-z0-9_])"),
         _twilio_token_ok,
     ),
 }
