@@ -233,9 +233,11 @@ LIMIT_S = 2.0  # a safety bound (backtracking would take minutes), not a benchma
 
 
 def _timed_redact(text: str, conn) -> None:
-    started = time.perf_counter()
+    # CPU time of this process: what the scan costs, whatever else the machine runs meanwhile
+    # (wall time under a loaded CI host measured the neighbours, not the scan).
+    started = time.process_time()
     redact(text)
-    conn.send(time.perf_counter() - started)
+    conn.send(time.process_time() - started)
 
 
 @pytest.mark.parametrize("text", list(PATHOLOGICAL.values()), ids=list(PATHOLOGICAL))
@@ -249,7 +251,7 @@ def test_pathological_input_is_bounded(text):
     if child.is_alive():
         child.kill()
         child.join()
-        pytest.fail(f"redact() still running after {LIMIT_S * 10:.0f} s on 1 MB")
+        pytest.fail(f"redact() still running after {LIMIT_S * 10:.0f} s on 1 MB")  # wall time
     assert receive.poll(1), "the child died without an answer"
     elapsed = receive.recv()
-    assert elapsed < LIMIT_S, f"redact() took {elapsed:.2f} s on 1 MB"
+    assert elapsed < LIMIT_S, f"redact() took {elapsed:.2f} s of CPU on 1 MB"
