@@ -429,7 +429,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import archive.cli
 t1 = time.perf_counter()
-from archive import index
+from archive import search as index
 from archive.filters import SearchFilters
 from archive.query import search
 from archive.repo import Repository

@@ -166,7 +166,7 @@ def cat(
                  "redirect to a file for the exact bytes")
             return
         out = sys.stdout.buffer
-        for data in repo.iter_version_bytes(v):
+        for data in repo.iter_version_bytes(v, check_first=True):
             out.write(data)
         out.flush()
 
