@@ -159,7 +159,7 @@ def cat(
         copy = repo.pick_copy(session_id, from_profile)
         v = repo.pick_version(copy.file, version)
         if sys.stdout.isatty():
-            data = b"".join(repo.iter_version_bytes(v))
+            data = b"".join(repo.iter_version_bytes(v))  # checked whole before anything shows
             text = data.decode("utf-8", "replace")
             typer.echo(to_terminal(shown(text)), nl=False)
             note("on a terminal credentials are masked and control characters shown; "
