@@ -707,6 +707,67 @@ def demo(
     run_demo(base / "home", adir, _stdout())
 
 
+@command()
+def resume(
+    query: Annotated[str | None, typer.Argument(
+        help="A session (id, prefix, name) to resume, or words to search for.")] = None,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="Profile to resume in [default: the one it was found in].")] = None,
+    from_profile: Annotated[str | None, typer.Option(
+        "--from", help="Read (with --last: take the latest session of) this profile.")] = None,
+    project: Annotated[str | None, typer.Option(
+        "--project", help="Run it in this absolute directory (its cwd is rewritten).")] = None,
+    last: Annotated[bool, typer.Option(
+        "--last", help="The most recently active session, captured as it is now.")] = False,
+    turns: Annotated[int | None, typer.Option(
+        "--turns", min=1, help="Fork: only the first N turns, under a new id.")] = None,
+    print_only: Annotated[bool, typer.Option(
+        "--print", help="Print the command instead of running it.")] = False,
+    profile: ProfileOpt = None,
+    in_project: Annotated[str | None, typer.Option(
+        "--in-project", help="Picker: only sessions whose project path contains this.")] = None,
+    since: SinceOpt = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the archive lock.")] = 0.0,
+    root: RootOpt = None,
+    archive_dir: ArchiveDirOpt = None,
+):
+    """Find a session and go back into it, in the right profile and folder.
+
+    On a terminal, opens a picker (search as you type; Enter resumes). A session not held by
+    the target profile is restored there first, after capturing it fresh if its source grew
+    since the last ingest; then `claude --resume` (or `ccs NAME --resume`) replaces this
+    process, in the session's project directory. Without a terminal, or with --print, it
+    prints the command. Exit codes as `restore`.
+
+    Example: archive resume --last --to personal
+    """
+    from .resume import Choice, launch, plan_resume, select_session
+
+    adir = _archive_dir(archive_dir)
+    found = _roots(adir, root)
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    sid = select_session(adir, found, query, last=last, from_profile=from_profile,
+                         picker=tty and not print_only)
+    if sid is not None:
+        choice = Choice(sid, to, project=project)
+    else:
+        from .tui import pick
+
+        filters = _filters(profile, in_project, None, None, None, since, None)
+        choice = pick(adir, found, query=query or "", filters=filters, to=to, project=project)
+        if choice is None:
+            return  # Escape: nothing written
+    plan = plan_resume(adir, found, choice.session_id, to=choice.to, from_profile=from_profile,
+                       project=choice.project, turns=turns or choice.turns,
+                       new_id=bool(turns) or choice.new_id, wait=wait)
+    for note in plan.notes:
+        typer.echo(f"note: {note}", err=True)
+    if print_only or not tty:
+        typer.echo(plan.launch.shell_line())
+        return
+    launch(plan.launch)
+
+
 # Commands of other areas live in their own modules and register themselves on ``app``.
 from . import cli_context, cli_export, cli_nightly, cli_restore, cli_secrets  # noqa: E402,F401
 
