@@ -43,6 +43,9 @@ def _tokens(n: int | None, estimated: bool) -> str:
     return tokens(n, estimated)
 
 
+WIDE = 110  # columns from which the results list shows the project and the time of day
+
+
 class ProjectScreen(ModalScreen[str | None]):
     """Asks where to run a session whose project directory does not exist here."""
 
@@ -64,7 +67,10 @@ class ProjectScreen(ModalScreen[str | None]):
             yield Input(value=os.getcwd(), id="project-path")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        path = event.value.strip()
+        self.submit(event.value)
+
+    def submit(self, value: str) -> None:
+        path = value.strip()
         if not path.startswith("/") or not os.path.isdir(path):
             self.app.notify(f"not a directory here: {clean(path)}", severity="error")
             return
@@ -117,6 +123,7 @@ class PickerApp(App[Choice | None]):
         self.turn: int | None = None  # the turn previewed (and forked from)
         self.session_data: dict | None = None
         self.preview_plain = ""  # what the preview shows, as text (for tests)
+        self.status_plain = ""
         self.generation = 0  # of the newest query typed
         self.shown_generation = -1  # of the rows on screen
         self._search_lock = threading.Lock()
@@ -170,23 +177,31 @@ class PickerApp(App[Choice | None]):
         self.rows = rows
         table = self.query_one("#results", DataTable)
         table.clear(columns=True)
+        # Each column is padded by one cell on both sides; the title takes what is left. Below
+        # WIDE the project column goes (the preview names it) and dates lose their time.
         width = max(self.size.width, 60)
-        title_w = max(12, width - 2 - 9 - 16 - 20 - 17 - 6 - 8)
-        for label, w in (("", 1), ("session", 8), ("name / title", title_w),
-                         ("profiles", 14), ("project", 18), ("last active", 16),
-                         ("ctx", 5)):
+        wide = width >= WIDE
+        fixed = [("", 1), ("session", 8), ("profiles", 14 if wide else 12)]
+        if wide:
+            fixed.append(("project", 20))
+        fixed += [("last active" if wide else "active", 16 if wide else 10), ("ctx", 5)]
+        title_w = max(10, width - 3 - sum(w + 2 for _, w in fixed) - 2)
+        columns = [*fixed[:2], ("name / title", title_w), *fixed[2:]]
+        for label, w in columns:
             table.add_column(label, width=w)
         for i, r in enumerate(rows):
-            table.add_row(
+            cells = [
                 "†" if r.gone else "",
                 r.session_id[:8],
                 Text(r.title or "(untitled)", overflow="ellipsis", no_wrap=True),
                 Text(",".join(r.profiles), overflow="ellipsis", no_wrap=True),
-                Text(_short(r.project, 18), no_wrap=True),
-                _when(r.ended),
-                _tokens(r.context_tokens, r.context_estimated),
-                key=str(i),
-            )
+            ]
+            if wide:
+                cells.append(Text(_short(r.project, 20), no_wrap=True))
+            when = _when(r.ended)
+            cells += [when if wide else when[:10],
+                      _tokens(r.context_tokens, r.context_estimated)]
+            table.add_row(*cells, key=str(i))
         if error:
             self.set_status(Text(f"error: {clean(error)}", style="bold red"))
             self.show_preview(None)
@@ -274,6 +289,7 @@ class PickerApp(App[Choice | None]):
         self.query_one("#preview-box", VerticalScroll).scroll_home(animate=False)
 
     def set_status(self, text: Text) -> None:
+        self.status_plain = text.plain
         self.query_one("#status", Static).update(text)
 
     def update_status(self) -> None:
@@ -319,7 +335,7 @@ class PickerApp(App[Choice | None]):
 
     def action_resume(self) -> None:
         if isinstance(self.screen, ProjectScreen):
-            self.screen.query_one(Input).action_submit()
+            self.screen.submit(self.screen.query_one(Input).value)
             return
         self._choose(turns=None)
 
