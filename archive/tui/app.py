@@ -128,6 +128,7 @@ class PickerApp(App[Choice | None]):
         self.shown_generation = -1  # of the rows on screen
         self._search_lock = threading.Lock()
         self._preview_generation = 0
+        self._columns_for = 0  # the width the list's columns were laid out for
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -147,6 +148,10 @@ class PickerApp(App[Choice | None]):
         self._search(self.initial_query)
 
     # -- searching ------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        if self.rows and self.size.width != self._columns_for:
+            self.show_rows(self.shown_generation, self.rows)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "query":
@@ -176,19 +181,22 @@ class PickerApp(App[Choice | None]):
         self.shown_generation = generation
         self.rows = rows
         table = self.query_one("#results", DataTable)
-        table.clear(columns=True)
         # Each column is padded by one cell on both sides; the title takes what is left. Below
         # WIDE the project column goes (the preview names it) and dates lose their time.
         width = max(self.size.width, 60)
         wide = width >= WIDE
-        fixed = [("", 1), ("session", 8), ("profiles", 14 if wide else 12)]
-        if wide:
-            fixed.append(("project", 20))
-        fixed += [("last active" if wide else "active", 16 if wide else 10), ("ctx", 5)]
-        title_w = max(10, width - 3 - sum(w + 2 for _, w in fixed) - 2)
-        columns = [*fixed[:2], ("name / title", title_w), *fixed[2:]]
-        for label, w in columns:
-            table.add_column(label, width=w)
+        if width != self._columns_for:
+            self._columns_for = width
+            table.clear(columns=True)
+            fixed = [("", 1), ("session", 8), ("profiles", 14 if wide else 12)]
+            if wide:
+                fixed.append(("project", 20))
+            fixed += [("last active" if wide else "active", 16 if wide else 10), ("ctx", 5)]
+            title_w = max(10, width - 3 - sum(w + 2 for _, w in fixed) - 2)
+            for label, w in [*fixed[:2], ("name / title", title_w), *fixed[2:]]:
+                table.add_column(label, width=w)
+        else:
+            table.clear()
         for i, r in enumerate(rows):
             cells = [
                 "†" if r.gone else "",

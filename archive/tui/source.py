@@ -18,7 +18,7 @@ from ..query import Filters, list_sessions, load_session, search, session_dict
 from ..redact import redact, redact_data
 from ..repo import Repository
 
-LIMIT = 50
+LIMIT = 30  # rows in the list: each costs a snippet, cut while the person types
 # C0 and C1 controls (newline and tab aside), DEL, and the bidi overrides that reorder text.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
