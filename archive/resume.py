@@ -326,14 +326,14 @@ def plan_resume(
     sid = _resolve(archive_dir, roots, ref, from_profile)
     if not dry_run:
         captured = capture_fresh(archive_dir, roots, sid, wait=wait, durable=durable)
+    notes = [f"captured {len(captured)} changed file(s) of the session first"] if captured else []
+    fork = turns is not None or new_id
     with Repository(archive_dir, readonly=True) as repo:
         copy = repo.pick_copy(sid, from_profile)
         meta = repo.catalog.session_meta(copy.file.id) or {}
-    to = to or copy.file.profile
-    target = find_root(roots, to)
-    fork = turns is not None or new_id
-    held = None if fork else _held(target, sid, project)
-    notes = [f"captured {len(captured)} changed file(s) of the session first"] if captured else []
+        target = find_root(roots, to or copy.file.profile)
+        lagging = False if fork else _lags_behind(repo, sid, target, copy.file, notes)
+    held = None if fork or lagging else _held(target, sid, project)
     if held is not None:
         cwd = project or _first_cwd(held) or meta.get("project")
         return ResumePlan(
@@ -345,8 +345,9 @@ def plan_resume(
     from .restore import restore
 
     result = restore(
-        archive_dir, roots, sid, to=target.profile, from_profile=from_profile, project=project,
-        turns=turns, new_id=new_id, dry_run=dry_run, wait=wait, durable=durable,
+        archive_dir, roots, sid, to=target.profile, from_profile=copy.file.profile,
+        project=project, turns=turns, new_id=new_id, dry_run=dry_run, wait=wait,
+        durable=durable, force=lagging,
     )
     notes += result.notes
     notes.append(f"{'would restore' if dry_run else 'restored'} it into profile {target.profile}: "
@@ -358,6 +359,28 @@ def plan_resume(
         launch=launch_for(target, result.session_id, cwd), restored=not dry_run,
         restored_path=result.path, captured=captured, notes=notes,
     )
+
+
+def _lags_behind(repo: Repository, sid: str, target: Root, newest, notes: list[str]) -> bool:
+    """Whether the target's own copy is an older state of the copy to resume (its bytes a
+    prefix of the newest): then it is replaced, after restore archives it. Copies that both
+    grew are left alone: the target's own is resumed."""
+    if newest.profile == target.profile:
+        return False
+    mine = [f for f in repo.session_copies(sid) if f.profile == target.profile]
+    if not mine or mine[0].gone_snapshot is not None:
+        return False
+    old = repo.catalog.latest_version(mine[0].id)
+    new = repo.catalog.latest_version(newest.id)
+    if old is None or new is None or old.sha256 == new.sha256:
+        return False
+    if repo.is_prefix(old, new):
+        notes.append(f"profile {target.profile} held an older state of the session; it is "
+                     f"archived and replaced by the newer copy of {newest.profile}")
+        return True
+    notes.append(f"the copies of {target.profile} and {newest.profile} diverged; resuming "
+                 f"the copy of {target.profile} (`archive diff {sid[:8]}` compares them)")
+    return False
 
 
 def _resolve(archive_dir: Path, roots: list[Root], ref: str, from_profile: str | None) -> str:

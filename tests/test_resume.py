@@ -17,6 +17,7 @@ from conftest import SHORT_ID
 from test_search_cli import make_session
 
 from archive.lock import ArchiveLock
+from archive.paths import project_folder
 from archive.resume import EXEC_LOG_ENV, launch, plan_resume
 from archive.roots import discover_roots, find_root
 
@@ -38,7 +39,7 @@ def _grown_session(home, tmp_path, profile="work", turns=2):
     sid = str(uuid.uuid4())
     cwd = tmp_path / "proj"
     cwd.mkdir(exist_ok=True)
-    path = home.session_file(profile, "-tmp-proj", sid)
+    path = home.session_file(profile, project_folder(str(cwd)), sid)  # as Claude Code names it
     make_session(path, sid, str(cwd), "main", "claude-opus-4-5",
                  [(f"question {n}", f"answer {n}") for n in range(1, turns + 1)], day=20)
     return sid, path, cwd
@@ -74,10 +75,9 @@ def test_each_root_kind_gets_its_command_and_the_restored_file_is_byte_exact(
     roots = _roots(("old", str(extra)))
     to = {"default": "default", "extra-root": "old", "ccs": "personal"}[kind]
     plan = plan_resume(home.archive, roots, sid[:8], to=to)
-    target = find_root(roots, to).path / "projects" / "-tmp-proj" / f"{sid}.jsonl"
-    # the tmp dir's encoded folder depends on tmp_path: find the one restore chose
-    assert plan.restored and plan.restored_path.read_bytes() == source.read_bytes()
-    assert plan.restored_path.parent.parent == target.parent.parent
+    target = find_root(roots, to).path / "projects" / source.parent.name / f"{sid}.jsonl"
+    assert plan.restored and plan.restored_path == target
+    assert target.read_bytes() == source.read_bytes()
     got = _exec_log(tmp_path, plan)
     expected = {
         "default": (["claude", "--resume", sid], {}),
@@ -201,6 +201,36 @@ def test_last_from_a_profile_takes_that_profiles_newest(home, cli, tmp_path):
     assert out.strip().endswith("ccs personal --resume c45af7b1-cb7c-4e51-93db-8cbb250a877a")
     out = cli("resume", "--last", "--from", "work", "--to", "personal").stdout
     assert out.strip().endswith(f"ccs personal --resume {sid}")
+
+
+def test_switching_back_replaces_the_older_copy_after_archiving_it(home, cli, tmp_path):
+    """work -> personal -> work: the session went on in personal; going back to work must
+    resume those newest bytes, not work's older copy, which stays archived."""
+    sid, source, cwd = _grown_session(home, tmp_path, "work")
+    cli("ingest")
+    cli("resume", sid, "--to", "personal")
+    moved = next((home.root("personal") / "projects").rglob(f"{sid}.jsonl"))
+    old_work = source.read_bytes()
+    _grow(moved, sid, cwd, turns=2)  # work went on in personal
+    result = cli("resume", "--last", "--to", "work")
+    assert result.stdout.strip() == f"cd {cwd} && ccs work --resume {sid}"
+    assert "held an older state" in result.stderr
+    assert source.read_bytes() == moved.read_bytes() and b"question 3" in source.read_bytes()
+    versions = cli.json("versions", sid, "--from", "work")
+    assert [v["size"] for v in versions][0] == len(old_work)  # the old copy is still archived
+
+
+def test_copies_that_both_grew_are_not_replaced(home, cli, tmp_path):
+    sid, source, cwd = _grown_session(home, tmp_path, "work")
+    cli("ingest")
+    cli("resume", sid, "--to", "personal")
+    moved = next((home.root("personal") / "projects").rglob(f"{sid}.jsonl"))
+    _grow(moved, sid, cwd, turns=2)
+    _grow(source, sid, cwd, turns=2)  # both went on: diverged
+    before = source.read_bytes()
+    result = cli("resume", sid, "--to", "work")
+    assert "restored" not in result.stderr and "replaced" not in result.stderr
+    assert source.read_bytes() == before
 
 
 def test_an_unchanged_session_is_not_captured_again(home, cli):

@@ -16,6 +16,7 @@ import orjson
 import pytest
 from test_search_cli import make_session
 
+from archive.paths import project_folder
 from archive.resume import EXEC_LOG_ENV, launch, plan_resume
 from archive.roots import discover_roots
 
@@ -39,7 +40,7 @@ def planted(home, cli, tmp_path):
     turns[0] = (f"set ANTHROPIC_API_KEY={FAKE_KEY} \x1b]0;pwned\x07 and \x1b[2J go",
                 "done \x1b[31mred\x1b[0m")
     turns[2] = (f"{turns[2][0]} {PHRASE}", turns[2][1])
-    path = home.session_file("work", "-tmp-proj", sid)
+    path = home.session_file("work", project_folder(str(cwd)), sid)
     make_session(path, sid, str(cwd), "main", "claude-opus-4-5", turns, day=25)
     cli("ingest")
     return sid, path, cwd
@@ -173,6 +174,32 @@ def test_escape_writes_nothing(home, planted, monkeypatch, tmp_path):
     assert _snapshot(home.path, home.archive, work_dir) == before
 
 
+def test_the_hand_off_key_writes_a_masked_document_here(home, planted, monkeypatch, tmp_path):
+    sid, _, _ = planted
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+
+    async def go():
+        app = _app(home)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press(*PHRASE)
+            await _settle(pilot, app)
+            await pilot.press("ctrl+o")
+            await pilot.pause(0.1)
+            await pilot.press("ctrl+o")  # a second time: it exists, nothing overwritten
+            await pilot.pause(0.1)
+            await pilot.press("escape")
+        return app.return_value
+
+    assert _run(go()) is None
+    doc = here / f"{sid[:8]}-handoff.md"
+    assert [p.name for p in here.iterdir()] == [doc.name]
+    text = doc.read_text()
+    assert PHRASE in text and "[REDACTED" in text and FAKE_KEY not in text
+    assert (doc.stat().st_mode & 0o777) == 0o600
+
+
 def test_list_and_preview_mask_secrets_and_show_no_control_characters(home, planted):
     sid, _, _ = planted
 
@@ -255,15 +282,21 @@ def _tmux(*args: str) -> str:
 SOCKET = f"archive-test-{os.getpid()}"
 
 
+def _read(path: Path) -> bytes:
+    return path.read_bytes() if path.exists() else b""
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_in_tmux_at_80x24_list_preview_and_footer_are_visible_and_enter_execs(
     home, planted, tmp_path
 ):
     sid, _, cwd = planted
     log = tmp_path / "exec.json"
+    paged = tmp_path / "paged.txt"
     archive = Path(sys.executable).with_name("archive")
-    env = {"HOME": str(home.path), "SESSION_ARCHIVE_DIR": str(home.archive),
-           "SESSION_ARCHIVE_FSYNC": "0", EXEC_LOG_ENV: str(log), "TERM": "xterm-256color"}
+    env = {"PAGER": f"cat > {paged}", "HOME": str(home.path),
+           "SESSION_ARCHIVE_DIR": str(home.archive), "SESSION_ARCHIVE_FSYNC": "0",
+           EXEC_LOG_ENV: str(log), "TERM": "xterm-256color"}
     flags = [x for k, v in env.items() for x in ("-e", f"{k}={v}")]
     _tmux("new-session", "-d", "-x", "80", "-y", "24", *flags,
           # COLUMNS/LINES (conftest sets COLUMNS) would override the terminal's own size
@@ -289,6 +322,13 @@ def test_in_tmux_at_80x24_list_preview_and_footer_are_visible_and_enter_execs(
         assert sid[:8] in lines[2] and "work" in lines[2]  # the planted session first
         assert any(f"{sid} · work" in x for x in lines)  # the preview's heading
         assert "Resume" in lines[-1] and "Quit" in lines[-1]  # the footer
+        _tmux("send-keys", "C-r")  # the whole session in the pager ($PAGER: a file here)
+        deadline = time.monotonic() + 30
+        while b"ordinary answer 4" not in _read(paged) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert b"ordinary answer 4" in _read(paged) and b"[REDACTED" in _read(paged)
+        assert FAKE_KEY.encode() not in _read(paged) and b"\x1b]0;" not in _read(paged)
+        screen_until("turn 3 of 4")  # back in the picker
         _tmux("send-keys", "Enter")
         deadline = time.monotonic() + 30
         while not log.exists() and time.monotonic() < deadline:
