@@ -746,8 +746,7 @@ def resume(
     adir = _archive_dir(archive_dir)
     found = _roots(adir, root)
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    sid = select_session(adir, found, query, last=last, from_profile=from_profile,
-                         picker=tty and not print_only)
+    sid = select_session(adir, found, query, last=last, from_profile=from_profile, picker=tty)
     if sid is not None:
         choice = Choice(sid, to, project=project)
     else:

@@ -153,14 +153,16 @@ def last_session(
     live = _newest_live(roots)
     best_id, best_ns = (live.session_id, live.mtime_ns) if live else (None, -1)
     if (archive_dir / "catalog.sqlite").exists():
-        from .dates import parse_when
+        from datetime import datetime
+
         from .query import Filters, list_sessions
 
+        profile = roots[0].profile if from_profile is not None else None
         with Repository(archive_dir, readonly=True) as repo:
-            rows = list_sessions(repo, Filters(profile=from_profile), 1)
+            rows = list_sessions(repo, Filters(profile=profile), 1)
         if rows and (rows[0]["ended"] or rows[0]["started"]):
-            ended = parse_when(rows[0]["ended"] or rows[0]["started"])
-            ns = int(ended.timestamp() * 1e9)
+            iso = (rows[0]["ended"] or rows[0]["started"]).replace("Z", "+00:00")
+            ns = int(datetime.fromisoformat(iso).timestamp() * 1e9)
             if ns > best_ns:
                 best_id, best_ns = rows[0]["session_id"], ns
     if best_id is None:
@@ -393,9 +395,11 @@ def _resolve(archive_dir: Path, roots: list[Root], ref: str, from_profile: str |
                 return repo.session_copies(ref)[0].session_id
             except SessionNotFound:
                 pass
-    check_session_id(ref)
-    live = [c for c in _live_copies(roots, ref)
-            if from_profile is None or c.profile == from_profile]
+    try:
+        live = [c for c in _live_copies(roots, check_session_id(ref))
+                if from_profile is None or c.profile == from_profile]
+    except UsageError:  # not even shaped like an id
+        live = []
     if not live:
         raise SessionNotFound(
             f"no session matches {ref!r}", hint="`archive sessions` lists what is archived"
