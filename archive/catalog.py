@@ -18,8 +18,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import orjson
+
+from .dates import iso_utc
 from .errors import ArchiveError
+
+if TYPE_CHECKING:
+    from .filters import SearchFilters
 
 CATALOG_FILE = "catalog.sqlite"
 SCHEMA_VERSION = 1
@@ -319,11 +326,10 @@ class Catalog:
 
     def session_files(self, prefix: str) -> list[FileRow]:
         """Main transcripts whose session id starts with ``prefix``."""
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         cur = self.conn.execute(
             f"SELECT {_FILE_COLS} FROM files WHERE kind = 'session' "
             "AND session_id LIKE ? ESCAPE '\\' ORDER BY session_id, profile",
-            (escaped + "%",),
+            (_like_escape(prefix) + "%",),
         )
         return [FileRow(*row) for row in cur]
 
@@ -524,3 +530,59 @@ class Catalog:
         )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur]
+
+    def sessions_matching(self, filters: SearchFilters) -> list[dict]:
+        """``session_rows`` narrowed by ``filters`` (substring filters ignore case), newest
+        first; ``session_ids`` is not a listing filter and is ignored."""
+        where, params = [], []
+
+        def add(clause: str, value) -> None:
+            where.append(clause)
+            params.append(value)
+
+        if filters.profile:
+            add("f.profile = ?", filters.profile)
+        if filters.project:
+            add("m.project LIKE ? ESCAPE '\\'", _like(filters.project))
+        if filters.branch:
+            add("m.branch = ?", filters.branch)
+        if filters.model:
+            add("m.models LIKE ? ESCAPE '\\'", _like(filters.model))
+        if filters.tool:  # tools is a JSON list: match the quoted name
+            add("m.tools LIKE ? ESCAPE '\\'", _like(orjson.dumps(filters.tool).decode()))
+        if filters.since:
+            add("COALESCE(m.ended, m.started) >= ?", iso_utc(filters.since))
+        if filters.until:
+            add("COALESCE(m.started, m.ended) <= ?", iso_utc(filters.until))
+        if filters.name:
+            add("m.custom_title LIKE ? ESCAPE '\\'", _like(filters.name))
+        if filters.min_context is not None:
+            add("m.context_tokens > ?", filters.min_context)
+        return self.session_rows("".join(f" AND {w}" for w in where), tuple(params))
+
+    def session_counts(self, by: str, bloated_threshold: int) -> list[dict]:
+        """Main sessions grouped ``by`` "profile" or "project", most sessions first: sessions,
+        turns, gone from source, context tokens, and how many are past ``bloated_threshold``."""
+        column = {"profile": "f.profile", "project": "m.project"}[by]
+        cur = self.conn.execute(
+            f"SELECT {column}, COUNT(*), COALESCE(SUM(m.turns), 0), "
+            "SUM(f.gone_snapshot IS NOT NULL), COALESCE(SUM(m.context_tokens), 0), "
+            "SUM(COALESCE(m.context_tokens, 0) > ?) "
+            "FROM files f JOIN session_meta m ON m.file_id = f.id WHERE f.kind = 'session' "
+            f"GROUP BY {column} ORDER BY COUNT(*) DESC, {column}",
+            (bloated_threshold,),
+        )
+        return [
+            {by: k, "sessions": n, "turns": t, "gone": g, "context_tokens": tok, "bloated": b}
+            for k, n, t, g, tok, b in cur
+        ]
+
+
+def _like_escape(text: str) -> str:
+    """``text`` with LIKE's wildcards escaped (for ESCAPE '\\')."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere."""
+    return f"%{_like_escape(text)}%"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shlex
 from collections import Counter
 
-from .query import LoadedSession, session_dict
 from .transcript import estimate_tokens
+from .views import LoadedSession, session_dict
 
 DEFAULT_THRESHOLD = 100_000
 DEFAULT_BUDGET = 20_000  # tokens of a suggested hand-off document

@@ -5,7 +5,7 @@ Invariants:
 - Exports mask credential-shaped strings by default (see redact.py); only ``redact=False``
   (``--no-redact``) keeps them. Masking applies to the exported copy: the archive is only read,
   and restore and ``cat`` never alter a byte.
-- JSON is :func:`archive.query.session_dict`, the shape of ``show --json``, so the two agree
+- JSON is :func:`archive.views.session_dict`, the shape of ``show --json``, so the two agree
   field for field (``--tool-output`` adds each call's ``input`` and ``output``).
 - HTML loads nothing: inline CSS, no script, no external font or image, and a
   Content-Security-Policy that forbids every fetch. Every string from a transcript is escaped.
@@ -30,8 +30,9 @@ from types import SimpleNamespace
 import orjson
 
 from .errors import ArchiveError, TargetExists, UsageError
-from .query import LoadedSession, session_dict, turn_dict
+from .text import plural
 from .transcript import Session, Turn, shorten
+from .views import LoadedSession, session_dict, turn_dict
 
 FORMATS = ("md", "html", "json")
 
@@ -143,10 +144,6 @@ def _when(iso: str | None) -> str:
         return iso
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _turn_span(data: dict) -> str:
     turns = data["turns"]
     total = data["turn_count"]
@@ -183,7 +180,7 @@ def _facts(data: dict) -> list[tuple[str, str]]:
             (
                 "Context",
                 f"{data['context_tokens']:,} tokens (peak {data['peak_context_tokens']:,}"
-                f"{estimated}), {_plural(len(data['compactions']), 'compaction')}",
+                f"{estimated}), {plural(len(data['compactions']), 'compaction')}",
             )
         )
     if data["gone_from_source"]:

@@ -14,13 +14,14 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import orjson
 
 from .catalog import FileRow, VersionRow
 from .config import load_settings
 from .dates import iso_utc
+from .faults import crash_point
+from .history import parse_history
 from .repo import Repository
 from .transcript import (
     Session,
@@ -39,15 +40,6 @@ PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 # and the workers fork from that process: past this size, two processes would push a first
 # ingest past 300 MB of memory (measured: a 1 GiB transcript, 407 MiB with two, 256 with one).
 PARALLEL_MAX_TRANSCRIPT = 256 * 1024 * 1024
-FAULT_ENV = "SESSION_ARCHIVE_FAULT"
-
-
-def crash_point(name: str) -> None:
-    """Crash tests' fault seam: die here at once, as ``kill -9`` would (no cleanup, no
-    ``finally``), when $SESSION_ARCHIVE_FAULT names this point. Does nothing otherwise."""
-    if os.environ.get(FAULT_ENV) == name:
-        os._exit(137)
-
 
 @dataclass
 class IndexStats:
@@ -218,25 +210,14 @@ def history_sessions(repo: Repository, version: VersionRow) -> dict[str, Session
     """The prompts of ``history.jsonl`` grouped into one prompt-only Session per session id."""
     sessions: dict[str, Session] = {}
     with repo.open_version(version) as stream:
-        for _offset, line in iter_lines(stream):
-            if not line:
+        for entry in parse_history(line for _offset, line in iter_lines(stream)):
+            text = entry.display
+            if text is None or not text.strip():
                 continue
-            try:
-                entry = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(entry, dict):
-                continue
-            sid, text = entry.get("sessionId"), entry.get("display")
-            if not isinstance(sid, str) or not isinstance(text, str) or not text.strip():
-                continue
-            ms = entry.get("timestamp")
-            when = (
-                datetime.fromtimestamp(ms / 1000, UTC) if isinstance(ms, int | float) else None
-            )
-            s = sessions.setdefault(sid, Session(session_id=sid))
-            if s.project is None and isinstance(entry.get("project"), str):
-                s.project = entry["project"]
+            when = entry.when
+            s = sessions.setdefault(entry.session_id, Session(session_id=entry.session_id))
+            if s.project is None and entry.project is not None:
+                s.project = entry.project
             s.turns.append(Turn(number=len(s.turns) + 1, prompt=text, timestamp=when,
                                 end_timestamp=when))
             s.started = s.started or when

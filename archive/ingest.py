@@ -31,7 +31,8 @@ import orjson
 from .catalog import Catalog, VersionRow
 from .config import ensure_private_dir, private_umask
 from .errors import ArchiveError
-from .indexer import IndexStats, crash_point
+from .faults import crash_point
+from .indexer import IndexStats
 from .lock import ArchiveLock
 from .repo import Repository
 from .retention import DAY, SWEPT_KINDS, cleanup_periods

@@ -1,4 +1,5 @@
-"""Terminal rendering with rich. Only this module and cli.py print.
+"""Terminal rendering with rich: every table and view the CLI prints. Only this module and
+the ``cli`` package print.
 
 Times are stored in UTC and shown in the local time zone; sizes in binary units.
 """
@@ -12,8 +13,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .text import plural
+
 if TYPE_CHECKING:  # annotations only: importing ingest would cost every search ~15 ms
     from .ingest import IngestResult
+    from .restore import RestoreResult
+    from .retention import AtRisk, LostSession
+    from .secrets import SecretReport
     from .verify import VerifyResult
 
 
@@ -225,7 +231,7 @@ def sessions_view(rows: list[dict], *, width: int):
         profiles = ", ".join(r.get("profiles") or [r["profile"]])
         if r.get("diverged"):
             profiles += " (diverged)"
-        turns = f"{r['turns']} turn" + ("" if r["turns"] == 1 else "s")
+        turns = plural(r["turns"], "turn")
         facts = [profiles, _short_project(r["project"], max(16, width // 4)),
                  local_time(r["ended"] or r["started"]), turns,
                  tokens(r.get("context_tokens"), r.get("context_estimated"))]
@@ -402,3 +408,133 @@ def diff_report(console: Console, data: dict) -> None:
             "one only grew after the copy"
         )
         console.print(f"They {state}; same up to turn {first - 1}, different from turn {first}.")
+
+
+def restore_report(console: Console, result: RestoreResult) -> None:
+    """What ``restore`` wrote (or would write), and the command that resumes it."""
+
+    def say(text: str = "") -> None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    verb = "Would restore" if result.dry_run else "Restored"
+    renamed = (
+        f" as {result.session_id}" if result.session_id != result.original_session_id else ""
+    )
+    say(
+        f"{verb} session {result.original_session_id}{renamed} from profile "
+        f"{result.source_profile} (version {result.version} of {result.newest_version}, "
+        f"captured {result.captured_at}) into profile {result.profile}"
+        + (f", first {result.turns} turns" if result.turns else "")
+    )
+    where = {"cwd": "the transcript's cwd", "--project": "--project",
+             "folder": "the source folder name"}[result.project_from]
+    say(f"  project: {result.project or '(unknown)'} (from {where}) -> "
+        f"folder {result.project_folder}")
+    for field, value in result.rewrites.items():
+        say(f"  rewrite: {field} -> {value}")
+    for f in result.files:
+        changed = ", ".join(f"{k} in {n} lines" for k, n in f.rewritten.items())
+        state = " (replaces the existing file)" if f.exists else ""
+        say(f"  {f.path}  {f.size} bytes{'; ' + changed if changed else ''}{state}")
+    if result.archived_snapshot is not None:
+        say(f"  the files replaced were archived first (snapshot {result.archived_snapshot})")
+    if result.dry_run:
+        say("Nothing written (--dry-run).")
+    say("Resume it with:")
+    say(f"  {result.resume_command}")
+
+
+def secrets_table(reports: list[SecretReport]) -> Table:
+    """Sessions holding credential-shaped strings: kinds and counts, never the strings."""
+    table = Table(title="Sessions holding credential-shaped strings", title_justify="left")
+    for col, justify in (("session", "left"), ("profile", "left"), ("project", "left"),
+                         ("last active", "left"), ("found", "right"), ("turns", "left")):
+        table.add_column(col, justify=justify, no_wrap=col != "turns")
+    table.add_column("kinds", ratio=1)
+    for r in reports:
+        kinds = ", ".join(f"{kind} ×{n}" for kind, n in r.to_dict()["kinds"].items())
+        table.add_row(
+            cell(r.session_id[:8]), cell(r.profile), cell(_short_project(r.project)),
+            local_time(r.ended), str(r.total), turn_ranges(r.turns), cell(kinds),
+        )
+    return table
+
+
+def turn_ranges(turns: list[int]) -> str:
+    """``[1, 2, 3, 7]`` -> ``1-3, 7``: short enough for a table cell."""
+    runs: list[list[int]] = []
+    for n in turns:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs) or "-"
+
+
+def last_run_text(run: dict | None, log_path) -> str:
+    """The last logged ingest run, as ``schedule show`` prints it."""
+    if run is None:
+        return f"last run: none logged yet ({log_path})"
+    when = local_time(run.get("finished"))
+    if run.get("status") == "failed":
+        return (f"last run: {when}, failed (exit {run.get('exit_code')}): "
+                f"{run.get('message', '')}")
+    text = (
+        f"last run: {when}, {run.get('status')}: snapshot {run.get('snapshot')}, "
+        f"{run.get('files_seen', 0)} files seen, {run.get('versions_added', 0)} versions added, "
+        f"{human_size(run.get('bytes_stored', 0))} stored, {run.get('error_count', 0)} errors"
+    )
+    for e in run.get("errors", [])[:10]:
+        text += f"\n  {e.get('profile')} {e.get('path')}: {e.get('error')}"
+    return text
+
+
+def _home_short(path: str) -> str:
+    import os
+    from pathlib import Path
+
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + os.sep) else path
+
+
+def at_risk_table(rows: list[AtRisk], days: int) -> Table:
+    """Files Claude Code deletes within ``days``, one row per session (its files together)."""
+    from pathlib import Path
+
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((r.profile, r.session_id or r.relpath), []).append(r)
+    table = Table(title=f"Deleted by Claude Code within {days} days", title_justify="left")
+    for name, justify in (("days left", "right"), ("profile", "left"), ("session", "left"),
+                          ("files", "right"), ("archived", "left"), ("last change", "left"),
+                          ("path", "left")):
+        table.add_column(name, justify=justify, overflow="fold" if name == "path" else "ellipsis")
+    for (profile, _), group in groups.items():
+        first = min(group, key=lambda r: r.days_left)
+        main = next((r for r in group if r.kind == "session"), first)
+        held = sum(r.archived for r in group)
+        archived = "yes" if held == len(group) else "no" if held == 0 else f"{held}/{len(group)}"
+        table.add_row(
+            Text(f"{first.days_left:.1f}" if first.days_left > 0 else "next start"),
+            Text(profile),
+            Text(main.session_id or Path(main.relpath).name),
+            Text(str(len(group))),
+            Text(archived, style="green" if held == len(group) else "bold red"),
+            Text(local_time(first.mtime)),
+            Text(_home_short(main.path)),
+        )
+    return table
+
+
+def lost_table(rows: list[LostSession]) -> Table:
+    table = Table(title="Lost sessions (in history.jsonl, not at the source, not archived)",
+                  title_justify="left")
+    for name in ("started", "profile", "session", "prompts", "project", "first prompt"):
+        table.add_column(name, justify="right" if name == "prompts" else "left",
+                         overflow="fold" if name == "first prompt" else "ellipsis")
+    for r in rows:
+        table.add_row(
+            Text(local_time(r.started)), Text(r.profile), Text(r.session_id),
+            Text(str(r.prompts)), Text(r.project or "-"), Text(r.first_prompt),
+        )
+    return table

@@ -59,6 +59,7 @@ from .paths import (
 )
 from .repo import Repository
 from .roots import Root, check_profile_name, find_root
+from .text import copies_note
 from .transcript import iter_lines, parse_lines
 
 _READ = 1024 * 1024
@@ -202,10 +203,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
     source_folder = check_part(source_dir.split("/")[-1], "source project folder")
     notes = []
     if copy.others:
-        notes.append(
-            f"copies also in {', '.join(copy.others)}; restored the copy of {file.profile} "
-            "(pick one with --from)"
-        )
+        notes.append(copies_note(copy.others, f"restored the copy of {file.profile}"))
 
     limit = None
     if turns is not None:

@@ -155,11 +155,12 @@ def last_session(
     if (archive_dir / "catalog.sqlite").exists():
         from datetime import datetime
 
-        from .query import Filters, list_sessions
+        from .filters import SearchFilters
+        from .views import list_sessions
 
         profile = roots[0].profile if from_profile is not None else None
         with Repository(archive_dir, readonly=True) as repo:
-            rows = list_sessions(repo, Filters(profile=profile), 1)
+            rows = list_sessions(repo, SearchFilters(profile=profile), 1)
         if rows and (rows[0]["ended"] or rows[0]["started"]):
             iso = (rows[0]["ended"] or rows[0]["started"]).replace("Z", "+00:00")
             ns = int(datetime.fromisoformat(iso).timestamp() * 1e9)

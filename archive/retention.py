@@ -24,6 +24,7 @@ from pathlib import Path
 import orjson
 
 from .catalog import Catalog
+from .history import read_history
 from .roots import Root, SourceFile, iter_root_files
 
 DEFAULT_CLEANUP_DAYS = 30
@@ -218,22 +219,6 @@ class LostSession:
         return asdict(self)  # every field, in order
 
 
-def iter_history(path: Path) -> Iterator[dict]:
-    """Entries of a ``history.jsonl``, streaming; lines that are not JSON objects are skipped."""
-    try:
-        fh = open(path, "rb")
-    except OSError:
-        return
-    with fh:
-        for line in fh:
-            try:
-                entry = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(entry, dict):
-                yield entry
-
-
 def one_line(text: str, width: int = PROMPT_WIDTH) -> str:
     """A prompt as one short line: whitespace runs become one space, control characters go."""
     flat = " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())
@@ -261,15 +246,6 @@ def source_session_ids(roots: list[Root]) -> set[str]:
     return ids
 
 
-def archived_session_ids(catalog: Catalog | None) -> set[str]:
-    if catalog is None:
-        return set()
-    cur = catalog.conn.execute(
-        "SELECT DISTINCT session_id FROM files WHERE kind = 'session' AND session_id IS NOT NULL"
-    )
-    return {row[0] for row in cur}
-
-
 def lost_sessions(roots: list[Root], catalog: Catalog | None) -> list[LostSession]:
     """Sessions named in a root's history.jsonl that are neither at the source nor archived,
     newest first. Entries without a ``sessionId`` (older Claude Code) cannot be matched."""
@@ -277,42 +253,33 @@ def lost_sessions(roots: list[Root], catalog: Catalog | None) -> list[LostSessio
     for root in roots:
         if not root.exists:
             continue
-        for entry in iter_history(root.path / "history.jsonl"):
-            sid = entry.get("sessionId")
-            if not isinstance(sid, str) or not sid:
-                continue
-            ts = entry.get("timestamp")
-            ts = ts if isinstance(ts, int | float) and not isinstance(ts, bool) else None
-            acc = seen.get(sid)
+        for entry in read_history(root.path / "history.jsonl"):
+            acc = seen.get(entry.session_id)
             if acc is None:
-                acc = seen[sid] = {"prompts": 0, "ts": None, "entry": entry,
-                                   "profile": root.profile}
+                acc = seen[entry.session_id] = {"prompts": 0, "entry": entry,
+                                                "profile": root.profile}
             acc["prompts"] += 1
-            if ts is not None and (acc["ts"] is None or ts < acc["ts"]):
-                acc.update(ts=ts, entry=entry, profile=root.profile)
+            first = acc["entry"]
+            if entry.ms is not None and (first.ms is None or entry.ms < first.ms):
+                acc.update(entry=entry, profile=root.profile)
     if not seen:
         return []
-    present = source_session_ids(roots) | archived_session_ids(catalog)
+    present = source_session_ids(roots)
+    if catalog is not None:
+        present |= catalog.archived_session_ids()
     out = []
     for sid, acc in seen.items():
         if sid in present:
             continue
         entry = acc["entry"]
-        display = entry.get("display")
-        project = entry.get("project")
-        started = None
-        if acc["ts"] is not None:
-            try:
-                started = _iso(acc["ts"] / 1000)
-            except (OverflowError, OSError, ValueError):
-                started = None
+        when = entry.when
         out.append(
             LostSession(
                 session_id=sid,
                 profile=acc["profile"],
-                project=project if isinstance(project, str) else None,
-                first_prompt=one_line(display) if isinstance(display, str) else "",
-                started=started,
+                project=entry.project,
+                first_prompt=one_line(entry.display) if entry.display is not None else "",
+                started=_iso(when.timestamp()) if when is not None else None,
                 prompts=acc["prompts"],
             )
         )

@@ -422,13 +422,14 @@ t0 = time.perf_counter()
 import archive.cli
 t1 = time.perf_counter()
 from archive import index
-from archive.query import Filters, search
+from archive.filters import SearchFilters
+from archive.query import search
 from archive.repo import Repository
 t2 = time.perf_counter()
 with Repository(__import__("pathlib").Path(sys.argv[1]), readonly=True) as repo:
-    hits = search(repo, sys.argv[2], Filters(), limit=20)
+    hits = search(repo, sys.argv[2], SearchFilters(), limit=20)
     t3 = time.perf_counter()
-    search(repo, sys.argv[2], Filters(), limit=20)
+    search(repo, sys.argv[2], SearchFilters(), limit=20)
     t4 = time.perf_counter()
 print(json.dumps({"import_cli_s": t1 - t0, "import_search_s": t2 - t1,
                   "first_query_s": t3 - t2, "same_query_again_s": t4 - t3, "hits": len(hits)}))
@@ -501,17 +502,17 @@ def jsonl_bytes(home: Path) -> int:
 def warm_queries(archive: Path, runs_per_query: int = 1) -> dict:
     """Queries through the library in this process, the repository opened once (as `search`
     does it, without the CLI around it): p50/p95 after one warm-up."""
-    from archive.query import Filters
+    from archive.filters import SearchFilters
     from archive.query import search as run_search
     from archive.repo import Repository
 
     times, empty = [], []
     with Repository(archive, readonly=True) as repo:
-        run_search(repo, WARM_QUERIES[0][0], Filters(), limit=20)  # warm-up
+        run_search(repo, WARM_QUERIES[0][0], SearchFilters(), limit=20)  # warm-up
         for query, profile in WARM_QUERIES:
             for _ in range(runs_per_query):
                 t = time.perf_counter()
-                hits = run_search(repo, query, Filters(profile=profile), limit=20)
+                hits = run_search(repo, query, SearchFilters(profile=profile), limit=20)
                 times.append(time.perf_counter() - t)
             if not hits:
                 empty.append(query if not profile else f"{query} (profile={profile})")

@@ -111,7 +111,7 @@ def profile_root(home: Path, profile: str) -> Path:
 def space(tmp_path, monkeypatch):
     """A temp HOME with three empty profiles (filled by the test), an archive dir, and the
     environment of in-process CLI calls pointing at them (crash and concurrency suites)."""
-    from archive.indexer import FAULT_ENV
+    from archive.faults import FAULT_ENV
 
     home, archive = tmp_path / "home", tmp_path / "archive"
     for profile in PROFILES:

@@ -3,7 +3,7 @@
 Two kinds of crash, both on a real subprocess:
 - ``SIGKILL`` at seeded random moments spread over the measured duration of an ingest, with
   appends, rewrites, new and deleted files between rounds (``test_random_sigkills_...``);
-- ``os._exit`` at the named points of ``$SESSION_ARCHIVE_FAULT`` (see ``indexer.crash_point``):
+- ``os._exit`` at the named points of ``$SESSION_ARCHIVE_FAULT`` (see ``faults.crash_point``):
   between durable objects and the catalog commit, between the catalog and the index commit,
   between the index commit and ``session_meta``.
 
@@ -36,7 +36,7 @@ from conftest import PROFILES, profile_root
 from whoosh.filedb.filestore import FileStorage
 
 import index_schema
-from archive.indexer import FAULT_ENV
+from archive.faults import FAULT_ENV
 from archive.roots import discover_roots, iter_root_files
 
 REPO = Path(__file__).resolve().parent.parent

@@ -304,6 +304,24 @@ def test_history_prompts_of_lost_sessions_are_searchable_as_prompt_only(home, cl
     assert all(not h["prompt_only"] for h in cli.json("search", "phx.server"))
 
 
+def test_history_with_an_impossible_timestamp_is_indexed_and_listed(home, cli):
+    """One history.jsonl reader serves the index and `archive lost`: a timestamp no date can
+    hold (or a boolean) leaves the prompt undated in both, never fails the ingest."""
+    odd = "dead0000-0000-4000-8000-000000000002"
+    (home.root("default") / "history.jsonl").write_bytes(
+        _line(display="the quetzal migration plan", timestamp=1e300, project="/p",
+              sessionId=odd)
+        + _line(display="second quetzal prompt", timestamp=True, sessionId=odd)
+    )
+    cli.json("ingest")
+    hits = cli.json("search", "quetzal", "--sessions")
+    assert [(h["session_id"], h["prompt_only"], h["timestamp"]) for h in hits] == [
+        (odd, True, None)
+    ]
+    lost = [r for r in cli.json("lost") if r["session_id"] == odd]
+    assert lost and lost[0]["started"] is None and lost[0]["prompts"] == 2
+
+
 def test_tool_output_cap_and_procs_come_from_config(home, cli, planted):
     """`[index] tool_output_cap` limits what ingest and reindex index of each tool's output;
     `[index] procs = 2` indexes with two processes and finds the same as one."""

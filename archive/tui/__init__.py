@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..query import Filters
+from ..filters import SearchFilters
 from ..roots import Root
 
 
@@ -17,7 +17,7 @@ def pick(
     roots: list[Root],
     *,
     query: str = "",
-    filters: Filters | None = None,
+    filters: SearchFilters | None = None,
     to: str | None = None,
     project: str | None = None,
 ):

@@ -25,7 +25,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from ..errors import ArchiveError
-from ..query import Filters
+from ..filters import SearchFilters
 from ..resume import Choice
 from ..roots import Root
 from .source import Row, Source, clean
@@ -108,7 +108,7 @@ class PickerApp(App[Choice | None]):
         roots: list[Root],
         *,
         query: str = "",
-        filters: Filters | None = None,
+        filters: SearchFilters | None = None,
         to: str | None = None,
         project: str | None = None,
     ):

@@ -14,9 +14,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..query import Filters, list_sessions, load_session, search, session_dict
+from ..filters import SearchFilters
+from ..query import search
 from ..redact import redact, redact_data
 from ..repo import Repository
+from ..views import list_sessions, load_session, session_dict
 
 LIMIT = 30  # rows in the list: each costs a snippet, cut while the person types
 # C0 and C1 controls (newline and tab aside), DEL, and the bidi overrides that reorder text.
@@ -59,9 +61,9 @@ class Row:
 
 
 class Source:
-    def __init__(self, archive_dir: Path, filters: Filters | None = None, limit: int = LIMIT):
+    def __init__(self, archive_dir: Path, filters: SearchFilters | None = None, limit: int = LIMIT):
         self.archive_dir = archive_dir
-        self.filters = filters or Filters()
+        self.filters = filters or SearchFilters()
         self.limit = limit
         self._sessions: OrderedDict[tuple, dict] = OrderedDict()
         self._lock = threading.Lock()

@@ -1,4 +1,4 @@
-"""The ``export`` command: a thin wrapper over archive/export.py, registered on ``cli.app``.
+"""The ``export`` command: a thin wrapper over archive/export.py, registered on the CLI app.
 
 Exports mask credential-shaped strings unless ``--no-redact``; the archive is only read.
 """
@@ -12,7 +12,16 @@ from typing import Annotated
 
 import typer
 
-from .cli import ArchiveDirOpt, FromOpt, VersionOpt, _archive_dir, _open_repo, command
+from ..text import copies_note, plural
+from .common import (
+    ArchiveDirOpt,
+    FromOpt,
+    VersionOpt,
+    archive_path,
+    command,
+    note,
+    open_repo,
+)
 
 
 class ExportFormat(StrEnum):
@@ -67,11 +76,11 @@ def export(
 
     Example: archive export 4f2a --turns 3: -o context.md
     """
-    from .export import export_session, parse_turns, write_export
-    from .query import load_session
+    from ..export import export_session, parse_turns, write_export
+    from ..views import load_session
 
     if budget is not None and fmt is not ExportFormat.md:
-        from .errors import UsageError
+        from ..errors import UsageError
 
         raise UsageError("--budget makes a Markdown hand-off", hint="use --format md")
     turn_range = parse_turns(turns) if turns is not None else None
@@ -79,10 +88,10 @@ def export(
         output = None
     # Fail before reading the session; write_export checks again, atomically, when it writes.
     if output is not None and not force and (output.exists() or output.is_symlink()):
-        from .errors import TargetExists
+        from ..errors import TargetExists
 
         raise TargetExists(f"{output} already exists", hint="--force replaces it")
-    with _open_repo(_archive_dir(archive_dir)) as repo:
+    with open_repo(archive_path(archive_dir)) as repo:
         loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
     if budget is not None:
         result = _budgeted(loaded, budget, turn_range, not no_redact)
@@ -91,40 +100,32 @@ def export(
             loaded, fmt.value, turns=turn_range, tool_output=tool_output, redact=not no_redact
         )
     if loaded.others:
-        typer.echo(
-            f"note: copies also in {', '.join(loaded.others)}; exported {loaded.file.profile} "
-            "(pick one with --from)",
-            err=True,
-        )
+        note(copies_note(loaded.others, f"exported {loaded.file.profile}"))
     if result.masked:
         kinds = ", ".join(f"{kind} ×{n}" for kind, n in sorted(result.masked.items()))
-        typer.echo(
-            f"note: masked {result.masked.total()} credential-shaped strings ({kinds}); "
-            "--no-redact keeps them",
-            err=True,
-        )
+        note(f"masked {result.masked.total()} credential-shaped strings ({kinds}); "
+             "--no-redact keeps them")
     if output is None:
         out = sys.stdout.buffer
         out.write(result.text.encode("utf-8"))
         out.flush()
         return
     path = write_export(output, result.text, force=force)
-    plural = "" if result.turns == 1 else "s"
-    typer.echo(f"wrote {path} ({result.turns} turn{plural}, {fmt.value})", err=True)
+    typer.echo(f"wrote {path} ({plural(result.turns, 'turn')}, {fmt.value})", err=True)
 
 
 def _budgeted(loaded, budget: int, turn_range, redact: bool):
     """The hand-off document of ``archive context``'s second way on."""
     from collections import Counter
 
-    from .context import handoff_markdown
-    from .errors import UsageError
-    from .export import Export
+    from ..context import handoff_markdown
+    from ..errors import UsageError
+    from ..export import Export
 
     if turn_range is not None:
         raise UsageError("--budget exports the whole session", hint="drop --turns")
     masked: Counter = Counter()
     text, notes = handoff_markdown(loaded, budget, masked=masked if redact else None)
-    for note in notes:
-        typer.echo(f"note: {note}", err=True)
+    for line in notes:
+        note(line)
     return Export(text=text, turns=len(loaded.session.turns), masked=masked)

@@ -1,34 +1,35 @@
 """Nightly operation: ``schedule install|show|remove``, ``at-risk`` and ``lost``.
 
-Thin wrappers over schedule.py, retention.py and runlog.py, registered on ``cli.app`` (cli.py
-imports this module). ``schedule`` is a sub-app, so its commands get the same one-line error
-guard as ``cli.command`` through ``cli.guard``.
+Thin wrappers over schedule.py, retention.py and runlog.py; tables and texts from render.py.
+``schedule`` is a sub-app, so its commands get the same one-line error guard as ``command``
+through ``guard``.
 """
 
 from __future__ import annotations
 
-import os
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .cli import (
+from ..errors import EXIT_FAILURE
+from ..text import plural
+from .common import (
     ArchiveDirOpt,
     JsonOpt,
     RootOpt,
-    _archive_dir,
-    _fail,
-    _open_repo,
-    _print_json,
-    _roots,
-    _stdout,
     app,
+    archive_path,
     command,
+    config_roots,
+    fail,
     guard,
+    note,
+    open_repo,
+    print_json,
+    stdout,
 )
-from .errors import EXIT_FAILURE
 
 schedule_app = typer.Typer(
     help="Run `archive ingest` every night from your crontab.",
@@ -65,15 +66,15 @@ def schedule_install(
 
     Example: archive schedule install --at 02:30
     """
-    from . import schedule
+    from .. import schedule
 
-    adir = _archive_dir(archive_dir)
+    adir = archive_path(archive_dir)
     try:
         done = schedule.install(adir, at)
     except schedule.CrontabMissing as exc:
         if exc.line:
             typer.echo(exc.line)
-        _fail("crontab is not installed", "add the line printed on stdout to your crontab by hand",
+        fail("crontab is not installed", "add the line printed on stdout to your crontab by hand",
               EXIT_FAILURE)
     when = schedule.line_at(done.line)
     if not done.changed:
@@ -94,15 +95,15 @@ def schedule_show(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
 
     Example: archive schedule show
     """
-    from . import schedule
-    from .runlog import last_run
+    from .. import schedule
+    from ..runlog import last_run
 
     line = schedule.show()
     log = schedule.line_option(line, "--log") if line else None
-    log_path = Path(log) if log else schedule.log_path_for(_archive_dir(archive_dir))
+    log_path = Path(log) if log else schedule.log_path_for(archive_path(archive_dir))
     run = last_run(log_path)
     if json:
-        _print_json(
+        print_json(
             {
                 "installed": line is not None,
                 "line": line,
@@ -118,28 +119,11 @@ def schedule_show(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
         else:
             typer.echo("no session-archive line in your crontab (`archive schedule install`)",
                        err=True)
-        typer.echo(_describe_run(run, log_path))
+        from ..render import last_run_text
+
+        typer.echo(last_run_text(run, log_path))
     if line is None:
         raise typer.Exit(EXIT_FAILURE)
-
-
-def _describe_run(run: dict | None, log_path: Path) -> str:
-    from .render import human_size, local_time
-
-    if run is None:
-        return f"last run: none logged yet ({log_path})"
-    when = local_time(run.get("finished"))
-    if run.get("status") == "failed":
-        return (f"last run: {when}, failed (exit {run.get('exit_code')}): "
-                f"{run.get('message', '')}")
-    text = (
-        f"last run: {when}, {run.get('status')}: snapshot {run.get('snapshot')}, "
-        f"{run.get('files_seen', 0)} files seen, {run.get('versions_added', 0)} versions added, "
-        f"{human_size(run.get('bytes_stored', 0))} stored, {run.get('error_count', 0)} errors"
-    )
-    for e in run.get("errors", [])[:10]:
-        text += f"\n  {e.get('profile')} {e.get('path')}: {e.get('error')}"
-    return text
 
 
 @_schedule_command("remove")
@@ -148,7 +132,7 @@ def schedule_remove():
 
     Example: archive schedule remove
     """
-    from . import schedule
+    from .. import schedule
 
     removed = schedule.remove()
     if removed is None:
@@ -164,9 +148,9 @@ def schedule_remove():
 def _maybe_repo(adir: Path, quiet: bool):
     """The archive if there is one: both commands are useful before the first ingest."""
     if (adir / "catalog.sqlite").exists():
-        return _open_repo(adir)
+        return open_repo(adir)
     if not quiet:
-        typer.echo(f"note: no archive at {adir} yet: nothing counts as archived", err=True)
+        note(f"no archive at {adir} yet: nothing counts as archived")
     return nullcontext(None)
 
 
@@ -186,17 +170,19 @@ def at_risk_command(
 
     Example: archive at-risk --days 3
     """
-    from .retention import at_risk, cleanup_periods
+    from ..retention import at_risk, cleanup_periods
 
-    adir = _archive_dir(archive_dir)
-    found = _roots(adir, root)
+    adir = archive_path(archive_dir)
+    found = config_roots(adir, root)
     with _maybe_repo(adir, json) as repo:
         rows = at_risk(found, repo, days=days)
     unarchived = sum(not r.archived for r in rows)
     if json:
-        _print_json([r.to_dict() for r in rows])
+        print_json([r.to_dict() for r in rows])
     else:
-        out = _stdout()
+        from ..render import at_risk_table
+
+        out = stdout()
         periods = cleanup_periods(found)
         out.print(
             "cleanupPeriodDays: "
@@ -204,12 +190,12 @@ def at_risk_command(
             markup=False,
         )
         if rows:
-            out.print(_at_risk_table(rows, days))
+            out.print(at_risk_table(rows, days))
             sessions = len({(r.profile, r.session_id or r.relpath) for r in rows})
-            line = (f"{_plural(sessions, 'session')} ({_plural(len(rows), 'file')}) "
+            line = (f"{plural(sessions, 'session')} ({plural(len(rows), 'file')}) "
                     f"deleted within {days} days")
             line += (
-                f"; {_plural(unarchived, 'file')} not archived: run `archive ingest`"
+                f"; {plural(unarchived, 'file')} not archived: run `archive ingest`"
                 if unarchived
                 else "; all are archived"
             )
@@ -220,48 +206,8 @@ def at_risk_command(
         raise typer.Exit(EXIT_FAILURE)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def _home_short(path: str) -> str:
-    home = str(Path.home())
-    return "~" + path[len(home):] if path.startswith(home + os.sep) else path
-
-
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
-
-
-def _at_risk_table(rows, days: int):
-    from rich.table import Table
-    from rich.text import Text
-
-    from .render import local_time
-
-    groups: dict[tuple, list] = {}
-    for r in rows:
-        groups.setdefault((r.profile, r.session_id or r.relpath), []).append(r)
-    table = Table(title=f"Deleted by Claude Code within {days} days", title_justify="left")
-    for name, justify in (("days left", "right"), ("profile", "left"), ("session", "left"),
-                          ("files", "right"), ("archived", "left"), ("last change", "left"),
-                          ("path", "left")):
-        table.add_column(name, justify=justify, overflow="fold" if name == "path" else "ellipsis")
-    for (profile, _), group in groups.items():
-        first = min(group, key=lambda r: r.days_left)
-        main = next((r for r in group if r.kind == "session"), first)
-        held = sum(r.archived for r in group)
-        archived = "yes" if held == len(group) else "no" if held == 0 else f"{held}/{len(group)}"
-        table.add_row(
-            Text(f"{first.days_left:.1f}" if first.days_left > 0 else "next start"),
-            Text(profile),
-            Text(main.session_id or Path(main.relpath).name),
-            Text(str(len(group))),
-            Text(archived, style="green" if held == len(group) else "bold red"),
-            Text(local_time(first.mtime)),
-            Text(_home_short(main.path)),
-        )
-    return table
 
 
 @command()
@@ -273,34 +219,21 @@ def lost(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt 
 
     Example: archive lost
     """
-    from .retention import lost_sessions
+    from ..retention import lost_sessions
 
-    adir = _archive_dir(archive_dir)
-    found = _roots(adir, root)
+    adir = archive_path(archive_dir)
+    found = config_roots(adir, root)
     with _maybe_repo(adir, json) as repo:
         rows = lost_sessions(found, repo.catalog if repo is not None else None)
     if json:
-        _print_json([r.to_dict() for r in rows])
+        print_json([r.to_dict() for r in rows])
         return
-    out = _stdout()
+    out = stdout()
     if not rows:
         out.print("no lost session: every session in history.jsonl is at the source or archived",
                   markup=False)
         return
-    from rich.table import Table
-    from rich.text import Text
+    from ..render import lost_table
 
-    from .render import local_time
-
-    table = Table(title="Lost sessions (in history.jsonl, not at the source, not archived)",
-                  title_justify="left")
-    for name in ("started", "profile", "session", "prompts", "project", "first prompt"):
-        table.add_column(name, justify="right" if name == "prompts" else "left",
-                         overflow="fold" if name == "first prompt" else "ellipsis")
-    for r in rows:
-        table.add_row(
-            Text(local_time(r.started)), Text(r.profile), Text(r.session_id),
-            Text(str(r.prompts)), Text(r.project or "-"), Text(r.first_prompt),
-        )
-    out.print(table)
-    out.print(f"{_plural(len(rows), 'session')} lost before being archived", markup=False)
+    out.print(lost_table(rows))
+    out.print(f"{plural(len(rows), 'session')} lost before being archived", markup=False)

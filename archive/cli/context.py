@@ -6,18 +6,18 @@ from typing import Annotated
 
 import typer
 
-from .cli import (
+from .common import (
     ArchiveDirOpt,
     FromOpt,
     JsonOpt,
     ThresholdOpt,
     VersionOpt,
-    _archive_dir,
-    _open_repo,
-    _print_json,
-    _stdout,
-    _threshold,
+    archive_path,
     command,
+    context_threshold,
+    open_repo,
+    print_json,
+    stdout,
 )
 
 
@@ -38,16 +38,16 @@ def context(
 
     Example: archive context 4f2a --threshold 80000
     """
-    from .context import context_report
-    from .query import load_session
+    from ..context import context_report
+    from ..views import load_session
 
-    adir = _archive_dir(archive_dir)
-    with _open_repo(adir) as repo:
+    adir = archive_path(archive_dir)
+    with open_repo(adir) as repo:
         loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
-    report = context_report(loaded, _threshold(adir, threshold))
+    report = context_report(loaded, context_threshold(adir, threshold))
     if json:
-        _print_json(report)
+        print_json(report)
         return
-    from .render import context_chart
+    from ..render import context_chart
 
-    context_chart(_stdout(), report)
+    context_chart(stdout(), report)

@@ -1,0 +1,224 @@
+"""What every command module shares: the app, its options, the error guard, output helpers.
+
+The leaf of the CLI package: command modules import from here and register on ``app``; this
+module imports no command module, so the package has no import circle.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import EXIT_FAILURE, AmbiguousSession, ArchiveError
+
+APP_SETTINGS = dict(
+    name="archive",
+    help="A searchable, versioned archive of Claude Code sessions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app = typer.Typer(**APP_SETTINGS)
+
+# -- options shared by several commands: help written once --------------------------------------
+
+ArchiveDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--archive-dir",
+        help="Archive folder [default: $SESSION_ARCHIVE_DIR or ~/.local/share/session-archive].",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing unless something failed.")
+]
+RootOpt = Annotated[
+    list[str] | None,
+    typer.Option("--root", metavar="NAME=PATH", help="An extra config root (repeatable)."),
+]
+VersionOpt = Annotated[
+    int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="Read the copy of this profile when several hold the session."),
+]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Only this profile.")]
+ProjectOpt = Annotated[
+    str | None, typer.Option("--project", help="Project path contains this (any case).")
+]
+BranchOpt = Annotated[str | None, typer.Option("--branch", help="Only this git branch.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name contains this.")]
+ToolOpt = Annotated[str | None, typer.Option("--tool", help="A tool used, e.g. Bash.")]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="From this date: 2026-11-01, yesterday, '3 days ago', 2w."),
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Up to this date (a bare date includes the day).")
+]
+NoRedactOpt = Annotated[
+    bool, typer.Option("--no-redact", help="Show credential-shaped strings (masked by default).")
+]
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many rows.")]
+ThresholdOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threshold", metavar="TOKENS", min=1,
+        help="Context size that counts as bloated [default: 100000, or [context] threshold].",
+    ),
+]
+
+# -- output --------------------------------------------------------------------------------------
+
+
+def stdout():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(data) -> None:
+    import orjson
+
+    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+
+
+def note(text: str) -> None:
+    """A ``note:`` line on stderr: something the user may want to know, not a failure."""
+    typer.echo(f"note: {text}", err=True)
+
+
+def fail(message: str, hint: str | None, code: int, *, exit_now: bool = True) -> None:
+    line = f"error: {message}"
+    if hint:
+        line += f" ({hint})"
+    typer.echo(line, err=True)
+    if exit_now:
+        raise typer.Exit(code)
+
+
+# -- the error guard -------------------------------------------------------------------------------
+
+
+def _where(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+
+
+def guard(fn):
+    """Wrap a command so library errors become one line on stderr with their exit code, and
+    anything else (a bug) one line with exit 70. Used by every command, sub-apps included."""
+
+    @functools.wraps(fn)
+    def guarded(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except AmbiguousSession as exc:
+            fail(str(exc), exc.hint, exc.exit_code, exit_now=False)
+            for c in exc.candidates:
+                typer.echo(
+                    f"  {c['session_id']}  {c['profile']}  {c['project'] or '-'}  "
+                    f"{(c['date'] or '')[:10]}  {c['title'] or ''}",
+                    err=True,
+                )
+            raise typer.Exit(exc.exit_code) from None
+        except ArchiveError as exc:
+            fail(str(exc), exc.hint, exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", None, 130)
+        except BrokenPipeError:
+            raise typer.Exit(EXIT_FAILURE) from None
+        except Exception as exc:  # a bug: say so in one line, traceback on request
+            if os.environ.get("ARCHIVE_DEBUG"):
+                import traceback
+
+                traceback.print_exc()
+            # The message itself may quote transcript text (secrets): name only the
+            # exception and where it was raised.
+            fail(
+                f"internal error: {type(exc).__name__} at {_where(exc)}",
+                "set ARCHIVE_DEBUG=1 for the traceback and report it",
+                70,
+            )
+
+    return guarded
+
+
+def command(*args, **kwargs):
+    """``app.command`` with ``guard``."""
+
+    def decorate(fn):
+        return app.command(*args, **kwargs)(guard(fn))
+
+    return decorate
+
+
+# -- the archive and its settings --------------------------------------------------------------
+
+
+def archive_path(path: Path | None) -> Path:
+    """The archive folder: ``--archive-dir``, else $SESSION_ARCHIVE_DIR, else the default."""
+    from ..config import resolve_archive_dir
+
+    return resolve_archive_dir(path)
+
+
+def config_roots(archive_dir: Path, root_options: list[str] | None):
+    """The config roots ingest reads: discovered, from config.toml, and from ``--root``."""
+    from ..config import load_settings
+    from ..roots import discover_roots, parse_root_option
+
+    extra = [parse_root_option(v) for v in root_options or []]
+    settings = load_settings(archive_dir) if archive_dir.is_dir() else None
+    return discover_roots(extra, settings.roots if settings else None)
+
+
+def open_repo(archive_dir: Path):
+    from ..repo import Repository
+
+    return Repository(archive_dir, readonly=True)
+
+
+def context_threshold(archive_dir: Path, given: int | None) -> int:
+    """The bloated-context threshold: ``--threshold``, else config.toml's, else 100,000."""
+    if given is not None:
+        return given
+    from ..config import load_settings
+
+    return load_settings(archive_dir).context_threshold if archive_dir.is_dir() else 100_000
+
+
+def make_filters(profile, project, branch, model, tool, since, until):
+    """The filters of the shared listing and search options, dates parsed."""
+    from ..dates import parse_when
+    from ..filters import SearchFilters
+
+    return SearchFilters(
+        profile=profile,
+        project=project,
+        branch=branch,
+        model=model,
+        tool=tool,
+        since=parse_when(since) if since else None,
+        until=parse_when(until, end_of_day=True) if until else None,
+    )

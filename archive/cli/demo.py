@@ -1,0 +1,72 @@
+"""``archive demo``: the whole job on the sample sessions shipped with the package.
+
+It builds a throw-away home with two profiles (``archive/demo.py``) and runs the real library
+on it, printing what the commands would, so a new user sees real output on a machine without
+Claude Code sessions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .common import command, stdout
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@command()
+def demo(
+    archive_dir: Annotated[
+        Path | None,
+        typer.Option("--archive-dir", help="Where to build the demo archive [default: temp]."),
+    ] = None,
+):
+    """Ingest the sample sessions shipped with session-archive into a demo archive.
+
+    Lays out real Claude Code transcripts as two profiles (default and a CCS instance "work")
+    in a temporary home, ingests them twice (the second run is a no-op), and shows the result.
+    Nothing outside the temporary folders is touched.
+
+    Example: archive demo
+    """
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="session-archive-demo-"))
+    adir = archive_dir or base / "archive"
+    run_demo(base / "home", adir, stdout())
+
+
+def run_demo(home: Path, archive_dir: Path, console: Console) -> None:
+    """Build the demo home, ingest it twice, search it, and say what to try next."""
+    from ..demo import build_demo_home
+    from ..filters import SearchFilters
+    from ..ingest import ingest
+    from ..query import search
+    from ..render import ingest_summary, roots_table, search_view
+    from ..repo import Repository
+    from ..roots import count_session_files, discover_roots
+
+    build_demo_home(home)
+    roots = discover_roots(environ={}, home=home)
+    console.print(f"Demo home: {home}\nArchive:   {archive_dir}\n")
+    rows = [r.to_dict() | {"session_files": count_session_files(r)} for r in roots]
+    console.print(roots_table(rows))
+    console.print("\n$ archive ingest")
+    ingest_summary(console, ingest(archive_dir, roots, durable=False))
+    console.print("\n$ archive ingest   (again: nothing changed, nothing is read)")
+    ingest_summary(console, ingest(archive_dir, roots, durable=False))
+    console.print('\n$ archive search "test" --limit 5')
+    with Repository(archive_dir) as repo:
+        hits = search(repo, "test", SearchFilters(), limit=5)
+    console.print(search_view(hits, grouped=False, width=console.width))
+    console.print(
+        f"\nTry: archive --help, or any command with --archive-dir {archive_dir}, e.g.\n"
+        f"  archive snapshots --archive-dir {archive_dir}\n"
+        f"  archive sessions --archive-dir {archive_dir}\n"
+        f"  archive show 556 --archive-dir {archive_dir}\n"
+        f"  archive search 'microphone OR recorder' --archive-dir {archive_dir}"
+    )

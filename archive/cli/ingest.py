@@ -1,0 +1,167 @@
+"""The commands that write the archive: ingest, reindex; and verify, which checks it.
+
+Ingest and reindex take the archive lock (through the library); progress goes to stderr on a
+terminal only, so cron and ``--json`` see nothing but the result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import EXIT_FAILURE, ArchiveError
+from .common import (
+    ArchiveDirOpt,
+    JsonOpt,
+    QuietOpt,
+    RootOpt,
+    archive_path,
+    command,
+    config_roots,
+    open_repo,
+    print_json,
+    stderr,
+    stdout,
+)
+
+
+@command()
+def ingest(
+    root: RootOpt = None,
+    archive_dir: ArchiveDirOpt = None,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for another ingest to finish.")
+    ] = 0.0,
+    json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    log: Annotated[
+        Path | None,
+        typer.Option(help="Append this run's result to a log file (kept to the last 10 runs)."),
+    ] = None,
+):
+    """Snapshot the session files of every config root into the archive.
+
+    Only files whose size, mtime or inode changed are read; a file that grew is stored as its
+    new tail. Exit 0 when all went well, 1 when some files could not be read, 75 when another
+    ingest holds the archive.
+
+    Example: archive ingest --quiet   (from cron)
+    """
+    from ..ingest import default_durable
+    from ..ingest import ingest as run_ingest
+    from ..render import human_size, ingest_errors, ingest_summary
+
+    adir = archive_path(archive_dir)
+    found = config_roots(adir, root)
+    err = stderr()
+    progress = None
+    bar = None
+    if not quiet and not json and err.is_terminal:
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err,
+                       transient=True)
+        task = bar.add_task("scanning")
+        bar.start()
+
+        def progress(files: int, nbytes: int) -> None:
+            bar.update(task, description=f"{files} files, {human_size(nbytes)} read")
+
+    try:
+        result = run_ingest(adir, found, wait=wait, durable=default_durable(), progress=progress)
+    except ArchiveError as exc:
+        if log:
+            _log_failure(log, exc)
+        raise
+    finally:
+        if bar:
+            bar.stop()
+    if log:
+        from ..runlog import append_run
+
+        try:
+            append_run(log, result)
+        except ArchiveError as exc:
+            result.warnings.append(f"cannot write the log: {exc}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if json:
+        print_json(result.to_dict())
+    elif not quiet:
+        ingest_summary(stdout(), result)
+    if result.errors:
+        ingest_errors(err, result)
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _log_failure(log: Path, exc: ArchiveError) -> None:
+    from ..runlog import append_failure
+
+    try:
+        append_failure(log, str(exc), exit_code=exc.exit_code)
+    except ArchiveError:
+        pass  # the error itself is reported on stderr; a log we cannot write changes nothing
+
+
+@command()
+def verify(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
+    """Re-hash every stored object and check every catalog reference.
+
+    Exit 0 when the archive is sound, 1 with a list of what is damaged.
+
+    Example: archive verify
+    """
+    from ..verify import verify as run_verify
+
+    with open_repo(archive_path(archive_dir)) as repo:
+        result = run_verify(repo)
+    if json:
+        print_json(result.to_dict())
+    else:
+        from ..render import verify_report
+
+        verify_report(stdout(), result)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@command()
+def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
+    """Rebuild the search index from the archive alone.
+
+    Needed after an upgrade that changes the index schema; safe at any time.
+
+    Example: archive reindex
+    """
+    from ..config import private_umask
+    from ..indexer import update_index
+    from ..lock import ArchiveLock
+    from ..repo import Repository
+
+    adir = archive_path(archive_dir)
+    if not (adir / "catalog.sqlite").exists():
+        raise ArchiveError(f"no archive at {adir}", hint="run `archive ingest` first")
+    err = stderr()
+    with private_umask(), ArchiveLock(adir, purpose="reindex"):
+        with Repository(adir, readonly=False) as repo:
+            snapshots = repo.catalog.snapshots()
+            last = snapshots[-1]["id"] if snapshots else 0
+            if quiet or not err.is_terminal:
+                stats = update_index(repo, last, rebuild=True)
+            else:
+                from rich.progress import Progress
+
+                with Progress(console=err, transient=True) as bar:
+                    task = bar.add_task("indexing", total=None)
+                    stats = update_index(
+                        repo, last, rebuild=True,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    )
+    if not quiet:
+        stdout().print(
+            f"Reindexed {stats.transcripts} transcripts: {stats.turns} turns, "
+            f"{stats.documents} documents"
+            + (f", {stats.bad_lines} bad lines skipped" if stats.bad_lines else "")
+        )

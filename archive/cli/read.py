@@ -1,0 +1,361 @@
+"""The read commands: roots, versions, snapshots, cat, search, sessions, show, diff, stats.
+
+Each parses its options, asks the library (views, query, repo) for data, and prints it through
+render.py, or as JSON with ``--json``. Nothing here writes to the archive.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from ..errors import EXIT_FAILURE
+from ..text import copies_note
+from .common import (
+    ArchiveDirOpt,
+    BranchOpt,
+    FromOpt,
+    JsonOpt,
+    LimitOpt,
+    ModelOpt,
+    NoRedactOpt,
+    ProfileOpt,
+    ProjectOpt,
+    RootOpt,
+    SinceOpt,
+    ThresholdOpt,
+    ToolOpt,
+    UntilOpt,
+    VersionOpt,
+    archive_path,
+    command,
+    config_roots,
+    context_threshold,
+    make_filters,
+    note,
+    open_repo,
+    print_json,
+    stdout,
+)
+
+
+class SortOrder(StrEnum):
+    recent = "recent"
+    context = "context"
+
+
+@command()
+def roots(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
+    """List the config roots (profiles) that ingest reads.
+
+    The default root is $CLAUDE_CONFIG_DIR or ~/.claude; each ~/.ccs/instances/NAME is a profile
+    NAME; more come from [roots] in the archive's config.toml and from --root NAME=PATH.
+
+    Example: archive roots --root old=/mnt/backup/.claude
+    """
+    from ..roots import count_session_files
+
+    found = config_roots(archive_path(archive_dir), root)
+    rows = []
+    for r in found:
+        row = r.to_dict()
+        row["session_files"] = count_session_files(r)
+        rows.append(row)
+    if json:
+        print_json(
+            [
+                {k: row[k] for k in ("profile", "path", "exists", "session_files")}
+                | {"aliases": row["aliases"], "projects_shared_with": row["projects_shared_with"]}
+                for row in rows
+            ]
+        )
+        return
+    from ..render import roots_table
+
+    stdout().print(roots_table(rows))
+
+
+@command()
+def versions(
+    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    from_profile: FromOpt = None,
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+):
+    """List the versions of a session's transcript, oldest first.
+
+    Every distinct content the file ever had is a version, kept even after Claude Code deletes
+    or rewrites the file.
+
+    Example: archive versions 4f2a
+    """
+    with open_repo(archive_path(archive_dir)) as repo:
+        copy = repo.pick_copy(session_id, from_profile)
+        f = copy.file
+        rows = [
+            {
+                "version": v.seq,
+                "sha256": v.sha256,
+                "size": v.size,
+                "snapshot": v.snapshot_id,
+                "captured_at": v.captured_at,
+                "profile": f.profile,
+                "path": f.relpath,
+            }
+            for v in repo.catalog.versions(f.id)
+        ]
+    if json:
+        print_json(rows)
+        return
+    if copy.others:
+        note(copies_note(copy.others, f"showing {f.profile}"))
+    from ..render import versions_table
+
+    stdout().print(versions_table(f.session_id, rows))
+
+
+@command()
+def snapshots(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
+    """List the snapshots (one per ingest run), oldest first.
+
+    Example: archive snapshots --json
+    """
+    with open_repo(archive_path(archive_dir)) as repo:
+        rows = repo.catalog.snapshots()
+    for row in rows:
+        row["roots"] = __import__("orjson").loads(row["roots"])
+    if json:
+        print_json(rows)
+        return
+    from ..render import snapshots_table
+
+    stdout().print(snapshots_table(rows))
+
+
+@command()
+def cat(
+    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    version: VersionOpt = None,
+    from_profile: FromOpt = None,
+    archive_dir: ArchiveDirOpt = None,
+):
+    """Write the exact bytes of a version of a session's transcript to stdout.
+
+    Example: archive cat 4f2a --version 1 > old.jsonl
+    """
+    with open_repo(archive_path(archive_dir)) as repo:
+        copy = repo.pick_copy(session_id, from_profile)
+        v = repo.pick_version(copy.file, version)
+        out = sys.stdout.buffer
+        for data in repo.iter_version_bytes(v):
+            out.write(data)
+        out.flush()
+
+
+@command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words, \"phrases\", AND/OR/NOT, field:term.")],
+    profile: ProfileOpt = None,
+    project: ProjectOpt = None,
+    branch: BranchOpt = None,
+    model: ModelOpt = None,
+    tool: ToolOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 20,
+    sessions: Annotated[
+        bool, typer.Option("--sessions", help="One row per session (its best turn).")
+    ] = False,
+    session: Annotated[
+        str | None,
+        typer.Option("--session", help="Only this session (id, unique prefix, or name)."),
+    ] = None,
+    no_redact: NoRedactOpt = False,
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+):
+    """Search every archived turn, best match first.
+
+    A word in a prompt or a title counts more than in an answer, which counts more than
+    thinking or tool input and output; newer wins ties. Fields: prompt, answer, thinking,
+    tool_input, tool_output, title, profile, project, branch, models, tools, files.
+    Exit 1 when nothing matches (like grep), 2 for a malformed query.
+
+    Example: archive search "jwt refresh" --since "2 weeks ago" --profile work
+    """
+    from ..query import search as run_search
+
+    filters = make_filters(profile, project, branch, model, tool, since, until)
+    with open_repo(archive_path(archive_dir)) as repo:
+        if session:
+            filters.session_ids = [repo.session_copies(session)[0].session_id]
+        hits = run_search(
+            repo, query, filters, limit=limit, group_sessions=sessions, redact=not no_redact
+        )
+    if json:
+        print_json(hits)
+    elif hits:
+        from ..render import search_view
+
+        console = stdout()
+        console.print(search_view(hits, grouped=sessions, width=console.width))
+    if not hits:
+        if not json:
+            typer.echo(f"no match for {query!r}", err=True)
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@command()
+def sessions(
+    profile: ProfileOpt = None,
+    project: ProjectOpt = None,
+    branch: BranchOpt = None,
+    model: ModelOpt = None,
+    tool: ToolOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 50,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Custom name (/rename) contains this.")
+    ] = None,
+    bloated: Annotated[
+        bool, typer.Option("--bloated", help="Only sessions whose context is past --threshold.")
+    ] = False,
+    threshold: ThresholdOpt = None,
+    sort: Annotated[
+        SortOrder, typer.Option("--sort", help="recent: last active first; context: largest.")
+    ] = "recent",
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+):
+    """List archived sessions, most recently active first.
+
+    A session held by several profiles is one row listing them all; "diverged" marks copies
+    that both changed after the copy (see `archive diff`). A † marks a session deleted at the
+    source (it lives on in the archive).
+
+    Example: archive sessions --project myapp --since 2026-11-01
+    """
+    from ..views import list_sessions
+
+    adir = archive_path(archive_dir)
+    filters = make_filters(profile, project, branch, model, tool, since, until)
+    filters.name = name
+    if bloated:
+        filters.min_context = context_threshold(adir, threshold)
+    with open_repo(adir) as repo:
+        rows = list_sessions(repo, filters, limit, sort=sort)
+    if json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("no archived session matches", err=True)
+        return
+    from ..render import sessions_view
+
+    console = stdout()
+    console.print(sessions_view(rows, width=console.width))
+
+
+@command()
+def show(
+    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    turn: Annotated[int | None, typer.Option("--turn", "-t", help="Only this turn.")] = None,
+    version: VersionOpt = None,
+    from_profile: FromOpt = None,
+    no_redact: NoRedactOpt = False,
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+):
+    """Show a session as a conversation: prompts, answers, one line per tool call.
+
+    Credential-shaped strings are masked as [REDACTED:<kind>] unless --no-redact.
+
+    Example: archive show 4f2a --turn 3
+    """
+    from ..errors import UsageError
+    from ..views import load_session, session_dict
+
+    with open_repo(archive_path(archive_dir)) as repo:
+        loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
+    turns = loaded.session.turns
+    if turn is not None:
+        if not 1 <= turn <= len(turns):
+            raise UsageError(
+                f"session {loaded.session.session_id} has no turn {turn}",
+                hint=f"it has {len(turns)} turns",
+            )
+        turns = [turns[turn - 1]]
+    data = session_dict(loaded, turns)
+    if not no_redact:
+        from ..redact import redact_data
+
+        data = redact_data(data)
+    if json:
+        print_json(data)
+        return
+    if loaded.others:
+        note(copies_note(loaded.others, f"showing {loaded.file.profile}"))
+    from ..render import show_session
+
+    show_session(stdout(), data)
+
+
+@command()
+def diff(
+    session_id: Annotated[str, typer.Argument(help="Session id, unique prefix, or name.")],
+    from_profiles: Annotated[
+        list[str] | None,
+        typer.Option("--from", help="A profile whose copy to compare (give two)."),
+    ] = None,
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+):
+    """Compare two copies of one session held by different profiles.
+
+    Says whether they are identical, whether they diverged (both changed after the copy), and
+    the first turn from which they differ.
+
+    Example: archive diff auth-feature --from work --from personal
+    """
+    from ..views import diff_copies
+
+    with open_repo(archive_path(archive_dir)) as repo:
+        data = diff_copies(repo, session_id, from_profiles)
+    if json:
+        print_json(data)
+        return
+    from ..render import diff_report
+
+    diff_report(stdout(), data)
+
+
+@command()
+def stats(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
+    """Sessions, turns and tokens by profile and project; archive and index size.
+
+    Example: archive stats
+    """
+    from ..views import stats as run_stats
+
+    adir = archive_path(archive_dir)
+    with open_repo(adir) as repo:
+        data = run_stats(repo, context_threshold(adir, None))
+    if json:
+        print_json(data)
+        return
+    from ..render import human_size, stats_table
+
+    out = stdout()
+    out.print(
+        f"{data['sessions']} sessions, {data['turns']} turns, "
+        f"{data['context_tokens']:,} tokens of context; {data['versions']} versions of "
+        f"{data['files']} files; archive {human_size(data['archive_bytes'])}, "
+        f"index {human_size(data['index_bytes'])}; {data['bloated']} sessions past "
+        f"{data['bloated_threshold']:,} tokens"
+    )
+    out.print(stats_table("By profile", data["by_profile"], "profile"))
+    out.print(stats_table("By project", data["by_project"][:20], "project"))

@@ -1,0 +1,272 @@
+"""What the read commands show of the archive: the sessions listing, one session loaded for
+display, how two copies of a session differ, and the archive's counts.
+
+The listing and the counts are answered from the catalog's derived ``session_meta`` table (no
+transcript is re-read, no Whoosh import); a loaded session is parsed from the chosen version in
+the archive. Every front-end (CLI, exports, context) takes these shapes as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from .catalog import FileRow, VersionRow
+from .dates import iso_utc
+from .filters import SearchFilters
+from .indexer import parse_version
+from .repo import Repository
+from .transcript import DEFAULT_TOOL_OUTPUT_CAP, Session, Turn
+
+
+def list_sessions(
+    repo: Repository, filters: SearchFilters, limit: int | None = None, *, sort: str = "recent"
+) -> list[dict]:
+    """Main sessions as ``sessions --json`` rows: newest first, or largest context first."""
+    rows = repo.catalog.sessions_matching(filters)
+    if sort == "context":
+        rows.sort(key=lambda r: r["context_tokens"] or 0, reverse=True)
+    # One row per session: the newest copy stands for all, which are listed in "profiles".
+    seen: set[str] = set()
+    unique = []
+    for r in rows:
+        if r["session_id"] not in seen:
+            seen.add(r["session_id"])
+            unique.append(r)
+    if limit:
+        unique = unique[:limit]
+    copies = copy_info(repo, [r["session_id"] for r in unique])
+    return [session_row(r) | copies[r["session_id"]] for r in unique]
+
+
+def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
+    """For each session: every profile holding a copy, and whether the copies diverged."""
+    info: dict[str, dict] = {}
+    rows_by_id: dict[str, list[dict]] = {}
+    for sid in session_ids:
+        rows_by_id.setdefault(sid, [])
+    if session_ids:
+        marks = ",".join("?" for _ in rows_by_id)
+        for r in repo.catalog.session_rows(f"AND m.session_id IN ({marks})", tuple(rows_by_id)):
+            rows_by_id[r["session_id"]].append(r)
+    for sid, rows in rows_by_id.items():
+        rows.sort(key=lambda r: r["profile"])
+        diverged = False
+        if len({r["sha256"] for r in rows}) > 1:
+            versions = [repo.catalog.version(r["version_id"]) for r in rows]
+            diverged = repo.copies_diverged(versions)
+        info[sid] = {
+            "profiles": [r["profile"] for r in rows],
+            "diverged": diverged,
+            "copies": [
+                {
+                    "profile": r["profile"],
+                    "ended": r["ended"],
+                    "turns": r["turns"],
+                    "sha256": r["sha256"],
+                    "gone_from_source": r["gone_snapshot"] is not None,
+                }
+                for r in rows
+            ],
+        }
+    return info
+
+
+def session_row(r: dict) -> dict:
+    return {
+        "session_id": r["session_id"],
+        "profile": r["profile"],
+        "project": r["project"],
+        "started": r["started"],
+        "ended": r["ended"],
+        "turns": r["turns"],
+        "title": r["title"],
+        "name": r["custom_title"],
+        "gone_from_source": r["gone_snapshot"] is not None,
+        "branch": r["branch"],
+        "models": orjson.loads(r["models"]),
+        "path": r["relpath"],
+        "context_tokens": r["context_tokens"],
+        "peak_context_tokens": r["peak_context_tokens"],
+        "compactions": r["compactions"],
+        "context_estimated": bool(r["context_estimated"]),
+    }
+
+
+@dataclass
+class LoadedSession:
+    file: FileRow
+    version: VersionRow
+    session: Session
+    others: list[str]  # other profiles holding a copy
+
+
+def load_session(
+    repo: Repository,
+    ref: str,
+    *,
+    from_profile: str | None = None,
+    version: int | None = None,
+    tool_output_cap: int = DEFAULT_TOOL_OUTPUT_CAP,
+) -> LoadedSession:
+    copy = repo.pick_copy(ref, from_profile)
+    v = repo.pick_version(copy.file, version)
+    session = parse_version(repo, copy.file, v, tool_output_cap=tool_output_cap)
+    return LoadedSession(copy.file, v, session, copy.others)
+
+
+def turn_dict(turn: Turn, *, with_tool_output: bool = False) -> dict:
+    """A turn as `show --json` prints it; ``steps`` gives the order of answer text blocks
+    ({"text": ...}) and tool calls ({"tool_call": index into tool_calls})."""
+    return {
+        "turn": turn.number,
+        "timestamp": iso_utc(turn.timestamp),
+        "prompt": turn.prompt,
+        "answer": turn.answer,
+        "thinking": turn.thinking,
+        "models": turn.models,
+        "context_tokens": turn.context_tokens,
+        "tool_calls": [
+            {
+                "name": c.name,
+                "key_argument": c.key_argument,
+                "output_size": c.output_size,
+                "is_error": c.is_error,
+                **({"input": c.input_text, "output": c.output} if with_tool_output else {}),
+            }
+            for c in turn.tool_calls
+        ],
+        "steps": [
+            {"text": step} if isinstance(step, str) else {"tool_call": step}
+            for step in turn.steps
+        ],
+    }
+
+
+def session_dict(loaded: LoadedSession, turns: list[Turn] | None = None) -> dict:
+    s = loaded.session
+    return {
+        "session_id": s.session_id,
+        "profile": loaded.file.profile,
+        "path": loaded.file.relpath,
+        "version": loaded.version.seq,
+        "gone_from_source": loaded.file.gone_snapshot is not None,
+        "project": s.project,
+        "branch": s.git_branch,
+        "title": s.title,
+        "custom_title": s.custom_title,
+        "claude_code_versions": s.versions,
+        "models": s.models,
+        "started": iso_utc(s.started),
+        "ended": iso_utc(s.ended),
+        "tools": s.tools,
+        "files": s.files,
+        "context_tokens": s.context_tokens,
+        "peak_context_tokens": s.peak_context_tokens,
+        "context_estimated": s.context_estimated,
+        "compactions": [
+            {"turn": c.turn, "trigger": c.trigger, "pre_tokens": c.pre_tokens}
+            for c in s.compactions
+        ],
+        "bad_lines": s.bad_lines,
+        "turn_count": len(s.turns),
+        "turns": [turn_dict(t) for t in (s.turns if turns is None else turns)],
+    }
+
+
+def _turn_signature(turn: Turn) -> tuple:
+    """What makes two copies of a turn the same conversation (not the same bytes: a restored
+    copy may carry another cwd)."""
+    return (
+        turn.prompt,
+        turn.answer,
+        turn.thinking,
+        tuple((c.name, c.input_text) for c in turn.tool_calls),
+    )
+
+
+def diff_copies(repo: Repository, ref: str, profiles: list[str] | None = None) -> dict:
+    """From which turn two copies of one session differ."""
+    from .errors import UsageError
+
+    files = repo.session_copies(ref)
+    if profiles:
+        if len(profiles) != 2:
+            raise UsageError("give exactly two profiles to compare: --from A --from B")
+        chosen = []
+        for p in profiles:
+            match = [f for f in files if f.profile == p]
+            if not match:
+                have = ", ".join(f.profile for f in files)
+                raise UsageError(f"no copy in profile {p!r}", hint=f"copies are in: {have}")
+            chosen.append(match[0])
+        files = chosen
+    elif len(files) != 2:
+        have = ", ".join(f.profile for f in files)
+        raise UsageError(
+            f"session {files[0].session_id} has "
+            + (f"{len(files)} copies" if len(files) > 1 else "one copy") + f" ({have})",
+            hint="pick two with --from A --from B" if len(files) > 2 else "nothing to compare",
+        )
+    loaded = []
+    for f in files:
+        v = repo.pick_version(f)
+        loaded.append((f, v, parse_version(repo, f, v, tool_output_cap=DEFAULT_TOOL_OUTPUT_CAP)))
+    (fa, va, a), (fb, vb, b) = loaded
+    first = None
+    for i in range(max(len(a.turns), len(b.turns))):
+        if i >= len(a.turns) or i >= len(b.turns):
+            first = i + 1
+            break
+        if _turn_signature(a.turns[i]) != _turn_signature(b.turns[i]):
+            first = i + 1
+            break
+    return {
+        "session_id": fa.session_id,
+        "identical": va.sha256 == vb.sha256,
+        "diverged": repo.copies_diverged([va, vb]),
+        "first_differing_turn": first,
+        "copies": [
+            {
+                "profile": f.profile,
+                "turns": len(s.turns),
+                "last_change": iso_utc(s.ended),
+                "sha256": v.sha256,
+                "size": v.size,
+            }
+            for f, v, s in loaded
+        ],
+    }
+
+
+def _dir_size(path) -> int:
+    total = 0
+    if path.is_dir():
+        for p in path.rglob("*"):
+            if p.is_file():
+                total += p.stat().st_size
+    return total
+
+
+def stats(repo: Repository, bloated_threshold: int = 100_000) -> dict:
+    """Counts by profile and project, and what the archive and its index weigh on disk."""
+    by_profile = repo.catalog.session_counts("profile", bloated_threshold)
+    totals = repo.catalog.totals()
+    catalog_bytes = sum(
+        p.stat().st_size for p in repo.archive_dir.glob("catalog.sqlite*") if p.is_file()
+    )
+    return {
+        "sessions": sum(r["sessions"] for r in by_profile),
+        "turns": sum(r["turns"] for r in by_profile),
+        "context_tokens": sum(r["context_tokens"] for r in by_profile),
+        "gone_from_source": sum(r["gone"] for r in by_profile),
+        "bloated": sum(r["bloated"] for r in by_profile),
+        "bloated_threshold": bloated_threshold,
+        "files": totals["files"],
+        "versions": totals["versions"],
+        "archive_bytes": totals["bytes_stored"] + catalog_bytes,
+        "index_bytes": _dir_size(repo.index_dir),
+        "by_profile": by_profile,
+        "by_project": repo.catalog.session_counts("project", bloated_threshold),
+    }
