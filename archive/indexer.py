@@ -134,7 +134,7 @@ def update_index(
     todo = None if fresh else repo.catalog.files_to_index()
     if todo == []:
         return stats  # nothing new: a no-op ingest does not even import Whoosh
-    from . import index  # whoosh: imported only by commands that index
+    from . import search as index  # whoosh: imported only by commands that index
 
     if not fresh and index.schema_outdated(repo.index_dir):
         fresh = stats.rebuilt = True  # built by an older version: derived data, rebuild it
@@ -230,7 +230,7 @@ def history_sessions(repo: Repository, version: VersionRow) -> dict[str, Session
 def _index_history(repo, writer, file: FileRow, version: VersionRow, archived: set[str]) -> int:
     """Prompts of sessions whose transcript nobody kept become searchable, marked prompt only;
     a session that is archived after all loses its prompt-only documents."""
-    from . import index
+    from . import search as index
 
     documents = 0
     for sid, session in history_sessions(repo, version).items():

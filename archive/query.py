@@ -25,7 +25,7 @@ def search(
 ) -> list[dict]:
     """Ranked hits as ``search --json`` rows (best first); secrets masked unless ``redact``
     is False."""
-    from . import index
+    from . import search as index
 
     copies: dict[str, dict] = {}
 

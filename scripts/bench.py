@@ -2,8 +2,9 @@
 """Benchmark ingest speed, no-op cost, append storage, memory and search on a generated corpus.
 
     python scripts/bench.py [--mb 200] [--big-mb 1024] [--search-mb 100] [--search-big-mb 1024]
+                            [--mcp-mb 100] [--mcp-big-mb 1024] [--web-mb 1024]
                             [--picker-mb 100] [--picker-big-mb 1024]
-                            [--steps 123456] [--rg PATH] [--out /tmp/sa-bench] [--keep]
+                            [--steps 12345678] [--rg PATH] [--out /tmp/sa-bench] [--keep]
 
 Measurements (each in a fresh folder under --out, removed afterwards unless --keep):
 1. first ingest of a --mb MiB corpus (3 profiles): MiB/s, files/s, peak RSS, compression ratio;
@@ -26,7 +27,16 @@ Measurements (each in a fresh folder under --out, removed afterwards unless --ke
      pairs, phrases, profile filters, fields): p50 ≤ 30 ms at the big size, p95 reported;
    - size of <archive>/index / JSONL bytes: ≤ 0.5;
    and, as information, a cold search process split into interpreter start, imports and query;
-6. the `archive resume` picker, driven headless (Textual's pilot) over a --picker-mb (100) and a
+6. `archive mcp`, through the real stdio protocol (the MCP SDK's client, the server in a child
+   process), at --mcp-mb (100) and --mcp-big-mb (1024; 0 skips) of corpus: per-call latency of
+   the search tool over the warm mix of 5 (p50 ≤ 30 ms at the big size, p95), and reading a
+   generated 2,000-turn session: the first read_session call (it parses the session), every
+   further page at the default budget (p50, the largest result against 4,000 tokens), the
+   hand-off and session_context calls;
+7. `archive serve`, at --web-mb (1024; 0 skips) of corpus: the search page's server time
+   (Server-Timing; p50 ≤ 50 ms) and a 2,000-turn session page's ready time in headless
+   Chromium (≤ 1 s);
+8. the `archive resume` picker, driven headless (Textual's pilot) over a --picker-mb (100) and a
    --picker-big-mb (1024; 0 skips) corpus: for each keystroke of PICKER_QUERIES typed one by
    one, the time from the key press to the list showing the results of the text typed so far
    (searches run off the UI thread): p50/p95; p95 <= 50 ms at the big size.
@@ -76,6 +86,10 @@ TARGET_SEARCH_VS_GREP = 3.0
 TARGET_SEARCH_GROWTH = 1.5
 TARGET_SEARCH_WARM_P50_MS = 30
 TARGET_INDEX_RATIO = 0.5
+TARGET_MCP_SEARCH_P50_MS = 30
+MCP_DEFAULT_BUDGET = 4_000  # tokens: archive/mcp_server.py's default
+TARGET_WEB_SEARCH_P50_MS = 50
+TARGET_WEB_SESSION_READY_S = 1.0
 TARGET_PICKER_P95_MS = 50
 
 # Runs argv[1:] and reports its wall time and peak memory. Being a fresh, small process, its
@@ -421,7 +435,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import archive.cli
 t1 = time.perf_counter()
-from archive import index
+from archive import search as index
 from archive.filters import SearchFilters
 from archive.query import search
 from archive.repo import Repository
@@ -649,6 +663,225 @@ def bench_search(work: Path, mb: float, big_mb: float, seed: int, rg: str | None
     return out
 
 
+# -- 6 ------------------------------------------------------------------------------------------
+
+LONG_TURNS = 2_000
+
+
+def write_long_session(home: Path, turns: int = LONG_TURNS) -> str:
+    """A session of ``turns`` turns (prompt, a Bash call and its output, an answer: ~4 KB a
+    turn) in the default profile; returns its id."""
+    rng = random.Random(2000)
+    words = ("token", "retry", "schema", "deploy", "cache", "index", "merge", "socket", "budget",
+             "parser", "commit", "branch", "worker", "queue")
+    sid = "20002000-0000-4000-8000-000000000001"
+    cwd = "/home/dev/long-session"
+    path = home / ".claude/projects" / cwd.replace("/", "-") / f"{sid}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    parent = None
+    with path.open("wb") as f:
+        for n in range(1, turns + 1):
+            when = f"2026-11-{1 + n // 100:02d}T{n % 24:02d}:{n % 60:02d}:00.000Z"
+            common = {"sessionId": sid, "cwd": cwd, "gitBranch": "main", "version": "2.1.328",
+                      "isSidechain": False, "userType": "external", "timestamp": when}
+            ids = [f"{n:08d}-0000-4000-8000-{k:012d}" for k in range(4)]
+            text = " ".join(rng.choices(words, k=40))
+            usage = {"input_tokens": 10 * n, "cache_read_input_tokens": 50 * n}
+            lines = [
+                {"type": "user", "uuid": ids[0], "parentUuid": parent,
+                 "message": {"role": "user", "content": f"step {n}: {text}"}},
+                {"type": "assistant", "uuid": ids[1], "parentUuid": ids[0],
+                 "message": {"id": f"msg_{n}a", "role": "assistant", "model": "claude-opus-4-1",
+                             "content": [{"type": "tool_use", "id": f"toolu_{n}", "name": "Bash",
+                                          "input": {"command": f"make test-{n}"}}],
+                             "usage": usage}},
+                {"type": "user", "uuid": ids[2], "parentUuid": ids[1],
+                 "message": {"role": "user", "content": [
+                     {"type": "tool_result", "tool_use_id": f"toolu_{n}",
+                      "content": (text + "\n") * 10}]}},
+                {"type": "assistant", "uuid": ids[3], "parentUuid": ids[2],
+                 "message": {"id": f"msg_{n}b", "role": "assistant", "model": "claude-opus-4-1",
+                             "content": [{"type": "text", "text": (text + ". ") * 4}],
+                             "usage": usage}},
+            ]
+            f.write(b"".join(json.dumps(line | common).encode() + b"\n" for line in lines))
+            parent = ids[3]
+    return sid
+
+
+def mcp_calls(archive: Path, home: Path, long_sid: str | None) -> dict:
+    """Tool calls through the real protocol: this process is the client (the SDK's stdio
+    client), `archive mcp` a child process, as Claude Code runs it."""
+    import asyncio
+
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    params = StdioServerParameters(
+        command=str(Path(sys.executable).parent / "archive"),
+        args=["mcp", "--archive-dir", str(archive)], env=child_env(home),
+    )
+
+    async def timed(session, name: str, args: dict) -> tuple[float, str]:
+        t = time.perf_counter()
+        result = await session.call_tool(name, args)
+        took = time.perf_counter() - t
+        text = "".join(c.text for c in result.content if c.type == "text")
+        if result.is_error:
+            raise RuntimeError(f"{name} {args}: {text}")
+        return took, text
+
+    async def run() -> dict:
+        out: dict = {}
+        with open(os.devnull, "w") as quiet:
+            async with stdio_client(params, errlog=quiet) as (read, write), \
+                    ClientSession(read, write) as session:
+                t = time.perf_counter()
+                await session.initialize()
+                out["initialize_s"] = time.perf_counter() - t
+                out["first_search_s"], _ = await timed(
+                    session, "search", {"query": WARM_QUERIES[0][0], "limit": 20})
+                times, empty = [], []
+                for query, profile in WARM_QUERIES:
+                    args = {"query": query, "limit": 20} | ({"profile": profile} if profile else {})
+                    took, text = await timed(session, "search", args)
+                    times.append(took)
+                    if not json.loads(text)["hits"]:
+                        empty.append(query)
+                q = statistics.quantiles(times, n=20, method="inclusive")
+                out["search"] = {"calls": len(times), "p50_ms": statistics.median(times) * 1000,
+                                 "p95_ms": q[18] * 1000, "max_ms": max(times) * 1000,
+                                 "no_hit": empty}
+                if long_sid:
+                    out["long_session"] = await read_long(session, long_sid)
+        return out
+
+    async def read_long(session, sid: str) -> dict:
+        first, text = await timed(session, "read_session", {"session": sid})
+        pages, sizes, turns = [], [len(text)], len(json.loads(text)["turns"])
+        start = json.loads(text).get("next", {}).get("start")
+        while start is not None:
+            took, text = await timed(session, "read_session", {"session": sid, "start": start})
+            page = json.loads(text)
+            pages.append(took)
+            sizes.append(len(text))
+            turns += len(page["turns"])
+            start = page.get("next", {}).get("start")
+        handoff, text = await timed(session, "read_session", {"session": sid, "handoff": True})
+        sizes.append(len(text))
+        context, text = await timed(session, "session_context", {"session": sid})
+        sizes.append(len(text))
+        return {"turns": LONG_TURNS, "turns_read": turns, "first_read_s": first,
+                "pages": len(pages) + 1, "page_p50_ms": statistics.median(pages) * 1000,
+                "handoff_s": handoff, "context_s": context,
+                "largest_result_tokens": (max(sizes) + 3) // 4}
+
+    return asyncio.run(run())
+
+
+def bench_mcp(work: Path, mb: float, big_mb: float, seed: int) -> dict:
+    """The MCP server at two sizes of corpus (the big one grows the small one)."""
+    home, archive = work / "home", work / "archive"
+    log(f"6. generating a {mb:g} MiB corpus and a {LONG_TURNS}-turn session for `archive mcp`")
+    gen_corpus.generate(home, total_mb=mb, seed=seed)
+    long_sid = write_long_session(home)
+    out: dict = {"sizes": {}}
+    for key, size in (("small", mb), ("big", big_mb)):
+        if key == "big":
+            if big_mb <= mb:
+                break
+            log(f"6. adding {big_mb - mb:g} MiB of sessions (seed {seed + 1000})")
+            gen_corpus.generate(home, total_mb=big_mb - mb, seed=seed + 1000)
+        cli_ingest(archive, home)
+        log(f"6. {size:g} MiB ingested; calling the tools over stdio")
+        calls = mcp_calls(archive, home, long_sid if key == "small" else None)
+        out["sizes"][key] = {"jsonl_bytes": jsonl_bytes(home), **calls}
+        log(f"   search p50 {calls['search']['p50_ms']:.1f} ms")
+# -- 7. the web front-end ---------------------------------------------------------------------
+
+WEB_LONG_ID = "b0000000-0000-4000-8000-000000002000"
+
+
+def _start_server(archive: Path, home: Path) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archive", "serve", "--port", "0", "--archive-dir", str(archive)],
+        env=child_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    for line in proc.stdout:
+        if "token=" in line:
+            return proc, line.strip()
+    proc.kill()
+    raise RuntimeError(f"archive serve printed no address: {proc.stderr.read()[-2000:]}")
+
+
+def bench_web(work: Path, mb: float, seed: int) -> dict:
+    """Server time of the search page, and a 2,000-turn session page's ready time in
+    Chromium, against a real `archive serve`."""
+    import http.client
+    from urllib.parse import quote, urlparse
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from cdp import CHROMIUM, Browser
+    from web_sessions import long_turns, write_session
+
+    home, archive = work / "home", work / "archive"
+    log(f"7. generating a {mb:g} MiB corpus and a 2,000-turn session")
+    gen_corpus.generate(home, total_mb=mb, seed=seed)
+    plant_rare(home, seed)
+    long_file = home / ".claude" / "projects" / "-home-dev-long" / f"{WEB_LONG_ID}.jsonl"
+    write_session(long_file, WEB_LONG_ID, long_turns(2000, step=60, compact_at=1500),
+                  cwd="/home/dev/long", compact_after={1500: 120_000})
+    result, proc = cli_ingest(archive, home)
+    out: dict = {"jsonl_bytes": jsonl_bytes(home), "long_bytes": long_file.stat().st_size,
+                 "ingest_s": proc["wall"]}
+    server, url = _start_server(archive, home)
+    try:
+        u = urlparse(url)
+        token = u.query.split("token=")[1]
+        cookie = f"archive_token_{u.port}={token}"
+
+        def server_ms(path: str) -> float:
+            conn = http.client.HTTPConnection("127.0.0.1", u.port, timeout=60)
+            conn.request("GET", path, headers={"Cookie": cookie})
+            r = conn.getresponse()
+            r.read()
+            conn.close()
+            if r.status != 200:
+                raise RuntimeError(f"{path}: HTTP {r.status}")
+            return float(r.getheader("server-timing").split("dur=")[1])
+
+        log("7. search page, server time")
+        times = []
+        for query, profile in WARM_QUERIES:
+            path = "/?q=" + quote(query) + (f"&profile={profile}" if profile else "")
+            server_ms(path)  # warm-up: the first opening of each segment, the page cache
+            times.append(server_ms(path))
+        q = statistics.quantiles(times, n=20, method="inclusive")
+        out["search"] = {"queries": len(times), "p50_ms": statistics.median(times),
+                         "p95_ms": q[18], "max_ms": max(times)}
+        if CHROMIUM is None:
+            log("7. no chromium: the session page is not measured")
+            return out
+        log("7. the 2,000-turn session page in headless Chromium")
+        browser = Browser(work / "chromium")
+        try:
+            browser.goto(url)
+            ready = []
+            for _ in range(3):
+                browser.goto(f"{u.scheme}://{u.netloc}/session/{WEB_LONG_ID}")
+                ready.append(browser.eval(
+                    "(() => { const n = performance.getEntriesByType('navigation')[0];"
+                    " return n.loadEventEnd - n.startTime; })()") / 1000)
+            turns = browser.eval("document.querySelectorAll('section.turn').length")
+        finally:
+            browser.close()
+        out["session"] = {"turns_rendered_first": turns, "first_s": ready[0],
+                          "again_s": statistics.median(ready[1:])}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return out
+
+
 # The picker: what a person types, one key at a time (every prefix is searched).
 PICKER_QUERIES = ("refresh token", "quokka tessellation", "retry timeout", "schema migration",
                   "deploy staging", "memory leak")
@@ -696,17 +929,17 @@ def bench_picker(work: Path, mb: float, big_mb: float, seed: int) -> dict:
     """Picker latency at two sizes: the big corpus grows the small one, ingested incrementally."""
     home, archive = work / "home", work / "archive"
     out: dict = {"sizes": {}}
-    log(f"6. generating a {mb:g} MiB corpus for the picker")
+    log(f"8. generating a {mb:g} MiB corpus for the picker")
     gen_corpus.generate(home, total_mb=mb, seed=seed)
     plant_rare(home, seed)
     for key, size in (("small", mb), ("big", big_mb)):
         if key == "big":
             if big_mb <= mb:
                 break
-            log(f"6. adding {big_mb - mb:g} MiB of sessions (seed {seed + 1000})")
+            log(f"8. adding {big_mb - mb:g} MiB of sessions (seed {seed + 1000})")
             gen_corpus.generate(home, total_mb=big_mb - mb, seed=seed + 1000)
         cli_ingest(archive, home)
-        log(f"6. typing into the picker at {size:g} MiB")
+        log(f"8. typing into the picker at {size:g} MiB")
         out["sizes"][key] = {"jsonl_bytes": jsonl_bytes(home), **picker_latency(archive, home)}
     return out
 
@@ -761,16 +994,57 @@ def checks(results: dict) -> list[dict]:
                     fmt="{:.1f}")
     if r := results.get("search"):
         search_rows(add, r)
+    if r := results.get("mcp"):
+        mcp_rows(add, r)
+    if r := results.get("web"):
+        mb = f"{r['jsonl_bytes'] / MiB:.0f} MiB"
+        w = r["search"]
+        add(f"7. {mb}: search page server time p50 ({w['queries']} queries)", w["p50_ms"], "ms",
+            f"<= {TARGET_WEB_SEARCH_P50_MS:g} ms", w["p50_ms"] <= TARGET_WEB_SEARCH_P50_MS,
+            "{:.1f}")
+        add(f"7. {mb}: search page server time p95", w["p95_ms"], "ms", fmt="{:.1f}")
+        if s := r.get("session"):
+            add("7. 2,000-turn session page ready in Chromium, first opening", s["first_s"],
+                "s", f"<= {TARGET_WEB_SESSION_READY_S:g} s",
+                s["first_s"] <= TARGET_WEB_SESSION_READY_S, "{:.3f}")
+            add("7. 2,000-turn session page ready in Chromium, again", s["again_s"], "s",
+                fmt="{:.3f}")
     if r := results.get("picker"):
-        for key, s in r["sizes"].items():
+        for key, size in r["sizes"].items():
             at = key == "big" or "big" not in r["sizes"]
-            mb = f"{s['jsonl_bytes'] / MiB:.0f} MiB"
-            add(f"6. {mb}: picker keystroke-to-results p50 ({s['keystrokes']} keys)",
-                s["p50_ms"], "ms", fmt="{:.1f}")
-            add(f"6. {mb}: picker keystroke-to-results p95", s["p95_ms"], "ms",
+            mb = f"{size['jsonl_bytes'] / MiB:.0f} MiB"
+            add(f"8. {mb}: picker keystroke-to-results p50 ({size['keystrokes']} keys)",
+                size["p50_ms"], "ms", fmt="{:.1f}")
+            add(f"8. {mb}: picker keystroke-to-results p95", size["p95_ms"], "ms",
                 f"<= {TARGET_PICKER_P95_MS:g} ms" if at else None,
-                s["p95_ms"] <= TARGET_PICKER_P95_MS if at else None, "{:.1f}")
+                size["p95_ms"] <= TARGET_PICKER_P95_MS if at else None, "{:.1f}")
     return rows
+
+
+def mcp_rows(add, r: dict) -> None:
+    sizes = r["sizes"]
+    for key, s in sizes.items():
+        at = key == "big" or "big" not in sizes
+        mb = f"{s['jsonl_bytes'] / MiB:.0f} MiB"
+        w = s["search"]
+        add(f"6. {mb}: mcp search call p50 ({w['calls']} calls, stdio)", w["p50_ms"], "ms",
+            f"<= {TARGET_MCP_SEARCH_P50_MS:g} ms" if at else None,
+            w["p50_ms"] <= TARGET_MCP_SEARCH_P50_MS if at else None, "{:.1f}")
+        add(f"6. {mb}: mcp search call p95", w["p95_ms"], "ms", fmt="{:.1f}")
+        add(f"6. {mb}: mcp initialize (server start to first answer)", s["initialize_s"], "s",
+            fmt="{:.3f}")
+        if long := s.get("long_session"):
+            n = long["turns"]
+            add(f"6. {n}-turn session: first read_session (parses it)", long["first_read_s"], "s",
+                fmt="{:.3f}")
+            add(f"6. {n}-turn session: next pages p50 ({long['pages']} pages)",
+                long["page_p50_ms"], "ms", fmt="{:.1f}")
+            add(f"6. {n}-turn session: hand-off call", long["handoff_s"], "s", fmt="{:.3f}")
+            add(f"6. {n}-turn session: session_context call", long["context_s"], "s",
+                fmt="{:.3f}")
+            add(f"6. {n}-turn session: largest result", long["largest_result_tokens"], "tokens",
+                f"<= {MCP_DEFAULT_BUDGET}", long["largest_result_tokens"] <= MCP_DEFAULT_BUDGET
+                and long["turns_read"] == n, "{:.0f}")
 
 
 def search_rows(add, r: dict) -> None:
@@ -847,12 +1121,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="corpus size for 5, big size (MiB, default 1024; 0 skips it)")
     ap.add_argument("--search-runs", type=int, default=7, help="timed runs per query in 5")
     ap.add_argument("--rg", help="ripgrep binary for 5 (default: rg on PATH, else grep -r)")
-    ap.add_argument("--picker-mb", type=float, default=100,
-                    help="corpus size for 6, small size (MiB, default 100)")
-    ap.add_argument("--picker-big-mb", type=float, default=1024,
+    ap.add_argument("--mcp-mb", type=float, default=100,
+                    help="corpus size for 6, small size (MiB, default 100; 0 skips 6)")
+    ap.add_argument("--mcp-big-mb", type=float, default=1024,
                     help="corpus size for 6, big size (MiB, default 1024; 0 skips it)")
-    ap.add_argument("--steps", default="12345",
-                    help="which measurements to run (default 12345; 6: the resume picker)")
+    ap.add_argument("--web-mb", type=float, default=1024,
+                    help="corpus size for 7, the web front-end (MiB; 0 skips)")
+    ap.add_argument("--picker-mb", type=float, default=100,
+                    help="corpus size for 8, the resume picker, small size (MiB, default 100)")
+    ap.add_argument("--picker-big-mb", type=float, default=1024,
+                    help="corpus size for 8, big size (MiB, default 1024; 0 skips it)")
+    ap.add_argument("--steps", default="12345678",
+                    help="which measurements to run (default 12345678)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/sa-bench"))
     ap.add_argument("--keep", action="store_true", help="keep generated corpora and archives")
     args = ap.parse_args(argv)
@@ -874,13 +1154,16 @@ def main(argv: list[str] | None = None) -> int:
         ("4", "big", lambda w: bench_big_file(w, args.big_mb, args.seed)),
         ("5", "search", lambda w: bench_search(w, args.search_mb, args.search_big_mb, args.seed,
                                                args.rg, args.search_runs)),
-        ("6", "picker", lambda w: bench_picker(w, args.picker_mb, args.picker_big_mb,
+        ("6", "mcp", lambda w: bench_mcp(w, args.mcp_mb, args.mcp_big_mb, args.seed)),
+        ("7", "web", lambda w: bench_web(w, args.web_mb, args.seed)),
+        ("8", "picker", lambda w: bench_picker(w, args.picker_mb, args.picker_big_mb,
                                                args.seed)),
     ]
     results["meta"]["rss_baseline_mib"] = rss_baseline()
     for key, name, fn in steps:
         if key not in args.steps or (key == "4" and not args.big_mb) or (
-            key == "5" and not args.search_mb
+            key == "5" and not args.search_mb) or (key == "6" and not args.mcp_mb) or (
+            key == "7" and not args.web_mb) or (key == "8" and not args.picker_mb
         ):
             continue
         work = run_dir / name

@@ -35,9 +35,9 @@ import pytest
 from conftest import PROFILES, profile_root
 from whoosh.filedb.filestore import FileStorage
 
-import index_schema
 from archive.faults import FAULT_ENV
 from archive.roots import discover_roots, iter_root_files
+from archive.search.schema import build_schema
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -457,7 +457,7 @@ def test_ingest_killed_while_creating_the_index_is_repaired(space, cli):
     assert r.returncode == 137
     index_dir = archive / "index"
     index_dir.mkdir(mode=0o700)
-    FileStorage(str(index_dir)).create_index(index_schema.build_schema(), indexname="MAIN")
+    FileStorage(str(index_dir)).create_index(build_schema(), indexname="MAIN")
     assert not (index_dir / "meta.json").exists()
 
     ingest_ok(env)

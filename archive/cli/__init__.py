@@ -17,14 +17,25 @@ import sys
 import typer
 
 from ..errors import EXIT_USAGE
-from . import context, demo, export, ingest, nightly, read, restore, secrets  # noqa: F401
+from . import (  # noqa: F401
+    context,
+    demo,
+    export,
+    ingest,
+    mcp,
+    nightly,
+    read,
+    restore,
+    secrets,
+    serve,
+)
 from .common import APP_SETTINGS, app
 
 # The order `archive --help` lists the commands in (groups, such as `schedule`, come last).
 COMMAND_ORDER = (
     "roots", "ingest", "versions", "snapshots", "cat", "verify", "search", "sessions", "show",
     "diff", "reindex", "stats", "demo", "context", "export", "at-risk", "lost", "restore",
-    "resume", "secrets",
+    "resume", "secrets", "mcp", "serve",
 )
 
 

@@ -1,4 +1,4 @@
-"""Tests for archive.index: a real Whoosh index in tmp_path, built from Session dataclasses."""
+"""Tests for archive.search: a real Whoosh index in tmp_path, built from Session dataclasses."""
 
 from __future__ import annotations
 
@@ -12,97 +12,35 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from index_helpers import (
+    FILLER,
+    REPO,
+    T0,
+    doc,
+    filler_turns,
+    index_sessions,
+    key_of,
+    make_session,
+)
+from whoosh.filedb.filestore import FileStorage
 
-import index_schema
-from archive import index as ix
+from archive import search as ix
 from archive.errors import ArchiveError, IndexOutOfDate, UsageError
-from archive.index import IndexedSession, IndexWriter, SearchFilters, doc_count, search
-from archive.transcript import Session, ToolCall, Turn
-
-REPO = Path(__file__).resolve().parents[1]
-FILLER = (
-    "bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar "
-    "papa quebec romeo sierra tango uniform victor whiskey yankee zulu"
-).split()
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-def filler(rnd: random.Random, n: int) -> str:
-    return " ".join(rnd.choice(FILLER) for _ in range(n))
-
-
-def make_session(
-    session_id: str,
-    turns: list[dict],
-    *,
-    start: datetime = T0,
-    project: str = "/home/u/proj",
-    branch: str = "main",
-    model: str = "claude-opus-4-1",
-    title: str | None = None,
-    agent_id: str | None = None,
-) -> Session:
-    """turns: dicts with prompt, answer, thinking, tools=[(name, input, output)]."""
-    built = []
-    for i, t in enumerate(turns, 1):
-        calls = [
-            ToolCall(id=f"{session_id}-{i}-{k}", name=name, input_text=inp, output=out,
-                     key_argument=f"/src/file{k}.py")
-            for k, (name, inp, out) in enumerate(t.get("tools", []))
-        ]
-        ts = t.get("timestamp", start + timedelta(minutes=i))
-        built.append(
-            Turn(number=i, prompt=t.get("prompt", ""), answer=t.get("answer", ""),
-                 thinking=t.get("thinking", ""), tool_calls=calls, timestamp=ts,
-                 end_timestamp=ts + timedelta(seconds=30), models=[model])
-        )
-    return Session(
-        session_id=session_id,
-        agent_id=agent_id,
-        is_subagent=agent_id is not None,
-        project=project,
-        git_branch=branch,
-        models=[model],
-        started=start,
-        ended=built[-1].end_timestamp if built else start,
-        title=title,
-        tools=sorted({c.name for t in built for c in t.tool_calls}),
-        files=sorted({c.key_argument for t in built for c in t.tool_calls}),
-        turns=built,
-    )
-
-
-def filler_turns(rnd: random.Random, n: int) -> list[dict]:
-    return [
-        {
-            "prompt": filler(rnd, 12),
-            "answer": filler(rnd, 40),
-            "thinking": filler(rnd, 10),
-            "tools": [("Bash", '{"command": "ls"}', filler(rnd, 30))],
-        }
-        for _ in range(n)
-    ]
-
-
-def index_sessions(index_dir: Path, docs: list[IndexedSession], snapshot: int = 1) -> int:
-    with IndexWriter(index_dir) as w:
-        added = sum(w.replace_session(d) for d in docs)
-        w.commit(snapshot)
-    return added
-
-
-def key_of(profile: str, sid: str) -> str:
-    return f"{profile}/projects/-x/{sid}.jsonl"
-
-
-def doc(profile: str, session: Session, **kw) -> IndexedSession:
-    return IndexedSession(key=key_of(profile, session.session_id), profile=profile,
-                          session=session, **kw)
-
+from archive.search import (
+    IndexWriter,
+    SearchFilters,
+    doc_count,
+    merges,
+    search,
+    writer,
+)
+from archive.search.analysis import index_terms, text_analyzer
+from archive.search.schema import SCHEMA_VERSION
+from archive.search.snippets import window
 
 # ------------------------------------------------------------------------------------------
 # Finding things
@@ -256,14 +194,14 @@ def test_code_words_are_split(tmp_path):
 
 
 def test_analyzer_tokens():
-    ana = index_schema.text_analyzer()
+    ana = text_analyzer()
     assert [t.text for t in ana("Call jwt.decode() on the refresh_token")] == [
         "call", "jwt", "decod", "refresh", "token"
     ]
     assert [t.text for t in ana("外部キー制約")] == ["外部", "部キ", "キー", "ー制", "制約"]
     # A lone CJK character survives the stop filter (which drops one-letter Latin tokens).
     assert [t.text for t in ana("本 a x")] == ["本"]
-    terms = index_schema.index_terms("jwtトークン is 東京")
+    terms = index_terms("jwtトークン is 東京")
     assert terms == ["jwt", "トー", "ーク", "クン", "東京"]
 
 
@@ -474,14 +412,14 @@ def test_schema_version_mismatch(tmp_path):
     d = tmp_path / "index"
     index_sessions(d, [doc("default", make_session("a", [{"prompt": "x y z"}]))])
     meta = json.loads((d / "meta.json").read_text())
-    meta["schema_version"] = index_schema.SCHEMA_VERSION + 1
+    meta["schema_version"] = SCHEMA_VERSION + 1
     (d / "meta.json").write_text(json.dumps(meta))
     for call in (lambda: search(d, "x"), lambda: doc_count(d), lambda: IndexWriter(d)):
         with pytest.raises(IndexOutOfDate) as e:
             call()
         assert "archive reindex" in e.value.hint
-        assert f"schema version {index_schema.SCHEMA_VERSION + 1}" in str(e.value)
-        assert f"uses {index_schema.SCHEMA_VERSION}" in str(e.value)
+        assert f"schema version {SCHEMA_VERSION + 1}" in str(e.value)
+        assert f"uses {SCHEMA_VERSION}" in str(e.value)
     ix.clear_index(d)  # what reindex does
     assert doc_count(d) == 0
     assert ix.indexed_snapshot(d) is None
@@ -496,7 +434,7 @@ def test_index_creation_interrupted_reads_as_no_index_yet(tmp_path, monkeypatch)
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # stands for the process dying right here
 
-    monkeypatch.setattr(ix.FileStorage, "create_index", killed)
+    monkeypatch.setattr(FileStorage, "create_index", killed)
     with pytest.raises(KeyboardInterrupt):
         IndexWriter(d)
     assert (d / "meta.json").exists()
@@ -578,8 +516,8 @@ _WRITER_SCRIPT = """
     import os, signal, sys
     from pathlib import Path
     sys.path.insert(0, {tests!r})
-    from test_index import doc, make_session
-    from archive.index import IndexWriter
+    from index_helpers import doc, make_session
+    from archive.search import IndexWriter
     w = IndexWriter(Path({d!r}), procs={procs}, limitmb=1)
     for i in range(40):
         turns = [{{"prompt": "durian " + "x%d " % j * 200}} for j in range(5)]
@@ -645,7 +583,7 @@ def test_breaks_lock_held_by_stray_process(tmp_path, monkeypatch):
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        monkeypatch.setattr(ix, "_LOCK_WAIT", 0.3)
+        monkeypatch.setattr(writer, "LOCK_WAIT", 0.3)
         with IndexWriter(d) as w:
             w.replace_session(doc("default", make_session("b", [{"prompt": "quince"}])))
             w.commit(2)
@@ -655,63 +593,8 @@ def test_breaks_lock_held_by_stray_process(tmp_path, monkeypatch):
         holder.wait()
 
 
-def test_multiprocess_writer_matches_single(tmp_path):
-    rnd = random.Random(7)
-    docs = [doc("default", make_session(f"m{i}", filler_turns(rnd, 30))) for i in range(8)]
-    docs[3].session.turns[7].prompt += " mangosteen"
-    single, multi = tmp_path / "one", tmp_path / "two"
-    index_sessions(single, docs)
-    with IndexWriter(multi, procs=2) as w:
-        assert sum(w.replace_session(x) for x in docs) == 8 * 31
-        w.commit(1)
-    assert doc_count(single) == doc_count(multi) == 8 * 31
-    for q in ("mangosteen", "bravo charlie"):
-        a = sorted((h.session_id, h.turn, round(h.score, 4)) for h in search(single, q, limit=999))
-        b = sorted((h.session_id, h.turn, round(h.score, 4)) for h in search(multi, q, limit=999))
-        assert a and a == b
-
-
 # ------------------------------------------------------------------------------------------
-# The fast scorer must rank exactly like Whoosh
-
-
-def test_fast_scorer_matches_whoosh(tmp_path):
-    d = tmp_path / "index"
-    rnd = random.Random(11)
-    turns = [filler_turns(rnd, 8) for _ in range(12)]
-
-    def build(i):
-        s = make_session(f"f{i}", turns[i], start=T0 + timedelta(days=i))
-        return doc(["work", "home"][i % 2], s)
-
-    index_sessions(d, [build(i) for i in range(12)])
-    with IndexWriter(d) as w:  # deletions in the first segment, a second segment
-        for i in range(4):
-            turns[i] += filler_turns(rnd, 2)
-            w.replace_session(build(i), from_turn=8)
-        w.commit(2)
-    idx = ix.open_index(d)
-    queries = ["bravo", "bravo charlie", "bravo OR zulu", "tools:bash bravo",
-               "profile:work bravo", "prompt:bravo", "bravo^3 charlie", "(bravo OR kilo) lima",
-               "bravo bravo", "bravo OR prompt:bravo", '"bravo charlie"', '"kilo lima mike"',
-               '"bravo charlie" kilo', 'prompt:"lima kilo"', '"bravo charlie"~3',
-               '"kilo bravo" OR zulu']
-    with idx.searcher(weighting=ix._weighting()) as s:
-        assert len(s.reader().leaf_readers()) == 2 and s.reader().has_deletions()
-        for text in queries:
-            q = ix.parse_query(text, idx.schema)
-            fast = ix._FastScorer(s)
-            scores = fast.scores(q)
-            assert scores is not None, text
-            fast.drop_deleted(scores)
-            want = {h.docnum: h.score for h in s.search(q, limit=None)}
-            assert want, text
-            assert scores.keys() == want.keys(), text
-            for docnum, score in want.items():
-                assert scores[docnum] == pytest.approx(score, rel=1e-9), text
-        # Shapes it does not handle go through Whoosh.
-        for text in ("bravo NOT charlie", "brav*"):
-            assert ix._FastScorer(s).scores(ix.parse_query(text, idx.schema)) is None
+# Snippets, an empty index, merges, flushing
 
 
 def test_snippet_window_spans():
@@ -720,7 +603,7 @@ def test_snippet_window_spans():
         words = [rnd.choice(FILLER + ["\n\n", "  ", "\t"]) for _ in range(rnd.randint(1, 150))]
         text = " ".join(words)
         spans = [(m.start(), m.end()) for m in re.finditer(r"kilo|zulu", text)]
-        snippet, highlights = ix._window(text, spans)
+        snippet, highlights = window(text, spans)
         assert "\n" not in snippet and "  " not in snippet and len(snippet) <= 230
         assert all(snippet[a:b] in ("kilo", "zulu") for a, b in highlights)
         if spans:
@@ -734,39 +617,6 @@ def test_empty_index(tmp_path):
     assert search(d, "anything") == []
     assert doc_count(d) == 0
     assert ix.indexed_snapshot(d) == 5
-
-
-def test_stored_offsets_are_written(tmp_path):
-    """Small segments keep their stored-fields offsets table (a search would rebuild it)."""
-    d = tmp_path / "index"
-    index_sessions(d, [doc("default", make_session("a", [{"prompt": "fig"}]))])
-    with ix.open_index(d).searcher() as s:
-        (leaf, _), = s.reader().leaf_readers()
-        leaf.stored_fields(0)
-        column = leaf._perdoc._readers["_stored"]
-        while hasattr(column, "_child"):
-            column = column._child
-        assert column.had_stored_offsets
-
-
-def test_lean_whoosh_import():
-    """Searching does not pay for asyncio/urllib/morphology imports; later importers still get
-    the real modules."""
-    code = textwrap.dedent("""
-        import sys
-        import archive.index
-        heavy = ("asyncio", "urllib.request", "whoosh.lang.morph_en")
-        heavy = [m for m in heavy if m in sys.modules]
-        assert not heavy, heavy
-        import cached_property, urllib.request
-        assert hasattr(cached_property, "threaded_cached_property")
-        assert hasattr(urllib.request, "urlopen")
-        from whoosh.query.terms import variations
-        assert "rendering" in variations("render")
-    """)
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
-    assert proc.returncode == 0, proc.stderr
 
 
 def _segment_counts(d) -> list[int]:
@@ -783,17 +633,17 @@ def _daily(d, i: int) -> None:
 def test_daily_segments_are_merged_in_size_steps(tmp_path, monkeypatch):
     """Small daily segments are merged four of a size at a time, so their number stays
     bounded; a first ingest's big segment is left alone."""
-    monkeypatch.setattr(ix, "_MAX_SEGMENTS", 4)
+    monkeypatch.setattr(merges, "MAX_SEGMENTS", 4)
     d = tmp_path / "index"
     rnd = random.Random(4)
     big = [doc("default", make_session(f"big{i}", filler_turns(rnd, 5))) for i in range(6)]
     index_sessions(d, big)  # one large segment (36 documents)
-    (seg,) = ix.open_index(d)._segments()
-    monkeypatch.setattr(ix, "_MERGE_MAX_BYTES", ix._segment_bytes(ix._storage(d), seg) - 1)
+    (seg,) = [p for p in d.iterdir() if p.suffix == ".seg"]
+    monkeypatch.setattr(merges, "MERGE_MAX_BYTES", seg.stat().st_size - 1)
     for i in range(24):
         _daily(d, i)
         counts = _segment_counts(d)
-        assert len(counts) < 2 * ix._MAX_SEGMENTS and 36 in counts
+        assert len(counts) < 2 * merges.MAX_SEGMENTS and 36 in counts
     assert len(counts) < 24  # without merging: one segment per commit
     assert doc_count(d) == 36 + 2 * 24
     assert len(search(d, "olive", limit=50)) == 24
@@ -802,16 +652,16 @@ def test_daily_segments_are_merged_in_size_steps(tmp_path, monkeypatch):
 def test_segments_as_big_as_the_largest_are_merged_too(tmp_path, monkeypatch):
     """Merging only "segments under 1/4 of the largest" never merged daily segments as big as
     the first: the index grew by one segment a day, and every search with it."""
-    monkeypatch.setattr(ix, "_MAX_SEGMENTS", 4)
+    monkeypatch.setattr(merges, "MAX_SEGMENTS", 4)
     d = tmp_path / "index"
     for i in range(20):
         _daily(d, i)
-        assert len(_segment_counts(d)) < 2 * ix._MAX_SEGMENTS
+        assert len(_segment_counts(d)) < 2 * merges.MAX_SEGMENTS
     assert len(search(d, "olive", limit=50)) == 20
 
 
 def test_large_batches_are_flushed_before_commit(tmp_path, monkeypatch):
-    monkeypatch.setattr(ix, "_FLUSH_TEXT_MB", 0.0005)  # ~500 characters
+    monkeypatch.setattr(writer, "FLUSH_TEXT_MB", 0.0005)  # ~500 characters
     d = tmp_path / "index"
     index_sessions(d, [doc("default", make_session("old", [{"prompt": "plum"}]))], snapshot=1)
     rnd = random.Random(2)
@@ -875,57 +725,10 @@ def test_a_kept_searcher_sees_every_commit_and_rebuild(tmp_path):
     assert [h.session_id for h in search(d, "papaya")] == ["c"]
 
 
-def test_spilled_posting_runs_index_the_same(tmp_path):
-    """A pool over its memory limit spills sorted runs to disk and merges them at commit: the
-    index must be the same as one built in memory (same hits, same scores)."""
-    rnd = random.Random(21)
-    docs = [doc("default", make_session(f"r{i}", filler_turns(rnd, 6))) for i in range(30)]
-    built = {}
-    for name, limitmb in (("memory", 256), ("spilled", 1)):
-        d = tmp_path / name
-        with IndexWriter(d, limitmb=limitmb) as w:
-            pool = w._writer().pool
-            for x in docs:
-                w.replace_session(x)
-            spilled = bool(pool.runs)
-            w.commit(1)
-        assert spilled == (name == "spilled")
-        built[name] = {
-            q: [(h.session_id, h.turn, round(h.score, 9)) for h in search(d, q, limit=500)]
-            for q in ("bravo", "kilo lima", '"mike november"', "zulu OR yankee")
-        }
-    assert built["memory"] == built["spilled"] and all(built["memory"].values())
 
 
-def test_fast_merge_makes_the_same_index_as_whoosh(tmp_path, monkeypatch):
-    """Merges read whole posting blocks instead of Whoosh's posting-at-a-time path: the
-    merged index must answer every query exactly as one merged by Whoosh itself."""
-    from whoosh.writing import SegmentWriter
+def test_one_filters_dataclass_for_sessions_and_search():
+    """``archive sessions`` and the index read the same SearchFilters (no field-by-field copy)."""
+    import archive.filters
 
-    rnd = random.Random(8)
-    days = [[doc(["work", "home"][i % 2], make_session(f"m{i}-{k}", filler_turns(rnd, 3)))
-             for k in range(3)] for i in range(10)]
-    monkeypatch.setattr(ix, "_MAX_SEGMENTS", 3)
-    monkeypatch.setattr(ix, "_MERGE_FACTOR", 2)
-    results = {}
-    for name in ("fast", "whoosh"):
-        if name == "whoosh":
-            monkeypatch.setattr(ix._FastSegmentWriter, "add_postings_to_pool",
-                                SegmentWriter.add_postings_to_pool)
-        d = tmp_path / name
-        for i, day in enumerate(days):
-            with IndexWriter(d) as w:
-                for x in day:
-                    w.replace_session(x)
-                if i:  # replace yesterday's first session: deleted documents to drop
-                    w.replace_session(days[i - 1][0])
-                w.commit(i + 1)
-        segments = _segment_counts(d)
-        assert len(segments) < len(days)  # merges happened
-        results[name] = (sum(segments), doc_count(d), {
-            q: [(h.key, h.turn, round(h.score, 9)) for h in search(d, q, limit=500)]
-            for q in ("bravo", "kilo lima", '"mike november"', "zulu OR yankee",
-                      "profile:work charlie", "tools:bash", "prompt:delta")
-        })
-    assert results["fast"] == results["whoosh"]
-    assert all(results["fast"][2].values())
+    assert SearchFilters is archive.filters.SearchFilters

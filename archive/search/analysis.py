@@ -1,0 +1,160 @@
+"""How text becomes terms: words split at non-letters, CJK runs as bigrams, stop words, stems.
+
+The same analyzer runs at index time and on queries, so changing anything here changes what
+the index holds: bump ``schema.SCHEMA_VERSION``. The filter classes are pickled by reference
+into the index's table of contents, so their names and this module's path are on-disk format.
+"""
+
+from __future__ import annotations
+
+import re
+
+from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter
+from whoosh.analysis.filters import STOP_WORDS
+
+# Scripts written without spaces between words, plus Hangul (whose words carry attached particles):
+# a run of these characters is indexed as overlapping character bigrams.
+_CJK_CHARS = (
+    "\u1100-\u11ff"  # Hangul Jamo
+    "\u2e80-\u2fdf"  # CJK radicals, Kangxi radicals
+    "\u3005-\u3007"  # 々 〆 〇
+    "\u3021-\u3029"  # Hangzhou numerals
+    "\u3040-\u30ff"  # Hiragana, Katakana (includes ー)
+    "\u3130-\u318f"  # Hangul compatibility Jamo
+    "\u31f0-\u31ff"  # Katakana phonetic extensions
+    "\u3400-\u4dbf"  # CJK extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\ua960-\ua97f"  # Hangul Jamo extended A
+    "\uac00-\ud7ff"  # Hangul syllables, Jamo extended B
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\uff66-\uff9f"  # half-width Katakana
+    "\U00020000-\U0003134f"  # CJK extensions B..G
+)
+CJK_RUN = re.compile(f"[{_CJK_CHARS}]+")
+
+
+def is_cjk(text: str) -> bool:
+    """True when the token is made of CJK characters only (as the bigram filter emits them)."""
+    return bool(text) and CJK_RUN.fullmatch(text) is not None
+
+
+class CJKBigramFilter(Filter):
+    """Split CJK runs inside tokens into overlapping bigrams; pass other text through.
+
+    The word tokenizer keeps ``外部キー制約のエラー`` as one token, so no word inside it could be
+    found. Bigrams make any substring of two or more characters findable: the query goes through
+    the same analyzer and its bigrams are matched as a phrase (``multitoken_query="phrase"``).
+    A lone CJK character stays a unigram. Mixed tokens (``jwtトークン``) are split at script
+    boundaries. Positions are renumbered so a run's bigrams are consecutive.
+    """
+
+    def __call__(self, tokens):
+        pos = -1
+        for t in tokens:
+            text = t.text
+            if text.isascii() or CJK_RUN.search(text) is None:
+                pos += 1
+                if t.positions:
+                    t.pos = pos
+                yield t
+                continue
+            base = t.startchar if t.chars else 0
+            for start, end, cjk in _pieces(text):
+                if not cjk or end - start == 1:
+                    pos += 1
+                    t.text = text[start:end]
+                    if t.positions:
+                        t.pos = pos
+                    if t.chars:
+                        t.startchar, t.endchar = base + start, base + end
+                    yield t
+                    continue
+                for i in range(start, end - 1):
+                    pos += 1
+                    t.text = text[i : i + 2]
+                    if t.positions:
+                        t.pos = pos
+                    if t.chars:
+                        t.startchar, t.endchar = base + i, base + i + 2
+                    yield t
+
+
+def _pieces(text: str):
+    """(start, end, is_cjk) for the alternating CJK / non-CJK parts of ``text``."""
+    last = 0
+    for m in CJK_RUN.finditer(text):
+        if m.start() > last:
+            yield last, m.start(), False
+        yield m.start(), m.end(), True
+        last = m.end()
+    if last < len(text):
+        yield last, len(text), False
+
+
+class StopUnlessCJKFilter(Filter):
+    """Drop English stop words and one-character tokens, but never CJK tokens.
+
+    Whoosh's StopFilter drops every token shorter than two characters, which would lose a lone
+    kanji; this one keeps CJK tokens and renumbers positions so phrases stay contiguous.
+    """
+
+    def __init__(self, stoplist=STOP_WORDS, minsize: int = 2):
+        self.stops = frozenset(stoplist)
+        self.min = minsize
+
+    def __call__(self, tokens):
+        stops, minsize = self.stops, self.min
+        pos = -1
+        for t in tokens:
+            text = t.text
+            if (len(text) < minsize or text in stops) and not (
+                not text.isascii() and is_cjk(text)
+            ):
+                continue
+            pos += 1
+            if t.positions:
+                t.pos = pos
+            yield t
+
+
+def text_analyzer():
+    """Words split at anything not a letter or digit (``jwt.decode()`` → jwt, decod;
+    ``refresh_token`` → refresh, token), lowercased, CJK runs as bigrams, English stop words
+    removed, English stems. The same analyzer runs on queries."""
+    return (
+        RegexTokenizer(r"[^\W_]+")
+        | LowercaseFilter()
+        | CJKBigramFilter()
+        | StopUnlessCJKFilter()
+        | StemFilter(lang="en", cachesize=50000)
+    )
+
+
+_WORD = re.compile(r"[^\W_]+")
+_word_cache: dict[str, tuple[str, ...]] = {}
+_WORD_CACHE_MAX = 200_000
+_cache_analyzer = None
+
+
+def index_terms(text: str) -> list[str]:
+    """The terms ``text_analyzer()`` yields for ``text``, in order, computed word by word.
+
+    Every filter of the analyzer works on one token at a time and positions are just the
+    index in the output, so analysing each word separately (cached: text is Zipfian) gives
+    exactly the same terms and positions as analysing the whole text, several times faster.
+    """
+    global _cache_analyzer
+    if _cache_analyzer is None:
+        _cache_analyzer = text_analyzer()
+    cache = _word_cache
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        terms = cache.get(word)
+        if terms is None:
+            terms = tuple(t.text for t in _cache_analyzer(word))
+            if len(cache) >= _WORD_CACHE_MAX:
+                cache.clear()
+            cache[word] = terms
+        out.extend(terms)
+    return out
+

@@ -1,0 +1,253 @@
+"""What the pages ask of the library: the same calls as search, sessions, show, context and
+versions, with every transcript string masked before it leaves this module.
+
+This is the only module of ``archive.web`` that imports the library, so a move of a library
+module changes the imports below and nothing else. Nothing here imports the web stack.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+# -- the library, in one place -----------------------------------------------------------------
+from ..config import load_settings
+from ..context import context_report
+from ..dates import parse_when
+from ..errors import ArchiveError, SessionNotFound, UsageError
+from ..filters import SearchFilters as Filters
+from ..query import search as run_search
+from ..redact import redact, redact_data
+from ..repo import Repository
+from ..views import list_sessions, load_session, session_dict, turn_dict
+
+__all__ = ["ArchiveError", "SessionNotFound", "UsageError"]
+
+@contextmanager
+def open_repo(archive_dir: Path):
+    """The archive opened read-only (``mode=ro``): the server never writes it."""
+    with Repository(archive_dir, readonly=True) as repo:
+        yield repo
+
+
+def threshold(archive_dir: Path) -> int:
+    return load_settings(archive_dir).context_threshold
+
+
+def filters_from(form: dict[str, str]) -> Filters:
+    """The CLI's filters from a form: the same names, the same date words."""
+    since, until = form.get("since"), form.get("until")
+    return Filters(
+        profile=form.get("profile") or None,
+        project=form.get("project") or None,
+        branch=form.get("branch") or None,
+        model=form.get("model") or None,
+        tool=form.get("tool") or None,
+        since=parse_when(since) if since else None,
+        until=parse_when(until, end_of_day=True) if until else None,
+    )
+
+
+def profiles(repo: Repository) -> list[str]:
+    """Every profile any snapshot read, for the filter menus."""
+    import orjson
+
+    names: set[str] = set()
+    for snap in repo.catalog.snapshots():
+        try:
+            names.update(r["profile"] for r in orjson.loads(snap["roots"]) if r.get("profile"))
+        except (ValueError, TypeError, AttributeError):
+            continue
+    return sorted(names)
+
+
+def search(repo: Repository, query: str, form: dict[str, str], *, page: int, per_page: int,
+           grouped: bool) -> tuple[list[dict], bool]:
+    """One page of ``archive search`` hits (masked) and whether another page may follow (a
+    full page: asking for one more hit would cost one more snippet on every page)."""
+    filters = filters_from(form)
+    if form.get("session"):
+        filters.session_ids = [repo.session_copies(form["session"])[0].session_id]
+    wanted = page * per_page
+    hits = run_search(repo, query, filters, limit=wanted, group_sessions=grouped, redact=True)
+    has_next = len(hits) == wanted
+    return hits[(page - 1) * per_page : page * per_page], has_next
+
+
+def sessions(repo: Repository, form: dict[str, str], *, sort: str, page: int,
+             per_page: int) -> tuple[list[dict], bool]:
+    """One page of ``archive sessions`` rows (titles masked) and whether more follow."""
+    filters = filters_from(form)
+    filters.name = form.get("name") or None
+    wanted = page * per_page + 1
+    rows = list_sessions(repo, filters, wanted, sort=sort)
+    has_next = len(rows) == wanted
+    return redact_data(rows[(page - 1) * per_page : page * per_page]), has_next
+
+
+# -- one session ------------------------------------------------------------------------------
+
+class _Cache:
+    """The last few sessions shown, parsed and masked, by version: a long session is parsed
+    once, then its turns are served in pages as the reader scrolls."""
+
+    def __init__(self, size: int = 4):
+        self.size = size
+        self.items: OrderedDict[int, dict] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: int) -> dict | None:
+        with self.lock:
+            item = self.items.get(key)
+            if item is not None:
+                self.items.move_to_end(key)
+            return item
+
+    def put(self, key: int, value: dict) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_sessions = _Cache()
+
+
+class MaskedTurns:
+    """A session's turns as ``show --json`` gives them (with tool input and output), masked
+    when first read: a page shows 40 of 2,000 turns, so only those pay for masking."""
+
+    def __init__(self, turns: list):
+        self.raw = turns
+        self.done: dict[int, dict] = {}
+        self.lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def _one(self, i: int) -> dict:
+        with self.lock:
+            if i not in self.done:
+                self.done[i] = redact_data(turn_dict(self.raw[i], with_tool_output=True))
+            return self.done[i]
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return [self._one(i) for i in range(*key.indices(len(self.raw)))]
+        return self._one(range(len(self.raw))[key])
+
+    def __iter__(self):
+        return (self._one(i) for i in range(len(self.raw)))
+
+
+def session(repo: Repository, ref: str, *, profile: str | None = None,
+            version: int | None = None, threshold: int = 100_000) -> dict:
+    """A session as ``show --json`` gives it, with tool input and output, masked; plus its
+    context report, the other profiles holding it and its version count."""
+    copy = repo.pick_copy(ref, profile)
+    v = repo.pick_version(copy.file, version)
+    cached = _sessions.get(v.id)
+    if cached is not None and cached["threshold"] == threshold:
+        return cached
+    loaded = load_session(repo, copy.file.session_id, from_profile=copy.file.profile,
+                          version=v.seq)
+    data = redact_data(session_dict(loaded, []))
+    data["session_id"] = data["session_id"] or copy.file.session_id
+    data["turns"] = MaskedTurns(loaded.session.turns)
+    data["others"] = copy.others
+    data["version_count"] = len(repo.catalog.versions(copy.file.id))
+    data["context"] = context_report(loaded, threshold)
+    data["threshold"] = threshold
+    _sessions.put(v.id, data)
+    return data
+
+
+def versions(repo: Repository, ref: str, profile: str | None = None) -> dict:
+    """``archive versions``: every version of the chosen copy, oldest first."""
+    copy = repo.pick_copy(ref, profile)
+    f = copy.file
+    meta = repo.catalog.session_meta(f.id) or {}
+    rows = [
+        {"version": v.seq, "sha256": v.sha256, "size": v.size, "snapshot": v.snapshot_id,
+         "captured_at": v.captured_at, "appended": v.appended_to is not None}
+        for v in repo.catalog.versions(f.id)
+    ]
+    return {
+        "session_id": f.session_id, "profile": f.profile, "path": f.relpath,
+        "others": copy.others, "gone_from_source": f.gone_snapshot is not None,
+        "title": redact(meta.get("custom_title") or meta.get("title") or ""),
+        "versions": rows,
+    }
+
+
+def _signature(turn) -> tuple:
+    """What makes two versions of a turn the same conversation."""
+    return (turn.prompt, turn.answer, turn.thinking,
+            tuple((c.name, c.input_text) for c in turn.tool_calls))
+
+
+def diff_versions(repo: Repository, ref: str, a: int, b: int, *,
+                  profile: str | None = None) -> dict:
+    """What changed from version ``a`` to ``b`` of one copy: turns added, rewritten, gone."""
+    old = session(repo, ref, profile=profile, version=a)
+    new = session(repo, ref, profile=profile, version=b)
+    rows = []
+    a_turns, b_turns = old["turns"], new["turns"]
+    for i in range(max(len(a_turns), len(b_turns))):
+        if i >= len(a_turns):
+            change = "added"
+        elif i >= len(b_turns):
+            change = "removed"
+        elif _signature(a_turns.raw[i]) != _signature(b_turns.raw[i]):
+            change = "rewritten"
+        else:
+            continue
+        rows.append({"turn": i + 1, "change": change,
+                     "before": a_turns[i] if i < len(a_turns) else None,
+                     "after": b_turns[i] if i < len(b_turns) else None})
+    counts = {k: sum(r["change"] == k for r in rows) for k in ("added", "rewritten", "removed")}
+    return {"session_id": new["session_id"], "profile": new["profile"], "a": a, "b": b,
+            "old": old, "new": new, "changes": rows, "counts": counts}
+
+
+# -- activity ---------------------------------------------------------------------------------
+
+def activity(repo: Repository, *, days: int, by: str, top: int = 8,
+             now: datetime | None = None) -> dict:
+    """Sessions, turns and context tokens per day, split by profile or by project.
+
+    Figures come from the catalog's per-session rows (no transcript is read): a session counts
+    on the (local) day it was last active, with all its turns and its context size."""
+    now = now or datetime.now(UTC)
+    start = (now.astimezone() - timedelta(days=days - 1)).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    rows = list_sessions(repo, Filters(since=start.astimezone(UTC)), None)
+    key = "profile" if by == "profile" else "project"
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r[key] or "-"] = totals.get(r[key] or "-", 0) + 1
+    groups = sorted(totals, key=lambda g: (-totals[g], g))
+    shown = groups[:top]
+    if len(groups) > top:
+        shown.append("(other)")
+    day_list = [(start + timedelta(days=i)).date().isoformat() for i in range(days)]
+    table = {d: {g: [0, 0, 0] for g in shown} for d in day_list}
+    for r in rows:
+        when = r["ended"] or r["started"]
+        if not when:
+            continue
+        day = datetime.fromisoformat(when).astimezone().date().isoformat()
+        if day not in table:
+            continue
+        group = r[key] or "-"
+        cell = table[day][group if group in table[day] else "(other)"]
+        cell[0] += 1
+        cell[1] += r["turns"] or 0
+        cell[2] += r["context_tokens"] or 0
+    return {"days": day_list, "groups": [redact(g) for g in shown], "by": key,
+            "table": [[table[d][g] for g in shown] for d in day_list],
+            "sessions": len(rows)}
