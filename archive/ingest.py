@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import stat
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -29,14 +30,15 @@ from pathlib import Path
 import orjson
 
 from .catalog import Catalog, VersionRow
-from .config import ensure_private_dir, private_umask
+from .config import ensure_private_dir
 from .errors import ArchiveError
 from .faults import crash_point
+from .fsutil import private_umask
 from .indexer import IndexStats
 from .lock import ArchiveLock
 from .repo import Repository
 from .retention import DAY, SWEPT_KINDS, cleanup_periods
-from .roots import Root, SourceFile, iter_root_stats, source_file
+from .roots import Root, SourceFile, WalkReport, iter_root_stats, source_file
 from .store import Chunker, ObjectStore
 
 READ_BLOCK = 1024 * 1024
@@ -229,7 +231,8 @@ class _Run:
         known = self.catalog.file_stats_of_profile(root.profile)  # whatever is left is unseen
         back: list[int] = []
         result = self.result
-        for stat_tuple in iter_root_stats(root):
+        walk = WalkReport()
+        for stat_tuple in iter_root_stats(root, walk):
             result.files_seen += 1
             relpath, _, size, mtime_ns, inode = stat_tuple
             row = known.pop(relpath, None)
@@ -270,7 +273,15 @@ class _Run:
                 self.flush()
             if self.progress:
                 self.progress(result.files_seen, result.bytes_read)
-        gone = [row[1] for row in known.values() if row[2] is None]
+        # Only what the walk looked at and did not find is gone: a folder it could not read,
+        # or a symlink it did not follow, still holds its files as far as we know.
+        gone = [
+            row[1] for relpath, row in known.items() if row[2] is None and not walk.covers(relpath)
+        ]
+        for relpath, reason in walk.unreadable:
+            result.errors.append(IngestError(root.profile, relpath, reason))
+        for relpath, why in walk.skipped:
+            result.warnings.append(f"{root.profile}: {relpath} is {why}")
         self.flush()
         with self.catalog.transaction():
             if back:
@@ -284,11 +295,13 @@ class _Run:
         known = self.catalog.file_stats_of_profile(root.profile)
         for relpath in relpaths:
             try:
-                st = os.stat(os.path.join(root.path, relpath))
+                st = os.lstat(os.path.join(root.path, relpath))
             except OSError as exc:
                 self.result.errors.append(
                     IngestError(root.profile, relpath, exc.strerror or type(exc).__name__)
                 )
+                continue
+            if not stat.S_ISREG(st.st_mode):  # as the walk: symlinks to files are not followed
                 continue
             self.result.files_seen += 1
             row = known.get(relpath)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,8 +200,10 @@ def _live_copies(roots: list[Root], session_id: str) -> list[LiveSession]:
         for folder in folders:
             path = os.path.join(folder.path, name)
             try:
-                st = os.stat(path)
+                st = os.lstat(path)
             except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):  # ingest does not follow symlinks to files
                 continue
             found.append(
                 LiveSession(session_id, root.profile, f"projects/{folder.name}/{name}",
@@ -264,8 +267,10 @@ def stale_files(archive_dir: Path, roots: list[Root], session_id: str) -> dict[s
         relpaths = [live.relpath, *_sidecar_relpaths(root, f"{folder}/{session_id}")]
         for rel in relpaths:
             try:
-                st = os.stat(root.path / rel)
+                st = os.lstat(root.path / rel)
             except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
                 continue
             if known.get((live.profile, rel)) != (st.st_size, st.st_mtime_ns, st.st_ino):
                 stale.setdefault(live.profile, []).append(rel)
