@@ -3,7 +3,8 @@
 
     python scripts/bench.py [--mb 200] [--big-mb 1024] [--search-mb 100] [--search-big-mb 1024]
                             [--mcp-mb 100] [--mcp-big-mb 1024] [--web-mb 1024]
-                            [--steps 1234567] [--rg PATH] [--out /tmp/sa-bench] [--keep]
+                            [--picker-mb 100] [--picker-big-mb 1024]
+                            [--steps 12345678] [--rg PATH] [--out /tmp/sa-bench] [--keep]
 
 Measurements (each in a fresh folder under --out, removed afterwards unless --keep):
 1. first ingest of a --mb MiB corpus (3 profiles): MiB/s, files/s, peak RSS, compression ratio;
@@ -34,7 +35,11 @@ Measurements (each in a fresh folder under --out, removed afterwards unless --ke
    hand-off and session_context calls;
 7. `archive serve`, at --web-mb (1024; 0 skips) of corpus: the search page's server time
    (Server-Timing; p50 ≤ 50 ms) and a 2,000-turn session page's ready time in headless
-   Chromium (≤ 1 s).
+   Chromium (≤ 1 s);
+8. the `archive resume` picker, driven headless (Textual's pilot) over a --picker-mb (100) and a
+   --picker-big-mb (1024; 0 skips) corpus: for each keystroke of PICKER_QUERIES typed one by
+   one, the time from the key press to the list showing the results of the text typed so far
+   (searches run off the UI thread): p50/p95; p95 <= 50 ms at the big size.
 
 Prints a table and one JSON line; results also go to <out>/results.json. Ingests whose memory
 is measured run as `python -m archive ingest` in a child process, itself started by a small
@@ -85,6 +90,7 @@ TARGET_MCP_SEARCH_P50_MS = 30
 MCP_DEFAULT_BUDGET = 4_000  # tokens: archive/mcp_server.py's default
 TARGET_WEB_SEARCH_P50_MS = 50
 TARGET_WEB_SESSION_READY_S = 1.0
+TARGET_PICKER_P95_MS = 50
 
 # Runs argv[1:] and reports its wall time and peak memory. Being a fresh, small process, its
 # children's ru_maxrss is the ingest's own (the largest process of the tree, exact). The tree's
@@ -876,6 +882,68 @@ def bench_web(work: Path, mb: float, seed: int) -> dict:
     return out
 
 
+# The picker: what a person types, one key at a time (every prefix is searched).
+PICKER_QUERIES = ("refresh token", "quokka tessellation", "retry timeout", "schema migration",
+                  "deploy staging", "memory leak")
+
+
+def picker_latency(archive: Path, home: Path) -> dict:
+    """Keystroke-to-results latency of the picker over ``archive``, in this process."""
+    import asyncio
+
+    from archive.roots import discover_roots as roots_of_home
+    from archive.tui.app import PickerApp
+
+    class Timed(PickerApp):
+        shown_at: dict[int, float] = {}
+
+        def show_rows(self, generation, rows, error=None):
+            super().show_rows(generation, rows, error)
+            if generation == self.generation:
+                self.shown_at[generation] = time.perf_counter()
+
+    async def run() -> list[float]:
+        app = Timed(archive, roots_of_home(environ={}, home=home))
+        times = []
+        async with app.run_test(size=(120, 40)) as pilot:
+            for query in PICKER_QUERIES:
+                for ch in query:
+                    pressed = time.perf_counter()
+                    await pilot.press("space" if ch == " " else ch)
+                    gen = app.generation
+                    deadline = pressed + 10
+                    while gen not in app.shown_at and time.perf_counter() < deadline:
+                        await asyncio.sleep(0.0005)
+                    times.append(app.shown_at.get(gen, deadline) - pressed)
+                await pilot.press("ctrl+u")  # clear the box (Input: delete to the start)
+                await pilot.pause(0.2)
+        return times
+
+    times = asyncio.run(run())
+    q = statistics.quantiles(times, n=20, method="inclusive")
+    return {"keystrokes": len(times), "p50_ms": statistics.median(times) * 1000,
+            "p95_ms": q[18] * 1000, "max_ms": max(times) * 1000}
+
+
+def bench_picker(work: Path, mb: float, big_mb: float, seed: int) -> dict:
+    """Picker latency at two sizes: the big corpus grows the small one, ingested incrementally."""
+    home, archive = work / "home", work / "archive"
+    out: dict = {"sizes": {}}
+    log(f"8. generating a {mb:g} MiB corpus for the picker")
+    gen_corpus.generate(home, total_mb=mb, seed=seed)
+    plant_rare(home, seed)
+    for key, size in (("small", mb), ("big", big_mb)):
+        if key == "big":
+            if big_mb <= mb:
+                break
+            log(f"8. adding {big_mb - mb:g} MiB of sessions (seed {seed + 1000})")
+            gen_corpus.generate(home, total_mb=big_mb - mb, seed=seed + 1000)
+        cli_ingest(archive, home)
+        log(f"8. typing into the picker at {size:g} MiB")
+        out["sizes"][key] = {"jsonl_bytes": jsonl_bytes(home), **picker_latency(archive, home)}
+    return out
+
+
 # -- report -------------------------------------------------------------------------------------
 
 
@@ -941,6 +1009,15 @@ def checks(results: dict) -> list[dict]:
                 s["first_s"] <= TARGET_WEB_SESSION_READY_S, "{:.3f}")
             add("7. 2,000-turn session page ready in Chromium, again", s["again_s"], "s",
                 fmt="{:.3f}")
+    if r := results.get("picker"):
+        for key, size in r["sizes"].items():
+            at = key == "big" or "big" not in r["sizes"]
+            mb = f"{size['jsonl_bytes'] / MiB:.0f} MiB"
+            add(f"8. {mb}: picker keystroke-to-results p50 ({size['keystrokes']} keys)",
+                size["p50_ms"], "ms", fmt="{:.1f}")
+            add(f"8. {mb}: picker keystroke-to-results p95", size["p95_ms"], "ms",
+                f"<= {TARGET_PICKER_P95_MS:g} ms" if at else None,
+                size["p95_ms"] <= TARGET_PICKER_P95_MS if at else None, "{:.1f}")
     return rows
 
 
@@ -1050,8 +1127,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="corpus size for 6, big size (MiB, default 1024; 0 skips it)")
     ap.add_argument("--web-mb", type=float, default=1024,
                     help="corpus size for 7, the web front-end (MiB; 0 skips)")
-    ap.add_argument("--steps", default="1234567",
-                    help="which measurements to run (default 1234567)")
+    ap.add_argument("--picker-mb", type=float, default=100,
+                    help="corpus size for 8, the resume picker, small size (MiB, default 100)")
+    ap.add_argument("--picker-big-mb", type=float, default=1024,
+                    help="corpus size for 8, big size (MiB, default 1024; 0 skips it)")
+    ap.add_argument("--steps", default="12345678",
+                    help="which measurements to run (default 12345678)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/sa-bench"))
     ap.add_argument("--keep", action="store_true", help="keep generated corpora and archives")
     args = ap.parse_args(argv)
@@ -1075,12 +1156,14 @@ def main(argv: list[str] | None = None) -> int:
                                                args.rg, args.search_runs)),
         ("6", "mcp", lambda w: bench_mcp(w, args.mcp_mb, args.mcp_big_mb, args.seed)),
         ("7", "web", lambda w: bench_web(w, args.web_mb, args.seed)),
+        ("8", "picker", lambda w: bench_picker(w, args.picker_mb, args.picker_big_mb,
+                                               args.seed)),
     ]
     results["meta"]["rss_baseline_mib"] = rss_baseline()
     for key, name, fn in steps:
         if key not in args.steps or (key == "4" and not args.big_mb) or (
             key == "5" and not args.search_mb) or (key == "6" and not args.mcp_mb) or (
-            key == "7" and not args.web_mb
+            key == "7" and not args.web_mb) or (key == "8" and not args.picker_mb
         ):
             continue
         work = run_dir / name
