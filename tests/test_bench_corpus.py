@@ -9,6 +9,7 @@ skipped steps included.
 from __future__ import annotations
 
 import hashlib
+import re
 import statistics
 import subprocess
 import sys
@@ -94,6 +95,9 @@ def test_bench_prints_each_figure_with_its_target_and_skipped_steps(tmp_path):
     throughput = rows["1. first ingest throughput, index included (dense, CLI)"]
     assert ">= 10 MB/s" in throughput and ("PASS" in throughput or "MISS" in throughput)
     assert "<= 0.15x" in rows["1. index / JSONL bytes (dense)"]
+    parts = [float(re.search(r"(\d+\.\d+) x", rows[f"1. index {name} / JSONL bytes (dense)"])[1])
+             for name in ("postings", "term table", "columns")]
+    assert all(x > 0 for x in parts)
     assert not any("(envelope" in name for name in rows)
     skipped = [line for name, line in rows.items() if name.startswith("8. dense")]
     assert len(skipped) == 8 and all(line.endswith("not run") for line in skipped)
