@@ -6,6 +6,10 @@ version is another. The index is committed first and ``session_meta`` after it, 
 between only makes the next run index those transcripts again (replacing is idempotent).
 A version that appended to the described one re-indexes from its last described turn on: the
 earlier turns did not change.
+
+Damage stays local: a transcript whose version cannot be read (a damaged or missing object, a
+wrong chunk list) is skipped and named, everything else is indexed and committed. The skip is
+remembered (``index_skipped``) so later ingests do not stumble on it again; ``reindex`` retries.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
 from .catalog import FileRow, VersionRow
 from .config import load_settings
 from .dates import iso_utc
+from .errors import Damaged
 from .faults import crash_point
 from .history import parse_history
 from .repo import Repository
@@ -50,6 +55,18 @@ class IndexStats:
     bytes_parsed: int = 0
     procs: int = 1
     rebuilt: bool = False  # the index had another schema version and was rebuilt
+    skipped: list[dict] = field(default_factory=list)  # {profile, path, version, problem}
+
+    def to_dict(self) -> dict:
+        return {
+            "transcripts": self.transcripts,
+            "documents": self.documents,
+            "turns": self.turns,
+            "bad_lines": self.bad_lines,
+            "processes": self.procs,
+            "rebuilt": self.rebuilt,
+            "skipped": self.skipped,
+        }
 
 
 def doc_key(file: FileRow) -> str:
@@ -146,6 +163,7 @@ def update_index(
         index.clear_index(repo.index_dir)
         with repo.catalog.transaction():
             repo.catalog.clear_session_meta()
+            repo.catalog.clear_index_skipped()
         todo = repo.catalog.files_to_index()
     if not todo and index.indexed_snapshot(repo.index_dir) is not None:
         return stats
@@ -167,10 +185,18 @@ def update_index(
             if file.kind == "history":
                 if archived is None:
                     archived = repo.catalog.archived_session_ids()
-                stats.documents += _index_history(repo, writer, file, version, archived)
+                try:
+                    stats.documents += _index_history(repo, writer, file, version, archived)
+                except Damaged as exc:
+                    _skip(stats, file, version, exc)
+                    continue
                 meta_rows.append(_meta_row(file, version, Session()))
                 continue
-            session = parse_version(repo, file, version, tool_output_cap=tool_output_cap)
+            try:
+                session = parse_version(repo, file, version, tool_output_cap=tool_output_cap)
+            except Damaged as exc:
+                _skip(stats, file, version, exc)
+                continue
             from_turn = 1
             if described is not None and version.appended_to == described:
                 from_turn = max(1, described_turns)
@@ -192,7 +218,27 @@ def update_index(
     crash_point("after-index-before-meta")
     with repo.catalog.transaction():
         repo.catalog.put_session_meta(meta_rows)
+        repo.catalog.set_index_skipped(
+            [r["file_id"] for r in meta_rows],
+            [(s["file_id"], s["version_id"], s["problem"]) for s in stats.skipped],
+        )
+    for s in stats.skipped:
+        del s["file_id"], s["version_id"]  # catalog ids: not for the user
     return stats
+
+
+def _skip(stats: IndexStats, file: FileRow, version: VersionRow, exc: Damaged) -> None:
+    """A transcript that cannot be read costs only itself: named, left out, remembered."""
+    stats.skipped.append(
+        {
+            "profile": file.profile,
+            "path": file.relpath,
+            "version": version.seq,
+            "problem": str(exc),
+            "file_id": file.id,
+            "version_id": version.id,
+        }
+    )
 
 
 def _new_bytes(repo: Repository, version: VersionRow, described: int | None) -> int:
