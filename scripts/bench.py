@@ -232,26 +232,6 @@ def tree_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def index_parts(index: Path) -> dict[str, int]:
-    """Bytes of the index by kind of file inside its segments: postings (``pst``), the term
-    table (``trm``), columns (``col``: the texts column, field lengths), stored fields
-    (``sto``...): where the index's bytes go."""
-    from whoosh.filedb.compound import CompoundStorage
-    from whoosh.filedb.filestore import FileStorage
-
-    parts: dict[str, int] = {}
-    store = FileStorage(str(index), supports_mmap=False)
-    for seg in index.glob("*.seg"):
-        compound = CompoundStorage(store.open_file(seg.name), use_mmap=False)
-        try:
-            for name in compound.list():
-                kind = name.rsplit(".", 1)[-1]
-                parts[kind] = parts.get(kind, 0) + compound.file_length(name)
-        finally:
-            compound.close()
-    return parts
-
-
 def objects_bytes(archive: Path) -> int:
     """Bytes of the object files themselves (stored chunks), whatever the catalog says."""
     return sum(
@@ -282,6 +262,8 @@ def bench_first_ingest(work: Path, mb: float, seed: int, shape: str = "envelope"
            **measure_ingest(work, home, corpus["bytes"], corpus["files"])}
     out["archive_bytes_on_disk"] = tree_bytes(archive)
     out["index_bytes"] = tree_bytes(archive / "index")
+    from archive.search.sizes import index_parts
+
     out["index_parts"] = index_parts(archive / "index")
     out["objects_bytes"] = objects_bytes(archive)
     return out
