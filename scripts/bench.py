@@ -1056,7 +1056,7 @@ def scale_rows(add, r: dict | None, shape: str, mib) -> None:
         "{:.3f}")
     for name in ("rare", "common"):
         ratio = s[name]["grep_over_search"]
-        add(f"{label}: rg time / search time, {name} words", ratio, "x",
+        add(f"{label}: {s[name]['grep']['tool']} time / search time, {name} words", ratio, "x",
             f">= {TARGET_SCALE_VS_GREP:g}x", ratio >= TARGET_SCALE_VS_GREP, "{:.1f}")
     w = s["warm"]["p50_ms"]
     add(f"{label}: warm query p50", w, "ms", f"<= {TARGET_SEARCH_WARM_P50_MS:g} ms",
