@@ -36,7 +36,7 @@ from .common import APP_SETTINGS, app
 COMMAND_ORDER = (
     "roots", "ingest", "versions", "snapshots", "cat", "verify", "search", "sessions", "show",
     "diff", "reindex", "repair", "stats", "demo", "context", "export", "at-risk", "lost",
-    "restore", "secrets", "mcp", "serve", "push", "pull",
+    "restore", "resume", "secrets", "mcp", "serve", "push", "pull",
 )
 
 
