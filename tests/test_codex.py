@@ -190,3 +190,17 @@ def test_old_catalog_gains_the_agent_column(codex_home, cli):
     assert agents[SID] == "codex"
     rows = orjson.loads(cli("sessions", "--agent", "codex", "--json").stdout)
     assert rows[0]["session_id"] == SID
+
+
+GITHUB = "gh" + "p_" + "R8kd2LmQ" * 4 + "x9Za"
+
+
+def test_secrets_in_a_codex_session_are_found_by_turn_and_masked(codex_home, cli):
+    rollout = codex_home.path / ".codex" / REL
+    rollout.write_bytes(rollout.read_bytes().replace(PLANTED.encode(), GITHUB.encode()))
+    cli("ingest", "-q")
+    (report,) = [r for r in cli.json("secrets") if r["session_id"] == SID]
+    assert report["kinds"] == {"github-token": 2}  # the message and its item_completed event
+    assert report["turns"] == [2]  # numbered by the Codex reader, not Claude Code's
+    shown = cli("show", SID).stdout
+    assert GITHUB not in shown and "[REDACTED:github-token]" in shown
