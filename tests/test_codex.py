@@ -111,7 +111,9 @@ def test_archive_search_by_agent_show_export(codex_home, cli):
     assert cli.json("search", PLANTED)[0]["session_id"] == SID
 
     codex_rows = cli.json("sessions", "--agent", "codex")
-    assert [r["session_id"] for r in codex_rows] == [SID]
+    assert [(r["session_id"], r["agent"], r["profile"]) for r in codex_rows] == [
+        (SID, "codex", "codex")
+    ]
     claude_rows = cli.json("sessions", "--agent", "claude")
     assert claude_rows and SID not in {r["session_id"] for r in claude_rows}
     everything = cli.json("sessions", "--limit", "1000")
@@ -125,6 +127,26 @@ def test_archive_search_by_agent_show_export(codex_home, cli):
     md = cli("export", SID, "--format", "md").stdout
     assert "stand-in answer 3 marmalade-zebra" in md and "exec_command" in md
     assert out.exit_code == 0
+    context = cli.json("context", SID)
+    assert [t["context_tokens"] for t in context["turns"]] == [1202, 1203]
+    stats = cli.json("stats")
+    assert {"profile": "codex", "sessions": 1, "turns": 2}.items() <= next(
+        r for r in stats["by_profile"] if r["profile"] == "codex").items()
+
+
+def test_a_growing_rollout_is_one_session_with_appended_versions(codex_home, cli):
+    rollout = codex_home.path / ".codex" / REL
+    full = rollout.read_bytes()
+    first_turn_end = full.index(b'"second ') - 1
+    first_turn_end = full.rindex(b"\n", 0, first_turn_end) + 1  # up to turn 2's prompt line
+    rollout.write_bytes(full[:first_turn_end])
+    cli("ingest", "-q")
+    cli("search", PLANTED, "--agent", "codex", code=1)
+    rollout.write_bytes(full)
+    cli("ingest", "-q")
+    versions = cli.json("versions", SID)
+    assert [(v["version"], v["size"]) for v in versions] == [(1, first_turn_end), (2, len(full))]
+    assert cli.json("search", PLANTED, "--agent", "codex")[0]["turn"] == 2
 
 
 def test_restore_is_byte_exact_where_codex_resume_finds_it(codex_home, cli, tmp_path):
