@@ -226,3 +226,28 @@ def test_secrets_in_a_codex_session_are_found_by_turn_and_masked(codex_home, cli
     assert report["turns"] == [2]  # numbered by the Codex reader, not Claude Code's
     shown = cli("show", SID).stdout
     assert GITHUB not in shown and "[REDACTED:github-token]" in shown
+
+
+def test_archive_resume_of_a_codex_session_runs_codex(codex_home, cli, tmp_path):
+    """`archive resume` (issue 22) on a Codex session: the home that holds it is not written
+    and the command is Codex's; a deleted one is restored first, into another home too."""
+    import os
+
+    from archive.resume import EXEC_LOG_ENV, launch, plan_resume
+
+    cli("ingest", "-q")
+    rollout = codex_home.path / ".codex" / REL
+    before = rollout.stat().st_mtime_ns
+    plan = plan_resume(codex_home.archive, discover_roots(), SID[:8])
+    assert not plan.restored and plan.restored_path == rollout
+    assert rollout.stat().st_mtime_ns == before
+    log = tmp_path / "exec.json"
+    launch(plan.launch, {**os.environ, EXEC_LOG_ENV: str(log)})
+    assert orjson.loads(log.read_bytes()) == {
+        "argv": ["codex", "resume", SID], "env": {}, "cwd": "/tmp/cx/proj"}
+
+    other = tmp_path / "spare-codex"
+    (other / "sessions").mkdir(parents=True)
+    out = cli("resume", SID, "--to", "spare", "--root", f"spare={other}")
+    assert out.stdout.strip() == f"cd /tmp/cx/proj && CODEX_HOME={other} codex resume {SID}"
+    assert (other / REL).read_bytes() == rollout.read_bytes()

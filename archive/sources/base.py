@@ -63,5 +63,9 @@ class Source:
         """The shell line that resumes ``session_id`` restored into ``root``."""
         raise NotImplementedError
 
+    def resume_argv(self, root: Root, session_id: str) -> tuple[list[str], dict[str, str]]:
+        """The same as a command to run: (argv, variables added to the environment)."""
+        raise NotImplementedError
+
     def owns(self, relpath: str) -> bool:
         return relpath.split("/", 1)[0] in self.tops

@@ -70,3 +70,9 @@ class ClaudeSource(Source):
         from ..restore import resume_command
 
         return resume_command(root, project, session_id)
+
+    def resume_argv(self, root: Root, session_id: str) -> tuple[list[str], dict[str, str]]:
+        from ..resume import launch_for
+
+        launch = launch_for(root, session_id, None)
+        return launch.argv, launch.env

@@ -128,13 +128,18 @@ class CodexSource(Source):
             name = name[: match.start(4)] + session_id + ".jsonl"
         return f"sessions/{match.group(1)}/{match.group(2)}/{match.group(3)}/{name}"
 
-    def resume_command(self, root: Root, project: str | None, session_id: str) -> str:
-        q = shlex.quote
+    def resume_argv(self, root: Root, session_id: str) -> tuple[list[str], dict[str, str]]:
+        """``codex resume ID``, with ``CODEX_HOME`` unless the root is the one Codex uses
+        by default here."""
         default = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
         if os.path.realpath(root.path) == os.path.realpath(default.expanduser()):
-            cmd = f"codex resume {q(session_id)}"
-        else:
-            cmd = f"CODEX_HOME={q(str(root.path))} codex resume {q(session_id)}"
+            return ["codex", "resume", session_id], {}
+        return ["codex", "resume", session_id], {"CODEX_HOME": str(root.path)}
+
+    def resume_command(self, root: Root, project: str | None, session_id: str) -> str:
+        q = shlex.quote
+        argv, env = self.resume_argv(root, session_id)
+        cmd = " ".join([*(f"{k}={q(v)}" for k, v in env.items()), *map(q, argv)])
         if project is None:
             return cmd
         cd = f"cd -- {q(project)}" if project.startswith("-") else f"cd {q(project)}"
