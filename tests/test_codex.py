@@ -251,3 +251,14 @@ def test_archive_resume_of_a_codex_session_runs_codex(codex_home, cli, tmp_path)
     out = cli("resume", SID, "--to", "spare", "--root", f"spare={other}")
     assert out.stdout.strip() == f"cd /tmp/cx/proj && CODEX_HOME={other} codex resume {SID}"
     assert (other / REL).read_bytes() == rollout.read_bytes()
+
+
+def test_an_old_codex_session_is_not_at_risk_of_claude_codes_cleanup(codex_home, cli):
+    import os
+
+    rollout = codex_home.path / ".codex" / REL
+    os.utime(rollout, (1_000_000_000, 1_000_000_000))  # years past any cleanupPeriodDays
+    risky = orjson.loads(cli("at-risk", "--days", "100000", "--json", code=None).stdout)
+    assert risky and all(r["session_id"] != SID for r in risky)  # Claude Code's files only
+    out = cli("ingest")
+    assert "Claude Code deletes" not in out.stdout + out.stderr
