@@ -278,10 +278,10 @@ class Catalog:
         # One transaction, with the version row: a reader opening the catalog of a first ingest
         # sees either no schema (no archive yet) or all of it, never some tables without others.
         added = ""
-        if self._has_schema():
-            for table, column, definition in ADDED_COLUMNS:
-                if column not in self._columns(table):
-                    added += f"ALTER TABLE {table} ADD COLUMN {column} {definition};\n"
+        for table, column, definition in ADDED_COLUMNS:
+            columns = self._columns(table)  # empty: no such table yet, SCHEMA creates it whole
+            if columns and column not in columns:
+                added += f"ALTER TABLE {table} ADD COLUMN {column} {definition};\n"
         script = (
             f"BEGIN IMMEDIATE;\n{SCHEMA}\n{added}"
             "INSERT OR IGNORE INTO meta (key, value) "
