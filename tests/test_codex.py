@@ -102,8 +102,10 @@ def test_rollout_parses_into_turns():
 def test_archive_search_by_agent_show_export(codex_home, cli):
     out = cli("ingest", "-q")
     roots = cli.json("roots")
-    assert {"profile": "codex", "agent": "codex"}.items() <= next(
+    assert {"profile": "codex", "agent": "codex", "session_files": 1}.items() <= next(
         r for r in roots if r["profile"] == "codex").items()
+    assert {r["agent"] for r in roots if r["profile"] != "codex"} == {"claude"}
+    assert "agent codex" in cli("roots").stdout
 
     hits = cli.json("search", PLANTED, "--agent", "codex")
     assert [(h["session_id"], h["agent"], h["turn"]) for h in hits] == [(SID, "codex", 2)]
