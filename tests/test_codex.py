@@ -264,3 +264,17 @@ def test_an_old_codex_session_is_not_at_risk_of_claude_codes_cleanup(codex_home,
     assert risky and all(r["session_id"] != SID for r in risky)  # Claude Code's files only
     out = cli("ingest")
     assert "Claude Code deletes" not in out.stdout + out.stderr
+
+
+def test_force_archives_the_rollout_it_replaces(codex_home, cli):
+    rollout = codex_home.path / ".codex" / REL
+    original = rollout.read_bytes()
+    cli("ingest", "-q")
+    rollout.write_bytes(original[: len(original) // 2])  # another state of it at the target
+    cut = rollout.read_bytes()
+    refused = cli("restore", SID, "--to", "codex", code=3)
+    assert "already exists" in refused.stderr and rollout.read_bytes() == cut
+    cli("restore", SID, "--to", "codex", "--version", "1", "--force")
+    assert rollout.read_bytes() == original
+    versions = cli.json("versions", SID)
+    assert sorted(v["size"] for v in versions) == sorted([len(original), len(cut)])
