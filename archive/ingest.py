@@ -280,7 +280,7 @@ class _Run:
                 )
                 continue
             source = source_file(*stat_tuple)
-            if source.kind in SWEPT_KINDS:
+            if source.kind in SWEPT_KINDS and root.agent == "claude":  # Codex sweeps nothing
                 # Found new or changed: not archived yet. Would Claude Code's cleanup take it soon?
                 age_days = (self.now - source.mtime_ns / 1e9) / DAY
                 if self.periods[root.profile][0] - age_days < AT_RISK_DAYS:

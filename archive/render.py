@@ -81,6 +81,8 @@ def roots_table(rows: list[dict]) -> Table:
     table.add_column("note")
     for row in rows:
         notes = []
+        if row.get("agent", "claude") != "claude":
+            notes.append(f"agent {row['agent']}")
         if not row["exists"]:
             notes.append("missing")
         if row.get("aliases"):

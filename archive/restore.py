@@ -42,6 +42,7 @@ from pathlib import Path
 
 import orjson
 
+from . import sources
 from .catalog import FileRow, VersionRow
 from .dates import parse_when
 from .errors import ArchiveError, TargetExists, UsageError
@@ -201,6 +202,10 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
     if not versions:
         raise ArchiveError(f"{file.profile}/{file.relpath} has no stored version")
     chosen = _choose_version(repo, file, versions, version, at)
+    source = sources.for_relpath(file.relpath)
+    if source is not sources.CLAUDE or target.agent != source.agent:
+        return _plan_other(repo, target, copy, source, versions, chosen,
+                           new_project=new_project, turns=turns, new_id=new_id)
     source_dir = file.relpath.rsplit("/", 1)[0]  # projects/<folder>
     source_folder = check_part(source_dir.split("/")[-1], "source project folder")
     notes = []
@@ -286,6 +291,56 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         resume_command=resume_command(target, project, out_id),
         dry_run=False,
         source_cwd=source_cwd,
+        notes=notes,
+    )
+
+
+def _plan_other(repo, target, copy, source, versions, chosen, *, new_project, turns, new_id):
+    """The restore of another source's session (a Codex rollout): the bytes as archived, at
+    the place the source names, resumed with the source's command."""
+    file = copy.file
+    sid = check_session_id(file.session_id or "")
+    if target.agent != source.agent:
+        agent = sources.for_root(target)
+        raise UsageError(
+            f"session {sid} is a {source.label} session; profile {target.profile} is a "
+            f"{agent.label} root",
+            hint=f"restore it into a profile of agent {source.agent} (see `archive roots`)",
+        )
+    for given, option in ((new_project, "--project"), (turns, "--turns"), (new_id, "--new-id")):
+        if given:
+            raise UsageError(
+                f"{option} is not supported for {source.label} sessions",
+                hint="restore the session as archived",
+            )
+    rel = source.restore_relpath(file.relpath, sid)
+    main = _planned(target, {}, "session", rel, file, chosen)
+    with repo.open_version(chosen) as stream:
+        session = source.parse(stream, kind=file.kind, session_id=sid, tool_output_cap=0,
+                               file_size=chosen.size)
+    notes = []
+    if copy.others:
+        notes.append(copies_note(copy.others, f"restored the copy of {file.profile}"))
+    return RestoreResult(
+        session_id=sid,
+        original_session_id=sid,
+        profile=target.profile,
+        root=target.path,
+        path=main.path,
+        project=session.project,
+        project_folder=rel.rsplit("/", 1)[0],
+        project_from="cwd" if session.project else "folder",
+        source_profile=file.profile,
+        others=copy.others,
+        version=chosen.seq,
+        newest_version=versions[-1].seq,
+        captured_at=chosen.captured_at,
+        turns=None,
+        rewrites={},
+        files=[main],
+        resume_command=source.resume_command(target, session.project, sid),
+        dry_run=False,
+        source_cwd=session.project,
         notes=notes,
     )
 

@@ -32,10 +32,12 @@ class Root:
     exists: bool = False
     aliases: list[str] = field(default_factory=list)  # other names of the same real folder
     projects_shared_with: str | None = None  # profile whose projects/ is the same real folder
+    agent: str = "claude"  # the source whose root this is (archive.sources): claude, codex
 
     def to_dict(self) -> dict:
         return {
             "profile": self.profile,
+            "agent": self.agent,
             "path": str(self.path),
             "origin": self.origin,
             "exists": self.exists,
@@ -124,11 +126,15 @@ def discover_roots(
                 continue  # CCS sanitises names; anything else is not an instance
             candidates[entry.name] = Root(entry.name, entry, "ccs")
 
+    from .sources import other_roots  # Codex homes, …: each source finds its own
+
+    for other in other_roots(env, home):
+        candidates.setdefault(other.profile, other)
     for name, path in (configured or {}).items():
         check_profile_name(name)
-        candidates[name] = Root(name, Path(path).expanduser(), "config")
+        candidates[name] = _named_root(name, path, "config")
     for name, path in extra or []:
-        candidates[name] = Root(name, Path(path).expanduser(), "option")
+        candidates[name] = _named_root(name, path, "option")
 
     # One root per real folder. Its name is the one whose path is the folder itself rather
     # than a symlink to it (a CCS alias), else the first defined; the others become aliases.
@@ -151,6 +157,15 @@ def discover_roots(
             else:
                 projects_by_real[real_projects] = root.profile
     return roots
+
+
+def _named_root(name: str, path: str, origin: str) -> Root:
+    """A root the user names: a Codex home (``sessions/`` and no ``projects/``) is one of kind
+    ``codex``, anything else a Claude Code config folder."""
+    root = Root(name, Path(path).expanduser(), origin)
+    if (root.path / "sessions").is_dir() and not (root.path / "projects").is_dir():
+        root.agent = "codex"
+    return root
 
 
 def find_root(roots: list[Root], profile: str) -> Root:
@@ -227,7 +242,12 @@ def iter_root_files(root: Root, report: WalkReport | None = None) -> Iterator[So
 
 def source_file(relpath: str, path: str, size: int, mtime_ns: int, inode: int) -> SourceFile:
     """The :class:`SourceFile` of one :func:`iter_root_stats` tuple."""
-    kind, session_id = classify(relpath)
+    if relpath.startswith(("projects/", "history.jsonl")):
+        kind, session_id = classify(relpath)
+    else:  # another source's file (a Codex rollout, …)
+        from .sources import for_relpath
+
+        kind, session_id = for_relpath(relpath).classify(relpath)
     return SourceFile(relpath, Path(path), size, mtime_ns, inode, kind, session_id)
 
 
@@ -255,6 +275,11 @@ def iter_root_stats(root: Root, report: WalkReport | None = None) -> Iterator[St
     if not root.exists:
         return
     report = report if report is not None else WalkReport()
+    if root.agent != "claude":
+        from .sources import for_root
+
+        yield from for_root(root).iter_stats(root, report)
+        return
     history = os.path.join(root.path, "history.jsonl")
     try:
         st = os.lstat(history)
@@ -325,6 +350,8 @@ def iter_root_stats(root: Root, report: WalkReport | None = None) -> Iterator[St
 
 def count_session_files(root: Root) -> int:
     """Main transcripts (``projects/<project>/<session>.jsonl``), as shown by ``archive roots``."""
+    if root.agent != "claude":
+        return sum(source_file(*st).kind == "session" for st in iter_root_stats(root))
     if not root.exists or root.projects_shared_with:
         return 0
     count = 0

@@ -76,6 +76,7 @@ def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
 def session_row(r: dict) -> dict:
     return {
         "session_id": r["session_id"],
+        "agent": r.get("agent") or "claude",
         "profile": r["profile"],
         "project": r["project"],
         "started": r["started"],
