@@ -1,0 +1,114 @@
+"""Claude Code as it is today (2.1.328): transcripts written by the real client against the
+stand-in (tests/fixtures/claude-code-2.1.328, see its PROVENANCE.md) parse into the right
+turns, names and context sizes, and survive archive → delete → restore → ``claude --resume``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from archive.transcript import KNOWN_TYPES, parse_bytes, parse_file
+
+CURRENT = Path(__file__).parent / "fixtures" / "claude-code-2.1.328" / "projects"
+PROJECT = "-tmp-cc-fixture-2-1-328-work-demo-project"
+SID = "2cd34aa7-cdcf-4c13-bf72-e8a972e3846e"
+AGENT = "a4e94205a65b4f955"
+MAIN = CURRENT / PROJECT / f"{SID}.jsonl"
+SUBAGENT = CURRENT / PROJECT / SID / "subagents" / f"agent-{AGENT}.jsonl"
+NEW_TYPES = ("queue-operation", "atis-latch", "api-request-shape", "api-request-blob",
+             "api-request", "cost-state")
+
+
+def line_types(path: Path) -> set[str]:
+    return {orjson.loads(line).get("type") for line in path.read_bytes().splitlines()}
+
+
+def test_the_fixture_holds_the_line_types_of_today():
+    """The fixture really has what 2.1.328 writes (else the tests below prove little)."""
+    types = line_types(MAIN)
+    assert set(NEW_TYPES) <= types
+    assistant = [orjson.loads(line) for line in MAIN.read_bytes().splitlines()
+                 if b'"type":"assistant"' in line]
+    assert assistant and all("requestRef" in a and "requestId" not in a for a in assistant)
+
+
+def test_current_transcript_parses_into_its_turns_and_tool_calls():
+    s = parse_file(MAIN)
+    assert s.session_id == SID
+    assert s.project == "/tmp/cc-fixture-2.1.328/work/demo-project"
+    assert s.versions == ["2.1.328"]
+    # The /rename run and the sub-agent's <task-notification> are no prompts a person typed.
+    assert [t.prompt for t in s.turns] == ["Look at notes.txt please", "And how many lines?"]
+    first, second = s.turns
+    assert [(c.name, c.key_argument) for c in first.tool_calls] == [
+        ("Bash", "echo hello-from-bash"),
+        ("Read", "/tmp/cc-fixture-2.1.328/work/demo-project/notes.txt"),
+        ("Task", "Count words"),
+    ]
+    assert first.tool_calls[0].output == "hello-from-bash"
+    assert "alpha beta gamma" in first.tool_calls[1].output
+    assert first.answer.startswith("The notes have three words.")
+    assert second.answer == "Still three words." and second.tool_calls == []
+    assert s.tools == ["Bash", "Read", "Task"]
+
+
+def test_every_line_type_of_today_is_known_and_none_is_a_turn():
+    s = parse_file(MAIN)
+    assert s.unknown_lines == 0 and s.bad_lines == 0
+    assert set(NEW_TYPES) | {"tools-used"} <= KNOWN_TYPES
+    # Only the new lines, each on its own: no turn, no title, nothing unknown.
+    only_new = b"".join(line + b"\n" for line in MAIN.read_bytes().splitlines()
+                        if orjson.loads(line).get("type") in NEW_TYPES)
+    alone = parse_bytes(only_new)
+    assert alone.turns == [] and alone.unknown_lines == 0 and alone.title is None
+    assert alone.session_id == SID
+
+
+def test_context_sizes_are_what_the_model_reported():
+    """The stand-in reports 1000 input tokens per message sent: 10 messages at the end of the
+    first prompt (tool calls, results, the sub-agent's notification), 12 at the second; usage
+    repeated on assistant lines of one response (same message id, requestRef) counts once."""
+    s = parse_file(MAIN)
+    assert [t.context_tokens for t in s.turns] == [10000, 12000]
+    assert s.context_tokens == s.peak_context_tokens == 12000
+    assert not s.context_estimated
+
+
+def test_rename_names_the_session():
+    s = parse_file(MAIN)
+    assert s.custom_title == "Word counting" and s.agent_name == "Word counting"
+    assert s.title == "Word counting"
+    sidecar = orjson.loads((CURRENT / PROJECT / SID / "custom-title.json").read_bytes())
+    assert sidecar == {"customTitle": "Word counting"}
+
+
+def test_the_sub_agent_transcript_parses_as_a_sub_agent():
+    meta = orjson.loads(SUBAGENT.with_suffix(".meta.json").read_bytes())
+    assert meta["agentType"] == "general-purpose" and meta["toolUseId"] == "toolu_standin_03"
+    s = parse_file(SUBAGENT, is_subagent=True)
+    assert s.session_id == SID and s.agent_id == AGENT and s.is_subagent
+    assert [t.prompt for t in s.turns] == ["Count the words in notes.txt"]
+    assert s.unknown_lines == 0
+
+
+def _line(kind: str, **fields) -> bytes:
+    return orjson.dumps({"type": kind, "sessionId": SID, **fields}) + b"\n"
+
+
+PROMPT = orjson.dumps({"type": "user", "sessionId": SID, "uuid": "u1",
+                       "message": {"role": "user", "content": "hello there"}}) + b"\n"
+
+
+@pytest.mark.parametrize(("lines", "title"), [
+    ([_line("custom-title", customTitle="mine"), _line("agent-name", agentName="agent"),
+      _line("ai-title", aiTitle="generated"), _line("summary", summary="old")], "mine"),
+    ([_line("ai-title", aiTitle="generated"), _line("agent-name", agentName="agent"),
+      _line("summary", summary="old")], "agent"),
+    ([_line("summary", summary="old"), _line("ai-title", aiTitle="generated")], "generated"),
+    ([_line("summary", summary="old")], "old"),
+    ([], "hello there"),
+])
+def test_name_precedence_custom_title_agent_name_ai_title_summary(lines, title):
+    assert parse_bytes(PROMPT + b"".join(lines)).title == title
