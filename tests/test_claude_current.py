@@ -112,3 +112,90 @@ PROMPT = orjson.dumps({"type": "user", "sessionId": SID, "uuid": "u1",
 ])
 def test_name_precedence_custom_title_agent_name_ai_title_summary(lines, title):
     assert parse_bytes(PROMPT + b"".join(lines)).title == title
+
+
+# -- end to end with the real client ----------------------------------------------------------
+
+
+def _claude_env(api, home: Path, **extra: str) -> dict[str, str]:
+    import os
+
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+            "ANTHROPIC_BASE_URL": api.url, "ANTHROPIC_API_KEY": "sk-stand-in",
+            "TMPDIR": str(home / "tmp"), "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **extra}
+
+
+def _run_claude(claude: Path, env: dict, cwd: Path, *args: str) -> str:
+    import subprocess
+
+    from claude_code import VERSION
+
+    Path(env["TMPDIR"]).mkdir(exist_ok=True)
+    done = subprocess.run([str(claude), "-p", *args], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, (VERSION, done.stdout, done.stderr[-2000:])
+    return done.stdout
+
+
+@pytest.fixture
+def real_claude():
+    from claude_code import claude_or_reason
+
+    claude, why = claude_or_reason()
+    if claude is None:
+        pytest.skip(why)
+    return claude
+
+
+@pytest.fixture
+def claude_home(tmp_path, monkeypatch):
+    """An empty HOME for the real client and the archive (no profiles but ~/.claude)."""
+    home, archive = tmp_path / "home", tmp_path / "archive"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("SESSION_ARCHIVE_DIR", str(archive))
+    monkeypatch.setenv("SESSION_ARCHIVE_FSYNC", "0")
+    monkeypatch.setenv("COLUMNS", "200")
+    for var in ("CLAUDE_CONFIG_DIR", "CCS_HOME", "XDG_DATA_HOME", "ARCHIVE_DEBUG",
+                "CLAUDE_CODE_PROJECT_DIR_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+def sent_text(request: dict) -> str:
+    return orjson.dumps(request.get("messages") or []).decode()
+
+
+def test_a_restored_session_is_resumed_by_the_real_client(real_claude, claude_home, tmp_path,
+                                                           cli):
+    """Claude Code writes a session; it is archived, deleted at the source, restored into a
+    CCS instance folder, and `claude -p --resume ID` with CLAUDE_CONFIG_DIR set to that folder
+    sends the earlier prompt, tool call and tool result back to the model."""
+    from claude_code import StandIn
+
+    project = tmp_path / "work" / "pelican"
+    project.mkdir(parents=True)
+    script = [("Bash", {"command": "echo quokka-marker", "description": "Mark"})]
+    with StandIn(script, final_text="Noted the pelican.") as api:
+        _run_claude(real_claude, _claude_env(api, claude_home), project,
+                    "--allowedTools", "Bash", "--", "Remember the word pelican")
+    (written,) = (claude_home / ".claude" / "projects").glob("*/*.jsonl")
+    sid, original = written.stem, written.read_bytes()
+    cli("ingest")
+    written.unlink()
+    instance = claude_home / ".ccs" / "instances" / "other"
+    instance.mkdir(parents=True)
+    restored = cli.json("restore", sid, "--to", "other")
+    path = Path(restored["path"])
+    assert path.is_relative_to(instance / "projects") and path.read_bytes() == original
+    with StandIn([], final_text="It was pelican.") as api:
+        out = _run_claude(real_claude, _claude_env(api, claude_home,
+                                                   CLAUDE_CONFIG_DIR=str(instance)),
+                          project, "--resume", sid, "--", "Which word was it?")
+    assert "It was pelican." in out
+    sent = sent_text(api.requests[-1])
+    for earlier in ("Remember the word pelican", "echo quokka-marker", "quokka-marker",
+                    "Noted the pelican.", "Which word was it?"):
+        assert earlier in sent, earlier
+    # The client appended to the restored file: it resumed that file, not a new session.
+    assert path.read_bytes().startswith(original) and len(path.read_bytes()) > len(original)
