@@ -449,6 +449,16 @@ class Catalog:
         )
         return [FileRow(*row) for row in cur]
 
+    def files_of_session(self, profile: str, session_id: str) -> list[FileRow]:
+        """Every file of one session in one profile: transcript, sidecars, set-aside copies,
+        file history."""
+        cur = self.conn.execute(
+            f"SELECT {_FILE_COLS} FROM files WHERE profile = ? AND session_id = ? "
+            "ORDER BY relpath",
+            (profile, session_id),
+        )
+        return [FileRow(*row) for row in cur]
+
     def archived_session_ids(self) -> set[str]:
         cur = self.conn.execute("SELECT DISTINCT session_id FROM files WHERE kind = 'session'")
         return {sid for (sid,) in cur}

@@ -265,6 +265,16 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
             _planned(target, link_ok, side.kind, rel, side, side_version,
                      rewrite=rest.endswith(".jsonl"))
         )
+    # file-history/<session>/: what /rewind puts back; copied as is under the restored id.
+    for side in repo.catalog.sidecar_files(file.profile, "file-history", sid):
+        if side.kind != "file-history":
+            continue
+        side_version = _sidecar_version(repo, side, chosen.snapshot_id if past else None)
+        if side_version is None:
+            continue
+        rest = side.relpath[len(f"file-history/{sid}/") :]
+        files.append(_planned(target, link_ok, side.kind, f"file-history/{out_id}/{rest}",
+                              side, side_version))
 
     return RestoreResult(
         session_id=out_id,
@@ -360,7 +370,7 @@ def _link_ok(target: Root) -> dict[str, list[Path]]:
     inside the root) only."""
     ccs_home = os.environ.get("CCS_HOME")
     ccs = (Path(ccs_home).expanduser() if ccs_home else Path.home()) / ".ccs"
-    return {"projects": [ccs]}
+    return {"projects": [ccs], "file-history": [ccs]}
 
 
 def resume_command(target: Root, project: str | None, session_id: str) -> str:

@@ -22,6 +22,14 @@ from .errors import UsageError
 
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# Copies Claude Code sets aside beside a transcript, named after its session (seen in the 2.1.328
+# client): ``<id>.orphaned-<ms>-<hex>.jsonl`` when it moves an abandoned transcript out of the
+# way, ``<id>.jsonl.superseded-<ms>`` (or ``<id>.superseded-<ms>.jsonl``) when a move (/cd)
+# finds the destination taken. Old versions of that session, not sessions of their own.
+SET_ASIDE = re.compile(
+    r"^(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{0,127})"
+    r"(?:\.orphaned-\d+-[A-Za-z0-9]+\.jsonl|\.jsonl\.superseded-\d+|\.superseded-\d+\.jsonl)$"
+)
 
 
 @dataclass
@@ -164,16 +172,22 @@ def find_root(roots: list[Root], profile: str) -> Root:
 def classify(relpath: str) -> tuple[str, str | None]:
     """What a file in a root is, from its path alone: (kind, session id or None).
 
-    Kinds: ``session`` (a main transcript), ``subagent``, ``tool-result``, ``sidecar`` (other
-    files in a session's folder), ``memory``, ``history``, ``other``."""
+    Kinds: ``session`` (a main transcript), ``set-aside`` (a copy of one Claude Code moved out
+    of the way), ``subagent``, ``tool-result``, ``sidecar`` (other files in a session's folder),
+    ``file-history`` (``file-history/<session>/``: what ``/rewind`` restores), ``memory``,
+    ``history``, ``other``."""
     parts = relpath.split("/")
     if parts == ["history.jsonl"]:
         return "history", None
+    if len(parts) >= 3 and parts[0] == "file-history" and SESSION_ID.match(parts[1]):
+        return "file-history", parts[1]
     if len(parts) < 3 or parts[0] != "projects":
         return "other", None
     rest = parts[2:]
     name = rest[0]
     if len(rest) == 1:
+        if (aside := SET_ASIDE.match(name)) is not None:
+            return "set-aside", aside["id"]
         if name.endswith(".jsonl"):
             if name.startswith("agent-"):
                 return "subagent", None
@@ -182,7 +196,9 @@ def classify(relpath: str) -> tuple[str, str | None]:
     if name == "memory":
         return "memory", None
     if SESSION_ID.match(name):
-        if rest[1] == "subagents" and rest[-1].endswith(".jsonl"):
+        # Sub-agent transcripts (also under workflows/), not the journal.jsonl beside them.
+        if rest[1] == "subagents" and rest[-1].startswith("agent-") \
+                and rest[-1].endswith(".jsonl"):
             return "subagent", name
         if rest[1] == "tool-results":
             return "tool-result", name
@@ -213,7 +229,8 @@ class WalkReport:
 
 
 def iter_root_files(root: Root, report: WalkReport | None = None) -> Iterator[SourceFile]:
-    """Regular files under ``projects/`` and ``history.jsonl``, stat taken before reading.
+    """Regular files under ``projects/`` and ``file-history/``, and ``history.jsonl``, stat
+    taken before reading.
 
     Symlinks are not followed to files (a link named ``x.jsonl`` may lead anywhere, e.g. to
     ``/proc/self/environ``), and to folders only inside the root, its real ``projects/`` folder
@@ -268,23 +285,30 @@ def iter_root_stats(root: Root, report: WalkReport | None = None) -> Iterator[St
         elif stat.S_ISLNK(st.st_mode):
             why = "a symlink; symlinks to files are not followed"
             report.skipped.append(("history.jsonl", why))
-    if root.projects_shared_with:
-        return
-    projects = os.path.join(root.path, "projects")
+    bases = [os.path.realpath(root.path)]
+    if root.origin == "ccs":
+        bases.append(os.path.realpath(root.path.parent.parent))  # ~/.ccs
+    if not root.projects_shared_with:
+        yield from _walk(root, "projects", bases, report)
+    # file-history/<session>/: the file snapshots /rewind restores, swept with the session.
+    yield from _walk(root, "file-history", bases, report)
+
+
+def _walk(root: Root, top: str, bases: list[str], report: WalkReport) -> Iterator[StatTuple]:
+    """Regular files under ``root/top``, depth first, each real folder once."""
+    start = os.path.join(root.path, top)
     try:
-        st = os.stat(projects)  # CCS links a shared projects/ folder here: followed
+        st = os.stat(start)  # CCS links a shared projects/ folder here: followed
     except FileNotFoundError:
         return
     except OSError as exc:
-        report.unreadable.append(("projects", f"cannot read this folder: {exc.strerror}"))
+        report.unreadable.append((top, f"cannot read this folder: {exc.strerror}"))
         return
     if not stat.S_ISDIR(st.st_mode):
         return
-    bases = [os.path.realpath(root.path), os.path.realpath(projects)]
-    if root.origin == "ccs":
-        bases.append(os.path.realpath(root.path.parent.parent))  # ~/.ccs
+    bases = [*bases, os.path.realpath(start)]
     visited = {(st.st_dev, st.st_ino)}
-    stack = [(projects, "projects")]
+    stack = [(start, top)]
     is_dir, is_reg, by_name = stat.S_ISDIR, stat.S_ISREG, attrgetter("name")
     while stack:
         folder, rel = stack.pop()

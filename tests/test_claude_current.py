@@ -4,6 +4,7 @@ turns, names and context sizes, and survive archive → delete → restore → `
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import orjson
@@ -199,3 +200,102 @@ def test_a_restored_session_is_resumed_by_the_real_client(real_claude, claude_ho
         assert earlier in sent, earlier
     # The client appended to the restored file: it resumed that file, not a new session.
     assert path.read_bytes().startswith(original) and len(path.read_bytes()) > len(original)
+
+
+# -- set-aside copies and sidecars --------------------------------------------------------------
+
+ORPHANED = f"{SID}.orphaned-1796413794723-1a2b3c4d.jsonl"
+SUPERSEDED = f"{SID}.jsonl.superseded-1796413800000"
+# Sidecars beside the real ones (subagents/agent-*.jsonl, .meta.json, custom-title.json), with
+# bytes no text codec would keep (an upload), in every folder Claude Code keeps for a session.
+EXTRA_SIDECARS = {
+    "subagents/journal.jsonl": b'{"event":"spawn","agentId":"a4e94205a65b4f955"}\n',
+    "subagents/workflows/wf-1/state.json": b'{"step":2}',
+    "tool-results/toolu_standin_01.txt": b"hello-from-bash\n" * 50,
+    "uploads/screenshot.png": b"\x89PNG\r\n\x1a\n\x00\xff\xfe" + bytes(range(256)),
+    "tasks/a4e94205a65b4f955.output": b"done\r\n",
+}
+FILE_HISTORY = {"3f1c0e2a@v1": b"alpha beta gamma\n", "3f1c0e2a@v2": b"alpha beta\n"}
+
+
+def lay_out_current(root: Path) -> Path:
+    """The fixture session in ``root``, with set-aside copies and every kind of sidecar."""
+    folder = root / "projects" / PROJECT
+    shutil.copytree(CURRENT / PROJECT, folder)
+    data = MAIN.read_bytes()
+    (folder / ORPHANED).write_bytes(data[: data.index(b"\n", len(data) // 3) + 1])
+    (folder / SUPERSEDED).write_bytes(data[: data.index(b"\n", len(data) // 2) + 1])
+    for rel, blob in EXTRA_SIDECARS.items():
+        (folder / SID / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / SID / rel).write_bytes(blob)
+    history = root / "file-history" / SID
+    history.mkdir(parents=True)
+    for name, blob in FILE_HISTORY.items():
+        (history / name).write_bytes(blob)
+    return folder
+
+
+def snapshot_of(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def test_set_aside_copies_are_old_versions_not_sessions(claude_home, cli):
+    folder = lay_out_current(claude_home / ".claude")
+    cli("ingest")
+    listed = cli.json("sessions")
+    ids = [s["session_id"] for s in (listed["sessions"] if isinstance(listed, dict) else listed)]
+    assert ids == [SID]  # no session named "<id>.orphaned-…" or "<id>.jsonl.superseded-…"
+    shown = cli.json("show", SID)
+    assert shown["parts"]["set-aside"] == 2
+    # Both copies are archived byte for byte, as files of this session.
+    from archive.repo import Repository
+
+    with Repository(claude_home.parent / "archive", readonly=True) as repo:
+        kept = {f.relpath.rsplit("/", 1)[1]: b"".join(repo.iter_version_bytes(
+                    repo.catalog.latest_version(f.id)))
+                for f in repo.catalog.files_of_session("default", SID) if f.kind == "set-aside"}
+    assert kept == {name: (folder / name).read_bytes() for name in (ORPHANED, SUPERSEDED)}
+
+
+def test_every_sidecar_kind_is_archived_and_restored_byte_exact(claude_home, cli):
+    root = claude_home / ".claude"
+    folder = lay_out_current(root)
+    before = snapshot_of(folder / SID)
+    history_before = snapshot_of(root / "file-history" / SID)
+    assert len(before) == 8 and len(history_before) == 2
+    cli("ingest")
+    shown = cli.json("show", SID)
+    assert shown["parts"] == {"subagents": 1, "subagent-meta": 3, "other": 1,
+                              "tool-results": 1, "uploads": 1, "tasks": 1, "file-history": 2,
+                              "set-aside": 2}
+    text = cli("show", SID).stdout
+    assert "1 sub-agent transcript(s)" in text and "2 file-history snapshot(s)" in text
+    shutil.rmtree(root / "projects")
+    shutil.rmtree(root / "file-history")
+    other = claude_home / ".ccs" / "instances" / "other"
+    other.mkdir(parents=True)
+    cli("restore", SID, "--to", "other")
+    restored = other / "projects" / PROJECT
+    assert snapshot_of(restored / SID) == before
+    assert snapshot_of(other / "file-history" / SID) == history_before
+    assert (restored / f"{SID}.jsonl").read_bytes() == MAIN.read_bytes()
+    # A set-aside copy is history, not something to put back beside the session.
+    assert sorted(p.name for p in restored.iterdir()) == [SID, f"{SID}.jsonl"]
+
+
+@pytest.mark.parametrize(("relpath", "expected"), [
+    (f"projects/-p/{ORPHANED}", ("set-aside", SID)),
+    (f"projects/-p/{SUPERSEDED}", ("set-aside", SID)),
+    (f"projects/-p/{SID}.superseded-1796413800000.jsonl", ("set-aside", SID)),
+    (f"projects/-p/{SID}.jsonl", ("session", SID)),
+    (f"projects/-p/{SID}/subagents/journal.jsonl", ("sidecar", SID)),
+    (f"projects/-p/{SID}/subagents/agent-{AGENT}.jsonl", ("subagent", SID)),
+    (f"projects/-p/{SID}/uploads/a.png", ("sidecar", SID)),
+    (f"file-history/{SID}/3f1c0e2a@v1", ("file-history", SID)),
+    ("file-history/x", ("other", None)),
+])
+def test_classify_knows_set_aside_copies_and_file_history(relpath, expected):
+    from archive.roots import classify
+
+    assert classify(relpath) == expected
