@@ -395,6 +395,10 @@ class Catalog:
             out.update({fid: (profile, relpath) for fid, profile, relpath in cur})
         return out
 
+    def move_file(self, file_id: int, relpath: str) -> None:
+        """A file Claude Code moved (``/cd``): same file, same versions, new place."""
+        self.conn.execute("UPDATE files SET relpath = ? WHERE id = ?", (relpath, file_id))
+
     def set_stat(self, file_id: int, size: int, mtime_ns: int, inode: int) -> None:
         self.conn.execute(
             "UPDATE files SET stat_size = ?, stat_mtime_ns = ?, stat_inode = ?, "

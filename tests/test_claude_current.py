@@ -299,3 +299,55 @@ def test_classify_knows_set_aside_copies_and_file_history(relpath, expected):
     from archive.roots import classify
 
     assert classify(relpath) == expected
+
+
+# -- /cd moves a live transcript ----------------------------------------------------------------
+
+MOVED_TO = "-tmp-cc-fixture-2-1-328-work-elsewhere"
+
+
+def _prompt_line(text: str, cwd: str) -> bytes:
+    return orjson.dumps({"type": "user", "sessionId": SID, "cwd": cwd, "uuid": "u-after-cd",
+                         "timestamp": "2026-12-04T20:10:00.000Z",
+                         "message": {"role": "user", "content": text}}) + b"\n"
+
+
+def test_a_moved_session_is_one_session_whose_versions_go_on(claude_home, cli):
+    """/cd moves the transcript and its folder into another project folder and appends there:
+    the archive keeps one session, its second version an append to the first (only the new
+    tail stored), nothing "gone from source"; and `archive repair` rebuilds the same."""
+    from archive.repo import Repository
+
+    root = claude_home / ".claude"
+    old = lay_out_current(root)
+    cli("ingest")
+    new = root / "projects" / MOVED_TO
+    new.mkdir()
+    (old / f"{SID}.jsonl").rename(new / f"{SID}.jsonl")
+    (old / SID).rename(new / SID)
+    with open(new / f"{SID}.jsonl", "ab") as f:
+        f.write(_prompt_line("After the move", "/tmp/cc-fixture-2.1.328/work/elsewhere"))
+    report = cli.json("ingest")
+    assert report["gone_from_source"] == 0
+    archive = claude_home.parent / "archive"
+
+    def session_files():
+        with Repository(archive, readonly=True) as repo:
+            files = [f for f in repo.catalog.files_of_session("default", SID)
+                     if f.kind in ("session", "subagent")]
+            return {f.relpath: (f.gone_snapshot, [(v.seq, v.appended_to is not None)
+                                                  for v in repo.catalog.versions(f.id)])
+                    for f in files}
+
+    expected = {
+        f"projects/{MOVED_TO}/{SID}.jsonl": (None, [(1, False), (2, True)]),
+        f"projects/{MOVED_TO}/{SID}/subagents/agent-{AGENT}.jsonl": (None, [(1, False)]),
+    }
+    assert session_files() == expected
+    listed = cli.json("sessions")
+    rows = listed["sessions"] if isinstance(listed, dict) else listed
+    assert [(r["session_id"], r.get("gone_from_source", False)) for r in rows] == [(SID, False)]
+    assert cli.json("show", SID)["turns"][-1]["prompt"] == "After the move"
+    assert cli.json("show", SID, "--version", "1")["turn_count"] == 2
+    cli("repair", "--force")
+    assert session_files() == expected
