@@ -48,11 +48,13 @@ from .errors import ArchiveError, TargetExists, UsageError
 from .fsutil import check_replaceable, create_temp, fsync_dir, place, private_umask, write_all
 from .lock import ArchiveLock
 from .paths import (
+    PROJECT_DIR_NAME_ENV,
     UnsafePath,
     check_part,
     check_project_path,
     check_session_id,
     open_safe_dir,
+    project_dir_override,
     project_folder,
     project_folder_candidates,
     safe_join,
@@ -125,6 +127,7 @@ class RestoreResult:
             "source_profile": self.source_profile,
             "version": self.version,
             "dry_run": self.dry_run,
+            "notes": list(self.notes),
         }
 
 
@@ -231,7 +234,14 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
             "resume from the directory it names"
         )
     projects = target.path / "projects"
-    if project is not None:
+    override = project_dir_override(os.environ, _runs_with_config_dir(target))
+    if override is not None:
+        folder = override
+        notes.append(
+            f"{PROJECT_DIR_NAME_ENV}={override}: restored into projects/{override}, where "
+            "Claude Code looks when it is set together with CLAUDE_CONFIG_DIR"
+        )
+    elif project is not None:
         long_name = len(project_folder_candidates(project)) > 1
         folder = project_folder(project, _listdir(projects) if long_name else ())
     else:
@@ -293,7 +303,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         turns=turns,
         rewrites=rewrites,
         files=files,
-        resume_command=resume_command(target, project, out_id),
+        resume_command=resume_command(target, project, out_id, override),
         dry_run=False,
         source_cwd=source_cwd,
         notes=notes,
@@ -373,17 +383,26 @@ def _link_ok(target: Root) -> dict[str, list[Path]]:
     return {"projects": [ccs], "file-history": [ccs]}
 
 
-def resume_command(target: Root, project: str | None, session_id: str) -> str:
+def _runs_with_config_dir(target: Root) -> bool:
+    """Whether Claude Code reaches ``target`` through CLAUDE_CONFIG_DIR (every root but
+    ``~/.claude`` used without it)."""
+    return target.origin != "default" or bool(os.environ.get("CLAUDE_CONFIG_DIR"))
+
+
+def resume_command(target: Root, project: str | None, session_id: str,
+                   dir_name: str | None = None) -> str:
     """The shell line that resumes the session from the right directory and config dir."""
     q = shlex.quote
     if target.origin == "ccs":
         cmd = f"ccs {q(target.profile)} --resume {q(session_id)}"
-    elif target.origin == "default" and os.path.realpath(target.path) == os.path.realpath(
-        Path.home() / ".claude"
-    ):
+    elif dir_name is None and target.origin == "default" and os.path.realpath(
+        target.path
+    ) == os.path.realpath(Path.home() / ".claude"):
         cmd = f"claude --resume {q(session_id)}"
     else:
         cmd = f"CLAUDE_CONFIG_DIR={q(str(target.path))} claude --resume {q(session_id)}"
+    if dir_name is not None:
+        cmd = f"{PROJECT_DIR_NAME_ENV}={q(dir_name)} {cmd}"
     if project is None:
         return cmd
     cd = f"cd -- {q(project)}" if project.startswith("-") else f"cd {q(project)}"

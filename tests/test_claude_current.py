@@ -351,3 +351,78 @@ def test_a_moved_session_is_one_session_whose_versions_go_on(claude_home, cli):
     assert cli.json("show", SID, "--version", "1")["turn_count"] == 2
     cli("repair", "--force")
     assert session_files() == expected
+
+
+# -- CLAUDE_CODE_PROJECT_DIR_NAME ---------------------------------------------------------------
+
+
+def _archived_fixture(claude_home, cli) -> Path:
+    """The fixture session archived from ~/.claude, deleted there; a CCS instance to restore
+    into."""
+    root = claude_home / ".claude"
+    lay_out_current(root)
+    cli("ingest")
+    shutil.rmtree(root / "projects")
+    shutil.rmtree(root / "file-history")
+    instance = claude_home / ".ccs" / "instances" / "other"
+    (instance / "projects").mkdir(parents=True)
+    return instance
+
+
+def test_restore_writes_where_the_project_dir_name_override_points(claude_home, cli,
+                                                                   monkeypatch):
+    instance = _archived_fixture(claude_home, cli)
+    monkeypatch.setenv("CLAUDE_CODE_PROJECT_DIR_NAME", "shared_box-1")
+    done = cli.json("restore", SID, "--to", "other")
+    assert Path(done["path"]) == instance / "projects" / "shared_box-1" / f"{SID}.jsonl"
+    assert (instance / "projects" / "shared_box-1" / SID / "subagents").is_dir()
+    assert "CLAUDE_CODE_PROJECT_DIR_NAME=shared_box-1 ccs other --resume" \
+        in done["resume_command"]
+    assert any("CLAUDE_CODE_PROJECT_DIR_NAME" in n for n in done["notes"])
+
+
+@pytest.mark.parametrize("value", ["a/b", "con", "x" * 65, "has space", ""])
+def test_a_name_claude_code_ignores_is_ignored_by_restore_too(claude_home, cli, monkeypatch,
+                                                              value):
+    instance = _archived_fixture(claude_home, cli)
+    monkeypatch.setenv("CLAUDE_CODE_PROJECT_DIR_NAME", value)
+    done = cli.json("restore", SID, "--to", "other")
+    assert Path(done["path"]) == instance / "projects" / PROJECT / f"{SID}.jsonl"
+
+
+def test_without_claude_config_dir_the_override_does_not_apply(claude_home, cli, monkeypatch):
+    """~/.claude used without CLAUDE_CONFIG_DIR: Claude Code ignores the variable."""
+    _archived_fixture(claude_home, cli)
+    monkeypatch.setenv("CLAUDE_CODE_PROJECT_DIR_NAME", "shared_box")
+    done = cli.json("restore", SID, "--to", "default")
+    assert Path(done["path"]).parent.name == PROJECT
+
+
+def test_the_real_client_resumes_from_the_override_folder(real_claude, claude_home, cli,
+                                                          monkeypatch, tmp_path):
+    """Restored with the override set, the session is found by `claude --resume` run with the
+    same two variables from an unrelated directory."""
+    from claude_code import StandIn
+
+    instance = _archived_fixture(claude_home, cli)
+    monkeypatch.setenv("CLAUDE_CODE_PROJECT_DIR_NAME", "shared_box")
+    cli("restore", SID, "--to", "other")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with StandIn([], final_text="Resumed.") as api:
+        env = _claude_env(api, claude_home, CLAUDE_CONFIG_DIR=str(instance),
+                          CLAUDE_CODE_PROJECT_DIR_NAME="shared_box")
+        out = _run_claude(real_claude, env, elsewhere, "--resume", SID, "--", "Still there?")
+    assert "Resumed." in out
+    sent = sent_text(api.requests[-1])
+    assert "Look at notes.txt please" in sent and "And how many lines?" in sent
+    restored = instance / "projects" / "shared_box" / f"{SID}.jsonl"
+    assert restored.read_bytes().startswith(MAIN.read_bytes())
+    assert b"Still there?" in restored.read_bytes()  # resumed that file, appended to it
+    # And a new session from that directory goes to the same folder: the one Claude Code uses.
+    with StandIn([], final_text="Fresh.") as api:
+        env = _claude_env(api, claude_home, CLAUDE_CONFIG_DIR=str(instance),
+                          CLAUDE_CODE_PROJECT_DIR_NAME="shared_box")
+        _run_claude(real_claude, env, elsewhere, "--", "A new one")
+    assert sorted(p.name for p in (instance / "projects").iterdir()) == ["shared_box"]
+    assert len(list((instance / "projects" / "shared_box").glob("*.jsonl"))) == 2
