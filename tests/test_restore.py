@@ -428,7 +428,7 @@ def test_json_keys(archived, cli):
     data = cli.json("restore", WORK_ID, "--to", "personal", "--dry-run")
     assert set(data) == {
         "session_id", "profile", "path", "files", "resume_command", "source_profile",
-        "version", "dry_run",
+        "version", "dry_run", "notes",
     }
     assert data["dry_run"] is True and data["profile"] == "personal"
     assert data["source_profile"] == "work" and data["version"] == 1
