@@ -68,6 +68,14 @@ _READ = 1024 * 1024
 
 
 @dataclass
+class _Displaced:
+    """A file of the same session elsewhere in the target root, removed after it is archived."""
+
+    relpath: str
+    path: Path
+
+
+@dataclass
 class RestoreFile:
     kind: str  # session, subagent, tool-result, sidecar
     relpath: str  # in the target root
@@ -116,6 +124,10 @@ class RestoreResult:
     source_cwd: str | None = None  # the transcript's own project path, if it has one
     archived_snapshot: int | None = None  # the ingest that archived replaced files (--force)
     notes: list[str] = field(default_factory=list)
+    # The same session id in another project folder of the target root (transcript and its
+    # folder's files): moved here with --force (archived first), since Claude Code may fail to
+    # resume an id it finds twice.
+    displaced: list[_Displaced] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -128,6 +140,8 @@ class RestoreResult:
             "version": self.version,
             "dry_run": self.dry_run,
             "notes": list(self.notes),
+            "moved_from": sorted({str(d.path) for d in self.displaced
+                                  if d.relpath.endswith(".jsonl") and d.relpath.count("/") == 2}),
         }
 
 
@@ -175,6 +189,13 @@ def restore(
                 f"{existing[0].path} already exists",
                 hint="--force archives it first, then replaces it",
             )
+        if result.displaced and not force:
+            raise TargetExists(
+                f"profile {target.profile} already has session {result.session_id} in "
+                f"{result.displaced[0].path.parent}",
+                hint="--force moves it to the restored place (the copy there is archived "
+                "first); --new-id restores a fork with a new id beside it",
+            )
         if dry_run:
             for f in result.files:
                 _consume(repo, f, result, lambda data: None)
@@ -183,11 +204,13 @@ def restore(
         if force:
             with ArchiveLock(archive_dir, wait=wait, purpose="restore"):
                 archived: set[Path] = set()
-                if any(os.path.lexists(f.path) for f in result.files):
+                if result.displaced or any(os.path.lexists(f.path) for f in result.files):
                     result.archived_snapshot, archived = _archive_existing(
-                        archive_dir, roots, target, result.files, durable
+                        archive_dir, roots, target, [*result.files, *result.displaced],
+                        durable,
                     )
                 _write_all(repo, result, link_ok, archived)
+                _remove_displaced(result)
         else:
             _write_all(repo, result, link_ok, set())
     return result
@@ -253,6 +276,18 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
     elif turns is not None and _has_session(projects, sid):
         out_id = str(uuid.uuid4())
         notes.append(f"--turns implies --new-id: profile {target.profile} already has {sid}")
+    displaced: list[_Displaced] = []
+    if out_id == sid:
+        for name in sorted(_listdir(projects)):
+            if name != folder and os.path.lexists(projects / name / f"{sid}.jsonl"):
+                displaced += _session_files(target.path, f"projects/{name}", sid)
+        if displaced:
+            where = sorted({d.relpath.split("/")[1] for d in displaced})
+            notes.append(
+                f"session {sid} is also in projects/{', projects/'.join(where)} of profile "
+                f"{target.profile}: with --force it is moved to projects/{folder} (archived "
+                "first, then removed there), so the root holds the id once"
+            )
     rewrites: dict[str, str] = {}
     if new_project is not None:
         rewrites["cwd"] = new_project
@@ -307,6 +342,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         dry_run=False,
         source_cwd=source_cwd,
         notes=notes,
+        displaced=displaced,
     )
 
 
@@ -362,6 +398,39 @@ def _first_cwd(repo, version: VersionRow) -> str | None:
             if isinstance(obj, dict) and isinstance(obj.get("cwd"), str) and obj["cwd"]:
                 return obj["cwd"]
     return None
+
+
+def _session_files(root: Path, project_dir: str, sid: str) -> list[_Displaced]:
+    """A session's transcript in ``root/project_dir`` and the regular files of its folder
+    (symlinks are not followed: they are left where they are)."""
+    main = f"{project_dir}/{sid}.jsonl"
+    found = [_Displaced(main, root / main)]
+    for dirpath, dirnames, filenames in os.walk(root / project_dir / sid):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.is_file() and not path.is_symlink():
+                found.append(_Displaced(str(path.relative_to(root)), path))
+    return found
+
+
+def _remove_displaced(result: RestoreResult) -> None:
+    """Remove the other copy of the session (already archived byte for byte), then the folders
+    it leaves empty."""
+    folders: set[Path] = set()
+    for d in result.displaced:
+        try:
+            os.unlink(d.path)
+        except FileNotFoundError:
+            pass
+        folders.update(p for p in d.path.parents if p.is_relative_to(result.root / "projects"))
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        if folder == result.root / "projects" or len(folder.relative_to(result.root).parts) < 3:
+            continue  # never the projects/ folder nor a project folder itself
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
 
 
 def _listdir(folder: Path) -> list[str]:

@@ -426,3 +426,55 @@ def test_the_real_client_resumes_from_the_override_folder(real_claude, claude_ho
         _run_claude(real_claude, env, elsewhere, "--", "A new one")
     assert sorted(p.name for p in (instance / "projects").iterdir()) == ["shared_box"]
     assert len(list((instance / "projects" / "shared_box").glob("*.jsonl"))) == 2
+
+
+# -- one session id once per root ---------------------------------------------------------------
+
+
+def _ids_in(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in (root / "projects").glob("*/*.jsonl"))
+
+
+def _with_copy_elsewhere(claude_home, cli) -> tuple[Path, bytes]:
+    """The fixture archived; the instance holds a changed copy of it in another folder."""
+    instance = _archived_fixture(claude_home, cli)
+    there = instance / "projects" / "-somewhere-else"
+    shutil.copytree(CURRENT / PROJECT / SID, there / SID)
+    local = MAIN.read_bytes() + _prompt_line("Only in this copy", "/somewhere/else")
+    (there / f"{SID}.jsonl").write_bytes(local)
+    return instance, local
+
+
+def test_restore_refuses_to_put_an_id_twice_into_one_root(claude_home, cli):
+    instance, _ = _with_copy_elsewhere(claude_home, cli)
+    before = snapshot_of(instance)
+    failed = cli("restore", SID, "--to", "other", code=3)
+    assert "already has session" in failed.stderr and "--force moves it" in failed.stderr
+    assert snapshot_of(instance) == before
+
+
+def test_restore_force_moves_the_other_copy_after_archiving_it(claude_home, cli):
+    from archive.repo import Repository
+
+    instance, local = _with_copy_elsewhere(claude_home, cli)
+    done = cli.json("restore", SID, "--to", "other", "--force")
+    assert done["moved_from"] == [str(instance / "projects" / "-somewhere-else" /
+                                      f"{SID}.jsonl")]
+    assert _ids_in(instance) == [f"projects/{PROJECT}/{SID}.jsonl"]
+    assert not (instance / "projects" / "-somewhere-else" / SID).exists()
+    assert (instance / "projects" / PROJECT / f"{SID}.jsonl").read_bytes() == MAIN.read_bytes()
+    # The copy that was there is in the archive, byte for byte, before it was removed.
+    with Repository(claude_home.parent / "archive", readonly=True) as repo:
+        kept = [b"".join(repo.iter_version_bytes(v))
+                for f in repo.catalog.files_of_session("other", SID) if f.kind == "session"
+                for v in repo.catalog.versions(f.id)]
+    assert local in kept
+
+
+def test_restore_new_id_forks_beside_the_other_copy(claude_home, cli):
+    instance, local = _with_copy_elsewhere(claude_home, cli)
+    done = cli.json("restore", SID, "--to", "other", "--new-id")
+    assert done["session_id"] != SID
+    assert _ids_in(instance) == sorted([f"projects/-somewhere-else/{SID}.jsonl",
+                                        f"projects/{PROJECT}/{done['session_id']}.jsonl"])
+    assert (instance / "projects" / "-somewhere-else" / f"{SID}.jsonl").read_bytes() == local
