@@ -173,6 +173,12 @@ def restore(
         raise UsageError("--turns must be at least 1")
     new_project = check_project_path(project) if project is not None else None
     target = find_root(roots, to)
+    if target.origin == "cowork":
+        raise UsageError(
+            f"profile {target.profile} is a Claude Desktop Cowork account: archived, not a "
+            "place to restore into (Claude Desktop manages its tasks itself)",
+            hint="restore into a Claude Code profile: archive roots lists them",
+        )
     if not target.exists:
         raise UsageError(
             f"profile {target.profile!r} has no config folder at {target.path}",

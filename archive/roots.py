@@ -132,6 +132,9 @@ def discover_roots(
                 continue  # CCS sanitises names; anything else is not an instance
             candidates[entry.name] = Root(entry.name, entry, "ccs")
 
+    for root in cowork_roots(env, home):
+        candidates[root.profile] = root
+
     for name, path in (configured or {}).items():
         check_profile_name(name)
         candidates[name] = Root(name, Path(path).expanduser(), "config")
@@ -161,6 +164,54 @@ def discover_roots(
     return roots
 
 
+COWORK_DIR = "local-agent-mode-sessions"
+
+
+def claude_app_dirs(environ: dict[str, str], home: Path) -> list[Path]:
+    """Where Claude Desktop keeps its application data, on every system it ships for: Linux
+    (``$XDG_CONFIG_HOME/Claude``, ``~/.config/Claude``), macOS (``~/Library/Application
+    Support/Claude``), Windows (``%APPDATA%/Claude``). Only those that exist count."""
+    places = []
+    if environ.get("XDG_CONFIG_HOME"):
+        places.append(Path(environ["XDG_CONFIG_HOME"]) / "Claude")
+    places += [home / ".config" / "Claude", home / "Library" / "Application Support" / "Claude"]
+    if environ.get("APPDATA"):
+        places.append(Path(environ["APPDATA"]) / "Claude")
+    seen, out = set(), []
+    for place in places:
+        real = os.path.realpath(place)
+        if real not in seen and place.is_dir():
+            seen.add(real)
+            out.append(place)
+    return out
+
+
+def cowork_roots(environ: dict[str, str], home: Path) -> list[Root]:
+    """Claude Desktop's Cowork (local agent mode) accounts: one profile per
+    ``local-agent-mode-sessions/<org>/<account>/``, named ``cowork-<org>-<account>`` (first 8
+    characters of each). Each task there runs Claude Code with its own config folder
+    ``local_<task>/.claude/``, whose ``projects/`` the walk reads (reported by several readers
+    of the format; see README)."""
+    roots = []
+    for app in claude_app_dirs(environ, home):
+        base = app / COWORK_DIR
+        try:
+            orgs = sorted(e for e in os.scandir(base) if e.is_dir(follow_symlinks=False))
+        except OSError:
+            continue
+        for org in orgs:
+            try:
+                accounts = sorted(e.name for e in os.scandir(org.path)
+                                  if e.is_dir(follow_symlinks=False))
+            except OSError:
+                continue
+            for account in accounts:
+                name = f"cowork-{org.name[:8]}-{account[:8]}"
+                if PROFILE_NAME.match(name):
+                    roots.append(Root(name, Path(org.path) / account, "cowork"))
+    return roots
+
+
 def find_root(roots: list[Root], profile: str) -> Root:
     for root in roots:
         if root.profile == profile or profile in root.aliases:
@@ -177,6 +228,8 @@ def classify(relpath: str) -> tuple[str, str | None]:
     ``file-history`` (``file-history/<session>/``: what ``/rewind`` restores), ``memory``,
     ``history``, ``other``."""
     parts = relpath.split("/")
+    if len(parts) > 2 and parts[0].startswith("local_") and parts[1] == ".claude":
+        parts = parts[2:]  # a Cowork task's own config folder (cowork roots)
     if parts == ["history.jsonl"]:
         return "history", None
     if len(parts) >= 3 and parts[0] == "file-history" and SESSION_ID.match(parts[1]):
@@ -272,6 +325,9 @@ def iter_root_stats(root: Root, report: WalkReport | None = None) -> Iterator[St
     if not root.exists:
         return
     report = report if report is not None else WalkReport()
+    if root.origin == "cowork":
+        yield from _walk_cowork(root, report)
+        return
     history = os.path.join(root.path, "history.jsonl")
     try:
         st = os.lstat(history)
@@ -292,6 +348,29 @@ def iter_root_stats(root: Root, report: WalkReport | None = None) -> Iterator[St
         yield from _walk(root, "projects", bases, report)
     # file-history/<session>/: the file snapshots /rewind restores, swept with the session.
     yield from _walk(root, "file-history", bases, report)
+
+
+def _walk_cowork(root: Root, report: WalkReport) -> Iterator[StatTuple]:
+    """A Cowork account: each task's ``local_<task>.json`` (the app's record: title, folders)
+    and its config folder's ``projects/`` and ``file-history/``."""
+    try:
+        entries = sorted(os.scandir(root.path), key=attrgetter("name"))
+    except OSError as exc:
+        report.unreadable.append((".", f"cannot read this folder: {exc.strerror}"))
+        return
+    bases = [os.path.realpath(root.path)]
+    for entry in entries:
+        if not entry.name.startswith("local_"):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.name.endswith(".json"):
+                st = entry.stat(follow_symlinks=False)
+                yield entry.name, entry.path, st.st_size, st.st_mtime_ns, st.st_ino
+            elif entry.is_dir(follow_symlinks=False):
+                for top in ("projects", "file-history"):
+                    yield from _walk(root, f"{entry.name}/.claude/{top}", bases, report)
+        except OSError as exc:
+            report.unreadable.append((entry.name, f"cannot be looked at: {exc.strerror}"))
 
 
 def _walk(root: Root, top: str, bases: list[str], report: WalkReport) -> Iterator[StatTuple]:
@@ -351,6 +430,9 @@ def count_session_files(root: Root) -> int:
     """Main transcripts (``projects/<project>/<session>.jsonl``), as shown by ``archive roots``."""
     if not root.exists or root.projects_shared_with:
         return 0
+    if root.origin == "cowork":
+        return sum(count_session_files(Root(root.profile, task / ".claude", "cowork-task", True))
+                   for task in root.path.glob("local_*/"))
     count = 0
     projects = root.path / "projects"
     try:

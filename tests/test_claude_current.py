@@ -478,3 +478,66 @@ def test_restore_new_id_forks_beside_the_other_copy(claude_home, cli):
     assert _ids_in(instance) == sorted([f"projects/-somewhere-else/{SID}.jsonl",
                                         f"projects/{PROJECT}/{done['session_id']}.jsonl"])
     assert (instance / "projects" / "-somewhere-else" / f"{SID}.jsonl").read_bytes() == local
+
+
+# -- Claude Desktop / Cowork ----------------------------------------------------------------------
+
+ORG = "0f6c1a2e-9d41-4c55-8d0b-2a1f3e4d5c6b"
+ACCOUNT = "7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d0e"
+TASK = "local_3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
+
+
+def lay_out_cowork(app_dir: Path, account: str = ACCOUNT) -> Path:
+    """A Cowork account as Claude Desktop keeps it: the task's record and its config folder."""
+    base = app_dir / "local-agent-mode-sessions" / ORG / account
+    config = base / TASK / ".claude"
+    shutil.copytree(CURRENT / PROJECT, config / "projects" / "-sessions-epic-laughing-keller")
+    (config / "file-history" / SID).mkdir(parents=True)
+    (config / "file-history" / SID / "3f1c0e2a@v1").write_bytes(b"alpha\n")
+    (base / f"{TASK}.json").write_bytes(orjson.dumps({
+        "sessionId": TASK, "cliSessionId": SID, "processName": "epic-laughing-keller",
+        "cwd": "/sessions/epic-laughing-keller", "title": "Word counting"}))
+    return base
+
+
+def test_cowork_accounts_are_discovered_as_profiles(claude_home, cli, monkeypatch):
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("APPDATA", raising=False)
+    (claude_home / ".claude" / "projects").mkdir(parents=True)
+    linux = lay_out_cowork(claude_home / ".config" / "Claude")
+    mac_account = "aaaabbbb-0000-4000-8000-000000000000"
+    lay_out_cowork(claude_home / "Library" / "Application Support" / "Claude", mac_account)
+    from archive.roots import discover_roots
+
+    linux_profile, mac_profile = f"cowork-{ORG[:8]}-{ACCOUNT[:8]}", f"cowork-{ORG[:8]}-aaaabbbb"
+    origins = {r.profile: r.origin for r in discover_roots()}
+    assert origins == {"default": "default", linux_profile: "cowork", mac_profile: "cowork"}
+    roots = {r["profile"]: r for r in cli.json("roots")}
+    assert roots[linux_profile]["path"] == str(linux)
+    assert roots[linux_profile]["session_files"] == 1
+    cli("ingest")
+    listed = cli.json("sessions")
+    rows = listed["sessions"] if isinstance(listed, dict) else listed
+    assert {p for r in rows if r["session_id"] == SID
+            for p in (r.get("profiles") or [r.get("profile")])} >= {linux_profile}
+    shown = cli.json("show", SID, "--from", linux_profile)
+    assert shown["title"] == "Word counting" and shown["turn_count"] == 2
+    assert shown["parts"]["subagents"] == 1 and shown["parts"]["file-history"] == 1
+    # The task's record is archived with it.
+    from archive.repo import Repository
+
+    with Repository(claude_home.parent / "archive", readonly=True) as repo:
+        names = {f.relpath for f in repo.catalog.files_of_profile(linux_profile).values()}
+    assert f"{TASK}.json" in names
+    # A Cowork account is a source, not a restore target; restoring from it works.
+    refused = cli("restore", SID, "--from", linux_profile, "--to", linux_profile, code=2)
+    assert "Cowork" in refused.stderr
+    done = cli.json("restore", SID, "--from", linux_profile, "--to", "default")
+    assert Path(done["path"]).read_bytes() == MAIN.read_bytes()
+
+
+def test_no_claude_desktop_no_cowork_profile(claude_home, cli, monkeypatch):
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("APPDATA", raising=False)
+    (claude_home / ".config" / "Claude").mkdir(parents=True)  # Desktop without Cowork
+    assert [r["profile"] for r in cli.json("roots")] == ["default"]
