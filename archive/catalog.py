@@ -409,6 +409,10 @@ class Catalog:
             out.update({fid: (profile, relpath) for fid, profile, relpath in cur})
         return out
 
+    def move_file(self, file_id: int, relpath: str) -> None:
+        """A file Claude Code moved (``/cd``): same file, same versions, new place."""
+        self.conn.execute("UPDATE files SET relpath = ? WHERE id = ?", (relpath, file_id))
+
     def set_stat(self, file_id: int, size: int, mtime_ns: int, inode: int) -> None:
         self.conn.execute(
             "UPDATE files SET stat_size = ?, stat_mtime_ns = ?, stat_inode = ?, "
@@ -460,6 +464,16 @@ class Catalog:
             f"SELECT {_FILE_COLS} FROM files WHERE profile = ? AND session_id = ? "
             "AND kind != 'session' AND substr(relpath, 1, ?) = ? ORDER BY relpath",
             (profile, session_id, len(prefix), prefix),
+        )
+        return [FileRow(*row) for row in cur]
+
+    def files_of_session(self, profile: str, session_id: str) -> list[FileRow]:
+        """Every file of one session in one profile: transcript, sidecars, set-aside copies,
+        file history."""
+        cur = self.conn.execute(
+            f"SELECT {_FILE_COLS} FROM files WHERE profile = ? AND session_id = ? "
+            "ORDER BY relpath",
+            (profile, session_id),
         )
         return [FileRow(*row) for row in cur]
 
