@@ -501,3 +501,23 @@ def test_sessions_versions_and_diff_in_a_browser(browser, server):
         "0 turns added, 1 rewritten, 0 removed."
     assert b.eval("!!document.querySelector('#change-2.rewritten')")
     shot(b, "8-diff")
+
+
+def test_context_page_of_a_session_past_the_threshold_from_its_first_turn(server):
+    """The fixture session ae4a77f8 is over 100K tokens at its first turn: there is no turn to
+    fork from, so the page offers the hand-off alone (it used to fail on the missing fork)."""
+    from conftest import BIG_ID
+
+    status, _, body = server.get(f"/session/{BIG_ID}/context")
+    assert status == 200, body[-500:]
+    assert "One way on" in body and "Two ways on" not in body
+    assert f"archive export {BIG_ID} --format md --budget" in body
+    assert 'id="fork-command"' not in body
+
+
+def test_the_session_page_never_suggests_restoring_into_the_profile_holding_it(server):
+    from conftest import BIG_ID
+
+    body = server.page(f"/session/{BIG_ID}")
+    assert f"archive restore {BIG_ID} --to PROFILE" in body
+    assert f"archive restore {BIG_ID} --to default" not in body

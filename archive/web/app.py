@@ -7,6 +7,8 @@ read-only for the length of one request, asks ``data`` for figures and renders a
 from __future__ import annotations
 
 import hmac
+import os
+import sys
 import time
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -159,8 +161,13 @@ def create_app(archive_dir: Path, token: str, *, cookie_name: str = "archive_tok
         elif isinstance(exc, data.ArchiveError):
             status = 500
         else:  # a bug: name it, never echo its message (it may quote a transcript)
+            if os.environ.get("ARCHIVE_DEBUG"):  # as the CLI: the traceback only when asked
+                import traceback
+
+                traceback.print_exception(exc, file=sys.stderr)
             return page(request, "error.html", 500, message=f"internal error: "
-                        f"{type(exc).__name__}", hint="run the same with the CLI to see more")
+                        f"{type(exc).__name__}", hint="a bug: ARCHIVE_DEBUG=1 archive serve "
+                        "prints its traceback on the terminal")
         return page(request, "error.html", status, message=data.redact(str(exc)),
                     hint=getattr(exc, "hint", None))
 
