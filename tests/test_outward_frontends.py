@@ -239,6 +239,8 @@ def test_serve_search_sessions_and_activity(world, web):
         bodies.append(_body(web, f"/activity?days=366&by={by}"))
     joined = "\n".join(bodies)
     clean("serve search/sessions/activity", joined)
+    # The matches stay marked on the visible snippet, after the shown escape sequences.
+    assert "<mark>before</mark>" in joined and "<mark>after</mark>" in joined
     assert joined.count("[REDACTED:") > 3 * len(CREDENTIALS)
     assert "^[" in joined and "<U+202E>" in joined  # shown, not dropped
 
@@ -342,6 +344,20 @@ def test_picker_rows_and_preview(world, monkeypatch):
         assert r.highlights == []
     for r in source.rows(WORD):
         assert all(r.snippet[a:b].lower() == WORD for a, b in r.highlights), r.snippet
+    moved = [r for r in source.rows("before after") if "^[" in r.snippet and r.highlights]
+    assert moved
+    for r in moved:  # a match after a shown escape sequence still covers the word
+        assert {r.snippet[a:b].lower() for a, b in r.highlights} <= {"before", "after"}
+
+
+def test_visible_spans_move_with_the_text():
+    from archive.outward import visible_spans
+
+    text = "a\x1b[8mkey\x1b[0m b\u202ez"
+    shown, spans = visible_spans(text, [(5, 8), (13, 14)])
+    assert shown == "a^[[8mkey^[[0m b<U+202E>z"
+    assert [shown[a:b] for a, b in spans] == ["key", "b"]
+    assert visible_spans("plain", [(0, 5)]) == ("plain", [(0, 5)])
 
 
 def test_resume_print(world):
