@@ -5,8 +5,10 @@ A front end beside the CLI, over the same library calls (``search``, ``sessions`
 
 - Read-only: the archive is opened read-only and no lock is taken; the catalog connection
   and the index searcher stay open between calls and see each ingest after its commit.
-- Every string a tool returns went through the project's redaction: there is no argument
-  that asks for raw credentials.
+- Every string a tool returns took the program's one outward step (:mod:`outward`): credentials
+  masked (there is no argument that asks for them raw), and no character a terminal would act
+  on left raw: results are JSON whose strings escape every control, C1 and bidi override (the
+  data stays exact for the client), error lines show them as text (``^[``).
 - Every result fits a token budget (characters / 4, as ``export --budget`` counts) and says
   how to get the rest (the next page, the next turn range).
 - Bad arguments come back as tool errors carrying the CLI's one-line message and hint; a bug
@@ -22,6 +24,7 @@ works without it and no other command pays for it.
 import asyncio
 import logging
 import os
+import re
 import shutil
 import sys
 import time
@@ -29,16 +32,14 @@ from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import orjson
-
 # The library calls this front end uses, in one place.
 from .config import load_settings, resolve_archive_dir
 from .context import DEFAULT_THRESHOLD, context_report, handoff_markdown
 from .dates import iso_utc, parse_when
 from .errors import AmbiguousSession, ArchiveError, UsageError
 from .filters import SearchFilters
+from .outward import json_bytes, outward, outward_data
 from .query import search
-from .redact import redact, redact_data
 from .repo import Repository
 from .transcript import estimate_tokens
 from .views import list_sessions, load_session, session_dict
@@ -56,7 +57,9 @@ log = logging.getLogger("archive.mcp")
 
 
 def _dumps(data) -> str:
-    return orjson.dumps(data).decode()
+    """JSON text with nothing a terminal acts on left raw (the strings escape it), unmasked:
+    callers pass data that went through :func:`_masked`."""
+    return json_bytes(data, redact=False, indent=False).decode()
 
 
 def _tokens(text: str) -> int:
@@ -64,8 +67,8 @@ def _tokens(text: str) -> int:
 
 
 def _masked(data):
-    """Every string value redacted (idempotent: text already masked by the library stays)."""
-    return redact_data(data)
+    """Every string value masked (idempotent: text already masked by the library stays)."""
+    return outward_data(data)
 
 
 def _cut(text: str | None, limit: int) -> str | None:
@@ -488,7 +491,7 @@ def error_line(exc: BaseException) -> str:
             for c in exc.candidates:
                 line += (f"\n  {c['session_id']}  {c['profile']}  {c['project'] or '-'}  "
                          f"{(c['date'] or '')[:10]}  {c['title'] or ''}")
-        return redact(line)
+        return outward(line, terminal=True)
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
@@ -496,6 +499,23 @@ def error_line(exc: BaseException) -> str:
     # The message of a bug may quote transcript text: name only the exception and its place.
     return (f"error: internal error: {type(exc).__name__} at {where} "
             "(set ARCHIVE_DEBUG=1 for the traceback on the server's stderr and report it)")
+
+
+# pydantic quotes a rejected argument cut in its middle ("sk-ant-api03-aB3…Qx7 AA"): a cut
+# secret no longer has its shape, so the quote goes whole.
+_QUOTED_INPUT = re.compile(r"input_value=.*?(?=, input_type=)", re.S)
+
+
+def _sdk_error(value):
+    """An error the SDK wrote (a text, or the result holding it), as it may leave: the caller's
+    rejected value not quoted, masked, its control characters shown."""
+    if isinstance(value, str):
+        return outward(_QUOTED_INPUT.sub("input_value=(not shown)", value), terminal=True)
+    if isinstance(value, dict):
+        return {k: _sdk_error(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sdk_error(v) for v in value]
+    return value
 
 
 # -- the protocol ------------------------------------------------------------------------------
@@ -562,15 +582,15 @@ def build_server(archive_dir: Path):
     debug = bool(os.environ.get("ARCHIVE_DEBUG"))
     async def mask_errors(ctx, call_next):
         """The SDK's own error texts (a bad argument type, an unknown tool) may quote what the
-        caller sent: they are masked too, like everything else the server returns."""
+        caller sent: they take the outward step too, like everything else the server returns."""
         result = await call_next(ctx)
         if isinstance(result, CallToolResult) and result.is_error:
             result = result.model_copy(update={"content": [
-                c.model_copy(update={"text": redact(c.text)}) if c.type == "text" else c
+                c.model_copy(update={"text": _sdk_error(c.text)}) if c.type == "text" else c
                 for c in result.content
             ]})
         elif isinstance(result, dict) and result.get("isError"):
-            result = redact_data(result)
+            result = _sdk_error(result)
         return result
 
     server = MCPServer(

@@ -55,6 +55,27 @@ def visible(text: str, *, lines: bool = True) -> str:
     return text.replace("\r\n", "\n").translate(_ONE_LINE)
 
 
+def visible_spans(text: str, spans, *, lines: bool = True) -> tuple[str, list[tuple[int, int]]]:
+    """:func:`visible` for a text with marked spans (a snippet's matches): the text made visible
+    and each span moved to cover the same characters in it (one control becomes several)."""
+    if not isinstance(text, str) or _ONE_LINE_UNSAFE.search(text) is None:
+        return text, [tuple(s) for s in spans or ()]
+    out: list[str] = []
+    moved: list[tuple[int, int]] = []
+    pos = size = 0
+    for start, end in sorted(tuple(s) for s in spans or ()):
+        if start < pos or end > len(text):
+            continue
+        before = visible(text[pos:start], lines=lines)
+        inside = visible(text[start:end], lines=lines)
+        out += [before, inside]
+        moved.append((size + len(before), size + len(before) + len(inside)))
+        size += len(before) + len(inside)
+        pos = end
+    out.append(visible(text[pos:], lines=lines))
+    return "".join(out), moved
+
+
 def outward(text: str, *, redact: bool = True, terminal: bool = False) -> str:
     """``text`` as it may leave the program: masked unless ``redact`` is off, made visible when
     it goes to a terminal."""
@@ -129,4 +150,4 @@ def json_bytes(data, *, redact: bool = True, indent: bool = True) -> bytes:
     return _JSON_UNSAFE.sub(_json_escape, orjson.dumps(data, option=option))
 
 
-__all__ = ["json_bytes", "outward", "outward_data", "visible"]
+__all__ = ["json_bytes", "outward", "outward_data", "visible", "visible_spans"]

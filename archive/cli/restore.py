@@ -21,6 +21,7 @@ from .common import (
     make_filters,
     note,
     print_json,
+    say,
     stdout,
 )
 
@@ -168,6 +169,6 @@ def resume(
     for text in plan.notes:
         note(text)
     if print_only or not tty:
-        typer.echo(plan.launch.shell_line())
+        say(plan.launch.shell_line())  # masked, control characters shown, as every output
         return
     launch(plan.launch)

@@ -1,45 +1,34 @@
 """What the picker shows, asked of the archive: result rows and the sessions they preview.
 
-Everything returned is display-safe: credentials masked (``redact``) and control characters
-from transcripts replaced, so no transcript can move the cursor, retitle the terminal or hide
-text. Each call opens its own read-only repository: calls come from worker threads, and a
-SQLite connection belongs to the thread that opened it.
+Everything returned took the program's one outward step (:mod:`outward`): credentials masked
+and control characters from transcripts shown as text (``^[``, ``<U+202E>``), so no transcript
+can move the cursor, retitle the terminal or hide text, in the list or the preview. Each call
+opens its own read-only repository: calls come from worker threads, and a SQLite connection
+belongs to the thread that opened it.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..filters import SearchFilters
+from ..outward import outward, outward_data, visible, visible_spans
 from ..query import search
-from ..redact import redact, redact_data
 from ..repo import Repository
 from ..views import list_sessions, load_session, session_dict
 
 LIMIT = 30  # rows in the list: each costs a snippet, cut while the person types
-# C0 and C1 controls (newline and tab aside), DEL, and the bidi overrides that reorder text.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(text: str | None) -> str:
-    """``text`` safe to put on a terminal: controls become U+FFFD, tabs four spaces."""
+    """``text`` as one line of the picker (a title, a path, a message): masked, its control
+    characters shown, line breaks and tabs as spaces."""
     if not text:
         return ""
-    return _CONTROL.sub("\ufffd", text).replace("\t", "    ")
-
-
-def _clean_data(value):
-    if isinstance(value, str):
-        return clean(value)
-    if isinstance(value, list):
-        return [_clean_data(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _clean_data(v) for k, v in value.items()}
-    return value
+    return visible(outward(text), lines=False)
 
 
 @dataclass
@@ -80,6 +69,9 @@ class Source:
         rows = []
         for h in hits:
             meta = facts.get(h["session_id"], {})
+            # The search masked the snippet before it placed the matches; shown, they move.
+            snippet, highlights = visible_spans(h["snippet"] or "", h["highlights"] or [],
+                                                lines=False)
             rows.append(Row(
                 session_id=h["session_id"],
                 profile=h["profile"],
@@ -91,8 +83,8 @@ class Source:
                 context_estimated=bool(meta.get("context_estimated")),
                 gone=h["gone_from_source"],
                 turn=None if h["agent_id"] else h["turn"],
-                snippet=clean(h["snippet"]),
-                highlights=[tuple(x) for x in h["highlights"]],
+                snippet=snippet,
+                highlights=highlights,
             ))
         return rows
 
@@ -101,7 +93,7 @@ class Source:
             session_id=r["session_id"],
             profile=r["profile"],
             profiles=r["profiles"],
-            title=clean(redact(r["name"] or r["title"] or "")),
+            title=clean(r["name"] or r["title"] or ""),
             project=clean(r["project"]) or None,
             ended=r["ended"] or r["started"],
             context_tokens=r["context_tokens"],
@@ -122,7 +114,7 @@ class Source:
                 return self._sessions[key]
         with Repository(self.archive_dir, readonly=True) as repo:
             loaded = load_session(repo, session_id, from_profile=profile)
-        data = _clean_data(redact_data(session_dict(loaded)))
+        data = outward_data(session_dict(loaded), terminal=True)
         with self._lock:
             self._sessions[key] = data
             while len(self._sessions) > 8:
@@ -144,7 +136,7 @@ def _facts(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
         have = out.get(r["session_id"])
         if have is None or (r["ended"] or "") > (have["ended"] or ""):
             out[r["session_id"]] = {
-                "title": redact(r["custom_title"] or r["title"] or "") or None,
+                "title": r["custom_title"] or r["title"] or None,
                 "ended": r["ended"] or r["started"],
                 "context_tokens": r["context_tokens"],
                 "context_estimated": bool(r["context_estimated"]),

@@ -1,5 +1,8 @@
 """What the pages ask of the library: the same calls as search, sessions, show, context and
-versions, with every transcript string masked before it leaves this module.
+versions, with every transcript string through the program's one outward step (:mod:`outward`)
+before it leaves this module: credentials masked, and each control character, C1 control and
+bidi override shown as text (``^[``, ``<U+202E>``), as on a terminal, so no transcript can hide
+or reorder what a page shows. HTML escaping stays the templates' (Jinja's autoescape).
 
 This is the only module of ``archive.web`` that imports the library, so a move of a library
 module changes the imports below and nothing else. Nothing here imports the web stack.
@@ -19,12 +22,31 @@ from ..context import context_report
 from ..dates import parse_when
 from ..errors import ArchiveError, SessionNotFound, UsageError
 from ..filters import SearchFilters as Filters
+from ..outward import outward, outward_data, visible_spans
 from ..query import search as run_search
-from ..redact import redact, redact_data
 from ..repo import Repository
 from ..views import list_sessions, load_session, session_dict, turn_dict
 
-__all__ = ["ArchiveError", "SessionNotFound", "UsageError"]
+__all__ = ["ArchiveError", "SessionNotFound", "UsageError", "redact", "shown"]
+
+
+def shown(data):
+    """Transcript-derived data (a string, rows, a report) as a page may show it."""
+    return outward_data(data, terminal=True)
+
+
+def redact(text: str) -> str:
+    """A message (an error quoting a session name or a query) as a page may show it."""
+    return outward(text, terminal=True)
+
+
+def _hit(h: dict) -> dict:
+    """A search hit as a page shows it; its matches moved with the snippet's visible text
+    (the library masked the snippet before it placed them)."""
+    out = shown({k: v for k, v in h.items() if k not in ("snippet", "highlights")})
+    out["snippet"], out["highlights"] = visible_spans(h["snippet"] or "", h["highlights"] or [])
+    return out
+
 
 @contextmanager
 def open_repo(archive_dir: Path):
@@ -61,7 +83,7 @@ def profiles(repo: Repository) -> list[str]:
             names.update(r["profile"] for r in orjson.loads(snap["roots"]) if r.get("profile"))
         except (ValueError, TypeError, AttributeError):
             continue
-    return sorted(names)
+    return shown(sorted(names))
 
 
 def search(repo: Repository, query: str, form: dict[str, str], *, page: int, per_page: int,
@@ -74,7 +96,7 @@ def search(repo: Repository, query: str, form: dict[str, str], *, page: int, per
     wanted = page * per_page
     hits = run_search(repo, query, filters, limit=wanted, group_sessions=grouped, redact=True)
     has_next = len(hits) == wanted
-    return hits[(page - 1) * per_page : page * per_page], has_next
+    return [_hit(h) for h in hits[(page - 1) * per_page : page * per_page]], has_next
 
 
 def sessions(repo: Repository, form: dict[str, str], *, sort: str, page: int,
@@ -85,7 +107,7 @@ def sessions(repo: Repository, form: dict[str, str], *, sort: str, page: int,
     wanted = page * per_page + 1
     rows = list_sessions(repo, filters, wanted, sort=sort)
     has_next = len(rows) == wanted
-    return redact_data(rows[(page - 1) * per_page : page * per_page]), has_next
+    return shown(rows[(page - 1) * per_page : page * per_page]), has_next
 
 
 # -- one session ------------------------------------------------------------------------------
@@ -132,7 +154,7 @@ class MaskedTurns:
     def _one(self, i: int) -> dict:
         with self.lock:
             if i not in self.done:
-                self.done[i] = redact_data(turn_dict(self.raw[i], with_tool_output=True))
+                self.done[i] = shown(turn_dict(self.raw[i], with_tool_output=True))
             return self.done[i]
 
     def __getitem__(self, key):
@@ -155,12 +177,12 @@ def session(repo: Repository, ref: str, *, profile: str | None = None,
         return cached
     loaded = load_session(repo, copy.file.session_id, from_profile=copy.file.profile,
                           version=v.seq)
-    data = redact_data(session_dict(loaded, []))
+    data = shown(session_dict(loaded, []))
     data["session_id"] = data["session_id"] or copy.file.session_id
     data["turns"] = MaskedTurns(loaded.session.turns)
-    data["others"] = copy.others
+    data["others"] = shown(copy.others)
     data["version_count"] = len(repo.catalog.versions(copy.file.id))
-    data["context"] = context_report(loaded, threshold)
+    data["context"] = shown(context_report(loaded, threshold))
     data["threshold"] = threshold
     _sessions.put(v.id, data)
     return data
@@ -176,12 +198,12 @@ def versions(repo: Repository, ref: str, profile: str | None = None) -> dict:
          "captured_at": v.captured_at, "appended": v.appended_to is not None}
         for v in repo.catalog.versions(f.id)
     ]
-    return {
+    return shown({
         "session_id": f.session_id, "profile": f.profile, "path": f.relpath,
         "others": copy.others, "gone_from_source": f.gone_snapshot is not None,
-        "title": redact(meta.get("custom_title") or meta.get("title") or ""),
+        "title": meta.get("custom_title") or meta.get("title") or "",
         "versions": rows,
-    }
+    })
 
 
 def _signature(turn) -> tuple:
@@ -231,11 +253,11 @@ def activity(repo: Repository, *, days: int, by: str, top: int = 8,
     for r in rows:
         totals[r[key] or "-"] = totals.get(r[key] or "-", 0) + 1
     groups = sorted(totals, key=lambda g: (-totals[g], g))
-    shown = groups[:top]
+    top_groups = groups[:top]
     if len(groups) > top:
-        shown.append("(other)")
+        top_groups.append("(other)")
     day_list = [(start + timedelta(days=i)).date().isoformat() for i in range(days)]
-    table = {d: {g: [0, 0, 0] for g in shown} for d in day_list}
+    table = {d: {g: [0, 0, 0] for g in top_groups} for d in day_list}
     for r in rows:
         when = r["ended"] or r["started"]
         if not when:
@@ -248,6 +270,6 @@ def activity(repo: Repository, *, days: int, by: str, top: int = 8,
         cell[0] += 1
         cell[1] += r["turns"] or 0
         cell[2] += r["context_tokens"] or 0
-    return {"days": day_list, "groups": [redact(g) for g in shown], "by": key,
-            "table": [[table[d][g] for g in shown] for d in day_list],
+    return {"days": day_list, "groups": [redact(g) for g in top_groups], "by": key,
+            "table": [[table[d][g] for g in top_groups] for d in day_list],
             "sessions": len(rows)}
