@@ -713,15 +713,20 @@ class Catalog:
         return self.session_rows("".join(f" AND {w}" for w in where), tuple(params))
 
     def session_counts(self, by: str, bloated_threshold: int) -> list[dict]:
-        """Main sessions grouped ``by`` "profile" or "project", most sessions first: sessions,
-        turns, gone from source, context tokens, and how many are past ``bloated_threshold``."""
-        column = {"profile": "f.profile", "project": "m.project"}[by]
+        """Main sessions grouped ``by`` "profile", "project" or "all" (one group), most sessions
+        first: sessions, turns, gone from source, context tokens, and how many are past
+        ``bloated_threshold``. Copies of one session (restored or copied into several profiles)
+        are one session in each group that holds them: counted once in a project and in "all",
+        once in each profile; gone only when every copy is."""
+        column = {"profile": "f.profile", "project": "m.project", "all": "''"}[by]
         cur = self.conn.execute(
-            f"SELECT {column}, COUNT(*), COALESCE(SUM(m.turns), 0), "
-            "SUM(f.gone_snapshot IS NOT NULL), COALESCE(SUM(m.context_tokens), 0), "
-            "SUM(COALESCE(m.context_tokens, 0) > ?) "
-            "FROM files f JOIN session_meta m ON m.file_id = f.id WHERE f.kind = 'session' "
-            f"GROUP BY {column} ORDER BY COUNT(*) DESC, {column}",
+            "SELECT k, COUNT(*), COALESCE(SUM(turns), 0), SUM(gone), COALESCE(SUM(ctx), 0), "
+            "SUM(COALESCE(ctx, 0) > ?) FROM ("
+            f"  SELECT {column} AS k, MAX(m.turns) AS turns, "
+            "   MIN(f.gone_snapshot IS NOT NULL) AS gone, MAX(m.context_tokens) AS ctx "
+            "  FROM files f JOIN session_meta m ON m.file_id = f.id WHERE f.kind = 'session' "
+            "  GROUP BY k, COALESCE(m.session_id, f.session_id, 'file:' || f.id)"
+            ") GROUP BY k ORDER BY COUNT(*) DESC, k",
             (bloated_threshold,),
         )
         return [

@@ -282,16 +282,19 @@ def _dir_size(path) -> int:
 def stats(repo: Repository, bloated_threshold: int = 100_000) -> dict:
     """Counts by profile and project, and what the archive and its index weigh on disk."""
     by_profile = repo.catalog.session_counts("profile", bloated_threshold)
+    overall = repo.catalog.session_counts("all", bloated_threshold)
+    total = overall[0] if overall else {"sessions": 0, "turns": 0, "context_tokens": 0,
+                                        "gone": 0, "bloated": 0}
     totals = repo.catalog.totals()
     catalog_bytes = sum(
         p.stat().st_size for p in repo.archive_dir.glob("catalog.sqlite*") if p.is_file()
     )
     return {
-        "sessions": sum(r["sessions"] for r in by_profile),
-        "turns": sum(r["turns"] for r in by_profile),
-        "context_tokens": sum(r["context_tokens"] for r in by_profile),
-        "gone_from_source": sum(r["gone"] for r in by_profile),
-        "bloated": sum(r["bloated"] for r in by_profile),
+        "sessions": total["sessions"],  # copies in several profiles count once
+        "turns": total["turns"],
+        "context_tokens": total["context_tokens"],
+        "gone_from_source": total["gone"],
+        "bloated": total["bloated"],
         "bloated_threshold": bloated_threshold,
         "files": totals["files"],
         "versions": totals["versions"],

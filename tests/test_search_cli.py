@@ -455,3 +455,20 @@ def test_an_append_counts_only_its_new_bytes_for_the_process_choice(home, cli, p
         version, described = todo[sid]
         assert version.size == before + len(tail)
         assert _new_bytes(repo, version, described) == len(tail)
+
+
+def test_stats_counts_a_session_held_by_two_profiles_once(home, cli):
+    """A session restored into a second profile is one session with two locations: once in the
+    totals and in its project, once in each profile that holds it."""
+    cli.json("ingest")
+    before = cli.json("stats")
+    cli.json("restore", SHORT_ID, "--to", "work")
+    cli.json("ingest")
+    after = cli.json("stats")
+    assert after["sessions"] == before["sessions"]
+    assert after["turns"] == before["turns"]
+    projects = {r["project"]: r["sessions"] for r in after["by_project"]}
+    assert projects == {r["project"]: r["sessions"] for r in before["by_project"]}
+    profiles = {r["profile"]: r["sessions"] for r in after["by_profile"]}
+    assert profiles["work"] == {r["profile"]: r["sessions"] for r in before["by_profile"]}[
+        "work"] + 1
