@@ -13,6 +13,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # some files failed, damage found, no search hit
 EXIT_USAGE = 2  # bad arguments, unknown or ambiguous session
 EXIT_EXISTS = 3  # restore target already exists
+EXIT_DAMAGED = 65  # EX_DATAERR: archive data cannot be read (the search index: `archive reindex`)
 EXIT_LOCKED = 75  # another ingest holds the archive lock
 
 
@@ -54,3 +55,10 @@ class TargetExists(ArchiveError):
 
 class IndexOutOfDate(ArchiveError):
     """The index on disk was built with another schema version: ``archive reindex`` fixes it."""
+
+
+class IndexDamaged(ArchiveError):
+    """The index cannot be read (a truncated or garbled segment): derived data, so ``archive
+    reindex`` rebuilds it from the archive."""
+
+    exit_code = EXIT_DAMAGED
