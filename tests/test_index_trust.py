@@ -40,8 +40,9 @@ from test_crash import (
     verify_ok,
 )
 
-from archive.errors import EXIT_DAMAGED
 from archive.faults import FAULT_ENV
+
+EXIT_DAMAGED = 65  # README: damaged archive data (EX_DATAERR)
 
 LEFTOVERS = ("index.new", "index.old")
 
