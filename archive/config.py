@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
+from .fsutil import private_mkdir, tighten_tree
+from .fsutil import private_umask as private_umask  # re-exported for callers that predate fsutil
 
 ARCHIVE_DIR_ENV = "SESSION_ARCHIVE_DIR"
 CONFIG_FILE = "config.toml"
@@ -41,24 +41,17 @@ def resolve_archive_dir(path: str | os.PathLike | None) -> Path:
 
 
 def ensure_private_dir(path: Path) -> bool:
-    """Create ``path`` (0700) if missing. Returns True when an existing folder was readable by
-    others, so the caller can warn; the mode is tightened either way."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create ``path`` and its missing parents (0700) when missing. Returns True when an
+    existing folder was readable by others, so the caller can warn; then the folder and
+    everything in it are tightened (0700/0600), not only the folder."""
+    private_mkdir(path)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode != 0o700:
         os.chmod(path, 0o700)
-    return bool(mode & 0o077)
-
-
-@contextmanager
-def private_umask() -> Iterator[None]:
-    """Files and folders created inside are private to the user (0600/0700), whoever creates
-    them (our code, SQLite's -wal/-shm, Whoosh's segments)."""
-    old = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(old)
+    if mode & 0o077:
+        tighten_tree(path)
+        return True
+    return False
 
 
 @dataclass

@@ -11,8 +11,9 @@ Invariants:
   Content-Security-Policy that forbids every fetch. Every string from a transcript is escaped.
 - Markdown is the essential context for starting fresh: prompts and answers in full, one line
   per tool call, tool output only on request (capped per call like the index, and marked so).
-- A file is written atomically (temp file, fsync, rename), 0600, and an existing file is never
-  replaced unless ``force``.
+- A file is written atomically (fsutil: temp file, fsync, rename), 0600; an existing file is
+  never replaced unless ``force``, and only a regular file is ever replaced (never a FIFO, a
+  device or a symlink).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +30,7 @@ from types import SimpleNamespace
 import orjson
 
 from .errors import ArchiveError, TargetExists, UsageError
+from .fsutil import atomic_write, check_replaceable
 from .text import plural
 from .transcript import Session, Turn, shorten
 from .views import LoadedSession, session_dict, turn_dict
@@ -388,50 +389,36 @@ def render_json(data: dict) -> str:
 # -- writing a file ----------------------------------------------------------------------------
 
 
-def write_export(path: str | os.PathLike[str], text: str, *, force: bool = False) -> Path:
-    """Write ``text`` to ``path`` atomically with mode 0600; refuse an existing file unless
-    ``force``. Exports hold whole conversations, so they are as private as the archive."""
+def check_export_target(path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Refuse an ``-o`` target before anything is read: a folder or anything but a regular file
+    (a FIFO, a device, a symlink: exit 2, even with ``force``), or an existing file without
+    ``force`` (exit 3). :func:`write_export` checks again when it writes."""
     path = Path(path)
     if path.is_dir():
         raise UsageError(f"{path} is a folder", hint="give a file name")
-    if not force and (path.exists() or path.is_symlink()):
+    if check_replaceable(path) and not force:
         raise TargetExists(f"{path} already exists", hint="--force replaces it")
+    return path
+
+
+def write_export(path: str | os.PathLike[str], text: str, *, force: bool = False) -> Path:
+    """Write ``text`` to ``path`` atomically with mode 0600; refuse an existing file unless
+    ``force``, and anything but a regular file always. Exports hold whole conversations, so they
+    are as private as the archive."""
+    path = check_export_target(path, force=force)
     parent = path.parent
     if not parent.is_dir():
         raise UsageError(f"no folder {parent}")
     try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+        return atomic_write(path, text.encode("utf-8"), replace=force)
     except OSError as exc:
-        raise ArchiveError(f"cannot write in {parent}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        if force:
-            os.replace(tmp, path)
-        else:
-            # link() fails when the name exists: no window between a check and the write.
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise TargetExists(f"{path} already exists", hint="--force replaces it") from None
-            except OSError:  # a file system without hard links
-                if path.exists() or path.is_symlink():
-                    raise TargetExists(
-                        f"{path} already exists", hint="--force replaces it"
-                    ) from None
-                os.replace(tmp, path)
-    finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-    return path
+        raise ArchiveError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 __all__ = [
     "FORMATS",
     "Export",
+    "check_export_target",
     "export_data",
     "export_session",
     "parse_turns",

@@ -29,14 +29,15 @@ from pathlib import Path
 import orjson
 
 from .catalog import Catalog, VersionRow
-from .config import ensure_private_dir, private_umask
+from .config import ensure_private_dir
 from .errors import ArchiveError
 from .faults import crash_point
+from .fsutil import private_umask
 from .indexer import IndexStats
 from .lock import ArchiveLock
 from .repo import Repository
 from .retention import DAY, SWEPT_KINDS, cleanup_periods
-from .roots import Root, SourceFile, iter_root_stats, source_file
+from .roots import Root, SourceFile, WalkReport, iter_root_stats, source_file
 from .store import Chunker, ObjectStore
 
 READ_BLOCK = 1024 * 1024
@@ -225,7 +226,8 @@ class _Run:
         known = self.catalog.file_stats_of_profile(root.profile)  # whatever is left is unseen
         back: list[int] = []
         result = self.result
-        for stat_tuple in iter_root_stats(root):
+        walk = WalkReport()
+        for stat_tuple in iter_root_stats(root, walk):
             result.files_seen += 1
             relpath, _, size, mtime_ns, inode = stat_tuple
             row = known.pop(relpath, None)
@@ -266,7 +268,15 @@ class _Run:
                 self.flush()
             if self.progress:
                 self.progress(result.files_seen, result.bytes_read)
-        gone = [row[1] for row in known.values() if row[2] is None]
+        # Only what the walk looked at and did not find is gone: a folder it could not read,
+        # or a symlink it did not follow, still holds its files as far as we know.
+        gone = [
+            row[1] for relpath, row in known.items() if row[2] is None and not walk.covers(relpath)
+        ]
+        for relpath, reason in walk.unreadable:
+            result.errors.append(IngestError(root.profile, relpath, reason))
+        for relpath, why in walk.skipped:
+            result.warnings.append(f"{root.profile}: {relpath} is {why}")
         self.flush()
         with self.catalog.transaction():
             if back:

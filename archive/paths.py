@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .errors import UsageError
-from .roots import SESSION_ID
+from .roots import SESSION_ID, name_problem
 
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 MAX_SANITIZED_LENGTH = 200
@@ -188,10 +188,12 @@ def split_relative(rel: str) -> list[str]:
 
 
 def check_session_id(value: str) -> str:
-    """A session id (or a prefix of one) that is safe as a file and folder name."""
-    if "\x00" in value or "/" in value or ".." in value or not SESSION_ID.match(value):
+    """A session id (or a prefix of one) that is safe as a file and folder name; the message
+    says what is wrong with one that is not."""
+    problem = name_problem(value, SESSION_ID, 128)
+    if problem:
         raise UnsafePath(
-            f"invalid session id {value!r}",
+            f"invalid session id {value!r}: it {problem}",
             hint="letters, digits, '.', '_' or '-', as in the transcript's file name",
         )
     return value

@@ -5,6 +5,8 @@ Invariants:
   exit 3) unless ``force``; then, under the archive lock, the target root is ingested and each
   existing file's bytes are checked to be the newest archived version of it before anything is
   replaced. Without ``force`` the final rename is a hard link, which fails if a file appeared.
+  Only a regular file is ever replaced: a FIFO, device, folder or symlink at a target is refused
+  (exit 2), ``force`` or not (fsutil's rule).
 - Atomic writes. Each file is written to a temp file in its final folder, fsync'ed, then renamed
   (sidecars first, the transcript last). A failure removes the temp files, the files this run
   created and the folders it made: no partial file is left.
@@ -28,11 +30,9 @@ under ``.claude/worktrees/…`` stay worktrees); any other cwd becomes the new p
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import re
-import secrets
 import shlex
 import uuid
 from collections.abc import Callable, Iterator
@@ -43,9 +43,9 @@ from pathlib import Path
 import orjson
 
 from .catalog import FileRow, VersionRow
-from .config import private_umask
 from .dates import parse_when
 from .errors import ArchiveError, TargetExists, UsageError
+from .fsutil import check_replaceable, create_temp, fsync_dir, place, private_umask, write_all
 from .lock import ArchiveLock
 from .paths import (
     UnsafePath,
@@ -165,6 +165,8 @@ def restore(
         result = _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_id)
         result.dry_run = dry_run
         existing = [f for f in result.files if f.exists]
+        for f in existing:  # a FIFO, device, folder or symlink is never replaced, --force or not
+            check_replaceable(f.path)
         if existing and not force:
             raise TargetExists(
                 f"{existing[0].path} already exists",
@@ -615,21 +617,19 @@ def _write_all(repo, result: RestoreResult, link_ok, archived: set[Path]) -> Non
                     fd, made = open_safe_dir(result.root, rel_dir, link_ok=link_ok)
                     dirs[rel_dir] = fd
                     created_dirs.extend(made)
-                tmp = f".{name}.{secrets.token_hex(6)}.restoring"
-                temps.append((dirs[rel_dir], tmp, name, f))
-                _write_temp(repo, f, result, dirs[rel_dir], tmp)
+                _write_temp(repo, f, result, dirs[rel_dir], name, temps)
             # Sidecars first, the transcript last: the session appears only when complete.
             for dir_fd, tmp, name, f in [*temps[1:], temps[0]]:
                 current = f
                 if f.path in archived:
-                    os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                    place(tmp, name, replace=True, dir_fd=dir_fd, shown=f.path)
                     replaced += 1
                 else:
                     _place_new(dir_fd, tmp, name, f.path, bool(archived))
                     new_files.append((dir_fd, name))
                 temps = [t for t in temps if t[1] != tmp]
             for fd in set(dirs.values()):
-                os.fsync(fd)
+                fsync_dir(fd)
     except BaseException as exc:
         for dir_fd, tmp, _, _ in temps:
             _unlink(tmp, dir_fd)
@@ -655,17 +655,12 @@ def _write_all(repo, result: RestoreResult, link_ok, archived: set[Path]) -> Non
             os.close(fd)
 
 
-def _write_temp(repo, f: RestoreFile, result: RestoreResult, dir_fd: int, tmp: str) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
+def _write_temp(repo, f: RestoreFile, result: RestoreResult, dir_fd: int, name: str,
+                temps: list) -> None:
+    fd, tmp = create_temp(None, name, dir_fd=dir_fd, suffix=".restoring")
+    temps.append((dir_fd, tmp, name, f))  # from now on a failure removes it
     try:
-        def sink(data: bytes) -> None:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-
-        _consume(repo, f, result, sink)
-        os.fchmod(fd, 0o600)
+        _consume(repo, f, result, lambda data: write_all(fd, data))
         os.utime(fd)  # mtime = now, so cleanupPeriodDays does not sweep it at next start
         os.fsync(fd)
     finally:
@@ -673,29 +668,16 @@ def _write_temp(repo, f: RestoreFile, result: RestoreResult, dir_fd: int, tmp: s
 
 
 def _place_new(dir_fd: int, tmp: str, name: str, path: Path, force: bool) -> None:
-    """Rename ``tmp`` to ``name`` only if ``name`` does not exist (a hard link fails if it
-    does); filesystems without hard links fall back to check-then-rename."""
+    """Rename ``tmp`` to ``name`` only if ``name`` does not exist (fsutil.place: a hard link,
+    which fails if it does)."""
     try:
-        os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except FileExistsError:
+        place(tmp, name, replace=False, dir_fd=dir_fd, shown=path)
+    except TargetExists:
         if force:  # appeared after the archiving ingest: it is not archived, keep it
             raise ArchiveError(f"{path} appeared while restoring; nothing replaced it") from None
         raise TargetExists(
             f"{path} already exists", hint="--force archives it first, then replaces it"
         ) from None
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV,
-                             errno.EMLINK, errno.ENOSYS):
-            raise
-        try:
-            os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-            return
-        raise TargetExists(
-            f"{path} already exists", hint="--force archives it first, then replaces it"
-        ) from None
-    _unlink(tmp, dir_fd)
 
 
 def _unlink(name: str, dir_fd: int) -> None:

@@ -57,10 +57,32 @@ class SourceFile:
     session_id: str | None
 
 
+def name_problem(value: str, pattern: re.Pattern, max_len: int) -> str | None:
+    """What is wrong with ``value`` as a name that becomes a path part (a profile, a session
+    id), said precisely ("contains '..'"), or None when ``pattern`` accepts it."""
+    if not value:
+        return "is empty"
+    if "\x00" in value:
+        return "contains a NUL byte"
+    if "/" in value:
+        return "contains '/'"
+    if ".." in value:
+        return "contains '..'"
+    if not (value[0].isascii() and value[0].isalnum()):
+        return "must start with a letter or digit"
+    if len(value) > max_len:
+        return f"is {len(value)} characters long (at most {max_len})"
+    if not pattern.fullmatch(value):
+        bad = sorted({c for c in value if not (c.isascii() and (c.isalnum() or c in "._-"))})
+        return "contains " + ", ".join(repr(c) for c in bad)
+    return None
+
+
 def check_profile_name(name: str) -> str:
-    if not PROFILE_NAME.match(name) or ".." in name:
+    problem = name_problem(name, PROFILE_NAME, 64)
+    if problem:
         raise UsageError(
-            f"invalid profile name {name!r}",
+            f"invalid profile name {name!r}: it {problem}",
             hint="use letters, digits, '.', '_' or '-', starting with a letter or digit",
         )
     return name
@@ -174,13 +196,32 @@ def classify(relpath: str) -> tuple[str, str | None]:
 StatTuple = tuple[str, str, int, int, int]
 
 
-def iter_root_files(root: Root) -> Iterator[SourceFile]:
+@dataclass
+class WalkReport:
+    """What a walk of a root did not look at, and why. A place not looked at is reported and
+    its archived files are never taken for deleted at the source."""
+
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (relpath, reason): errors
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (relpath, why): symlinks
+
+    def covers(self, relpath: str) -> bool:
+        """Whether ``relpath`` is, or lies under, a place the walk did not look into."""
+        for place, _ in (*self.unreadable, *self.skipped):
+            if relpath == place or relpath.startswith(place + "/"):
+                return True
+        return False
+
+
+def iter_root_files(root: Root, report: WalkReport | None = None) -> Iterator[SourceFile]:
     """Regular files under ``projects/`` and ``history.jsonl``, stat taken before reading.
 
-    Symlinked folders are followed (CCS links memory/ and projects/) but each real folder is
-    visited once, so a symlink loop cannot trap the walk. Files that vanish or cannot be
-    stat'ed are skipped here; the reader reports files it cannot read."""
-    for stat_tuple in iter_root_stats(root):
+    Symlinks are not followed to files (a link named ``x.jsonl`` may lead anywhere, e.g. to
+    ``/proc/self/environ``), and to folders only inside the root, its real ``projects/`` folder
+    or, for a CCS instance, the CCS home (CCS links ``projects`` and legacy ``memory/`` there).
+    Each real folder is visited once, so a symlink loop cannot trap the walk. Folders that
+    cannot be read and symlinks not followed are listed in ``report``; files that vanish are
+    skipped; the reader reports files it cannot read."""
+    for stat_tuple in iter_root_stats(root, report):
         yield source_file(*stat_tuple)
 
 
@@ -190,28 +231,58 @@ def source_file(relpath: str, path: str, size: int, mtime_ns: int, inode: int) -
     return SourceFile(relpath, Path(path), size, mtime_ns, inode, kind, session_id)
 
 
-def iter_root_stats(root: Root) -> Iterator[StatTuple]:
+def _inside(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip("/") + "/")
+
+
+def _why_not_followed(path: str, bases: list[str]) -> tuple[str | None, os.stat_result | None]:
+    """(why the symlink at ``path`` is not followed, None) or (None, the folder's stat)."""
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(real)
+    except OSError as exc:
+        return f"a symlink that leads nowhere ({exc.strerror}); not followed", None
+    if not stat.S_ISDIR(st.st_mode):
+        return "a symlink to a file; symlinks to files are not followed", None
+    if not any(_inside(real, base) for base in bases):
+        return f"a symlink to {real}, outside the root; not followed", None
+    return None, st
+
+
+def iter_root_stats(root: Root, report: WalkReport | None = None) -> Iterator[StatTuple]:
     """:func:`iter_root_files` as bare stat tuples, in the same order, for callers that skip
     most files unread (ingest compares the stat with the catalog's first)."""
     if not root.exists:
         return
+    report = report if report is not None else WalkReport()
     history = os.path.join(root.path, "history.jsonl")
     try:
-        st = os.stat(history)
-    except OSError:
+        st = os.lstat(history)
+    except FileNotFoundError:
         pass
+    except OSError as exc:
+        report.unreadable.append(("history.jsonl", f"cannot be looked at: {exc.strerror}"))
     else:
         if stat.S_ISREG(st.st_mode):
             yield "history.jsonl", history, st.st_size, st.st_mtime_ns, st.st_ino
+        elif stat.S_ISLNK(st.st_mode):
+            why = "a symlink; symlinks to files are not followed"
+            report.skipped.append(("history.jsonl", why))
     if root.projects_shared_with:
         return
     projects = os.path.join(root.path, "projects")
     try:
-        st = os.stat(projects)
-    except OSError:
+        st = os.stat(projects)  # CCS links a shared projects/ folder here: followed
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        report.unreadable.append(("projects", f"cannot read this folder: {exc.strerror}"))
         return
     if not stat.S_ISDIR(st.st_mode):
         return
+    bases = [os.path.realpath(root.path), os.path.realpath(projects)]
+    if root.origin == "ccs":
+        bases.append(os.path.realpath(root.path.parent.parent))  # ~/.ccs
     visited = {(st.st_dev, st.st_ino)}
     stack = [(projects, "projects")]
     is_dir, is_reg, by_name = stat.S_ISDIR, stat.S_ISREG, attrgetter("name")
@@ -219,22 +290,37 @@ def iter_root_stats(root: Root) -> Iterator[StatTuple]:
         folder, rel = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=by_name)
-        except OSError:
+        except FileNotFoundError:
+            continue  # removed while we walked
+        except OSError as exc:
+            report.unreadable.append((rel, f"cannot read this folder: {exc.strerror}"))
             continue
         for entry in entries:
+            entry_rel = f"{rel}/{entry.name}"
             try:
-                est = entry.stat()  # follows symlinks
-            except OSError:
+                if entry.is_symlink():
+                    why, est = _why_not_followed(entry.path, bases)
+                    if why is not None:
+                        report.skipped.append((entry_rel, why))
+                        continue
+                else:
+                    est = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            except PermissionError as exc:  # the folder lets us list names, not look at them
+                report.unreadable.append((rel, f"cannot read this folder: {exc.strerror}"))
+                break
+            except OSError as exc:
+                report.unreadable.append((entry_rel, f"cannot be looked at: {exc.strerror}"))
                 continue
             mode = est.st_mode
             if is_reg(mode):
-                yield (f"{rel}/{entry.name}", entry.path, est.st_size, est.st_mtime_ns,
-                       est.st_ino)
+                yield entry_rel, entry.path, est.st_size, est.st_mtime_ns, est.st_ino
             elif is_dir(mode):
                 ident = (est.st_dev, est.st_ino)
                 if ident not in visited:
                     visited.add(ident)
-                    stack.append((entry.path, f"{rel}/{entry.name}"))
+                    stack.append((entry.path, entry_rel))
 
 
 def count_session_files(root: Root) -> int:

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 
-from .config import private_umask
 from .errors import ArchiveError
+from .fsutil import atomic_write, check_replaceable, private_mkdir
 from .ingest import IngestResult
 
 KEEP_RUNS = 10
@@ -130,6 +129,8 @@ def _append(log_path, header, errors, warnings, keep_runs, max_bytes) -> None:
 def _read_tail(path: Path, max_bytes: int) -> str:
     """The end of the log: enough to hold every block we keep (more would be dropped anyway)."""
     try:
+        if not check_replaceable(path):  # a FIFO would block the open; a device is no log
+            return ""
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
             size = fh.tell()
@@ -154,18 +155,11 @@ def _blocks(text: str) -> list[str]:
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Replace the log at once (0600), creating its folder 0700 when missing."""
+    """Replace the log at once (0600), creating its folder 0700 when missing. Only a regular
+    file is replaced: ``--log /dev/stdout`` must not turn a device link into a file."""
     try:
-        with private_umask():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ingest-log-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        private_mkdir(path.parent)
+        atomic_write(path, text.encode("utf-8"))
     except OSError as exc:
         raise ArchiveError(f"cannot write the log {path}: {exc.strerror or exc}") from None
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import zstandard
 
 from .errors import ArchiveError
+from .fsutil import create_temp, fsync_dir, private_mkdir, write_all
 
 ZSTD_LEVEL = 3
 
@@ -77,19 +78,20 @@ class ObjectStore:
         if final.exists():
             return sha, final.stat().st_size, False
         blob = _compressor().compress(data)
-        final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self._tmp / f"{sha}.{os.getpid()}.{threading.get_ident()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        private_mkdir(final.parent)
+        private_mkdir(self._tmp)
+        # The temp file lives in tmp/, not beside the object, so clean_tmp finds every leftover.
+        fd, tmp = create_temp(self._tmp, sha)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(blob)
+            try:
+                write_all(fd, blob)
                 if self.durable:
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, final)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            Path(tmp).unlink(missing_ok=True)
             raise
         self._dirty_dirs.add(final.parent)
         return sha, len(blob), True
@@ -98,11 +100,7 @@ class ObjectStore:
         """Make the renames of new objects durable; call before committing catalog rows."""
         if self.durable:
             for folder in self._dirty_dirs:
-                fd = os.open(folder, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+                fsync_dir(folder)
         self._dirty_dirs.clear()
 
     def get(self, sha: str) -> bytes:

@@ -2,9 +2,12 @@
 
 Pure and tolerant: the parser never raises on content. Claude Code's format is undocumented and
 changes often, so anything unknown (line types, fields, block types) is skipped and counted, and
-bad lines (not JSON, invalid UTF-8, a cut last line, oversized lines) are counted in
-``Session.bad_lines`` rather than failing the parse. It reads a stream of lines, never a whole
-file, so a 1 GB transcript or a 100 MB single line does not need to fit in memory.
+bad lines (not JSON, a cut last line, oversized lines) are counted in ``Session.bad_lines``
+rather than failing the parse. A line that is JSON but for its bytes (a UTF-8 BOM, CRLF ends,
+invalid UTF-8, a lone surrogate escape) is parsed, with U+FFFD for what cannot be decoded: one bad
+byte never costs a turn, and the archive keeps the bytes as they were. It reads a stream of
+lines, never a whole file, so a 1 GB transcript or a 100 MB single line does not need to fit in
+memory.
 """
 
 from __future__ import annotations
@@ -426,6 +429,46 @@ def _add_distinct(items: list[str], seen: set[str], value: object) -> None:
         items.append(value)
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _scrub(value: object) -> object:
+    """``value`` with every lone surrogate in its strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    return value
+
+
+def _loads_damaged(raw: bytes) -> object | None:
+    """A line orjson refused, parsed if it is JSON but for its bytes: a UTF-8 byte order mark
+    (an editor's save), invalid UTF-8, or a lone surrogate escape (``\\ud800``). Undecodable
+    bytes and lone surrogates become U+FFFD in the parsed text only: the archive keeps the
+    bytes as they were. None when the line is not JSON at all."""
+    if raw.isascii() and b"\\u" not in raw:
+        return None  # a plain ASCII line orjson refused is not JSON: no second try
+    text = raw.removeprefix(_BOM).decode("utf-8", "replace")
+    try:
+        return orjson.loads(text)
+    except (orjson.JSONDecodeError, ValueError, RecursionError):
+        pass
+    if b"\\ud" not in raw.lower():
+        return None
+    import json  # the stdlib keeps a lone surrogate escape that orjson refuses; rare lines only
+
+    try:
+        return _scrub(json.loads(text, parse_constant=_reject_constant))
+    except (ValueError, RecursionError):
+        return None
+
+
 class _Parser:
     """Line-by-line state machine behind :func:`parse_lines` and :func:`parse_file`."""
 
@@ -469,8 +512,10 @@ class _Parser:
         try:
             obj = orjson.loads(raw)
         except (orjson.JSONDecodeError, ValueError, RecursionError):
-            s.bad_lines += 1
-            return
+            obj = _loads_damaged(raw)
+            if obj is None:
+                s.bad_lines += 1
+                return
         if type(obj) is not dict:
             s.bad_lines += 1
             return

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import sqlite3
 
+import orjson
 import pytest
+import unprivileged
 import zstandard
-from conftest import BIG_ID, FASTHOOKS_ID, SHORT_ID, private, stored_files
+from conftest import BIG_ID, FASTHOOKS_ID, SHORT_ID, lay_out, private, stored_files
 
 from archive.lock import ArchiveLock
 
@@ -230,18 +232,28 @@ def test_warns_when_existing_archive_dir_is_readable_by_others(home, cli):
     assert private(home.archive)
 
 
-def test_unreadable_file_is_reported_and_the_rest_goes_on(home, cli):
-    bad = home.root("work") / "projects" / "-src-experiments-claude-p" / "unreadable.jsonl"
-    # /proc/self/mem stats as a regular file but reading offset 0 fails (EIO), even for root.
-    bad.symlink_to("/proc/self/mem")
-    result = cli.json("ingest", code=1)
-    assert [e["path"] for e in result["errors"]] == [
-        "projects/-src-experiments-claude-p/unreadable.jsonl"
-    ]
-    assert result["errors"][0]["profile"] == "work"
-    assert result["versions_added"] == result["files_seen"] - 1
-    text = cli("ingest", code=1)
-    assert "unreadable.jsonl" in text.stderr
+@pytest.mark.skipif(unprivileged.how() == "not possible",
+                    reason="cannot take away the privilege to read every file here")
+def test_unreadable_file_is_reported_and_the_rest_goes_on():
+    with unprivileged.space() as base:
+        lay_out(base)
+        bad = base / ".ccs/instances/work/projects/-src-experiments-claude-p/unreadable.jsonl"
+        bad.write_bytes(b"{}\n")
+        unprivileged.hand_over(base)
+        os.chmod(bad, 0)  # as root, only without its privilege
+        if not unprivileged.denied(bad, base):
+            pytest.skip(f"running {unprivileged.how()} still reads a chmod-000 file")
+        env = {"SESSION_ARCHIVE_DIR": str(base / "archive")}
+        done = unprivileged.run(["ingest", "--json"], base, **env)
+        assert done.returncode == 1, done.stderr
+        result = orjson.loads(done.stdout)
+        assert [e["path"] for e in result["errors"]] == [
+            "projects/-src-experiments-claude-p/unreadable.jsonl"
+        ]
+        assert result["errors"][0]["profile"] == "work"
+        assert result["versions_added"] == result["files_seen"] - 1
+        text = unprivileged.run(["ingest"], base, **env)
+        assert text.returncode == 1 and "unreadable.jsonl" in text.stderr
 
 
 @pytest.mark.parametrize(

@@ -264,7 +264,8 @@ def _insert(extra: bytes, at: int = 8) -> bytes:
 DAMAGE = {
     "truncated-last-line": (SHORT_BYTES + SHORT_LINES[4][: len(SHORT_LINES[4]) // 2], 1, 0),
     "non-json-line": (_insert(b"this is not json {"), 1, 0),
-    "invalid-utf8": (_insert(b'{"type":"user","message":{"content":"caf\xe9 \xff"}}'), 1, 0),
+    # (a JSON line with invalid UTF-8 is parsed: tests/test_damaged_lines.py)
+    "invalid-utf8-not-json": (_insert(b'{"type":"user","message":{"content":"caf\xe9 \xff'), 1, 0),
     "json-array-line": (_insert(b'[{"type":"user"}]'), 1, 0),
     "json-scalar-line": (_insert(b"42"), 1, 0),
     "json-null-line": (_insert(b"null"), 1, 0),

@@ -72,11 +72,12 @@ def export(
 
     Markdown keeps what a fresh session needs: title, project, dates, every prompt and answer
     in full, one line per tool call. API keys, tokens, passwords and private keys become
-    [REDACTED:<kind>]; --no-redact keeps them. Exit 3 when FILE exists (--force replaces it).
+    [REDACTED:<kind>]; --no-redact keeps them. Exit 3 when FILE exists (--force replaces it);
+    exit 2 when it is not a regular file (a FIFO, device, symlink: never replaced). -o - is stdout.
 
     Example: archive export 4f2a --turns 3: -o context.md
     """
-    from ..export import export_session, parse_turns, write_export
+    from ..export import check_export_target, export_session, parse_turns, write_export
     from ..views import load_session
 
     if budget is not None and fmt is not ExportFormat.md:
@@ -86,11 +87,8 @@ def export(
     turn_range = parse_turns(turns) if turns is not None else None
     if output is not None and str(output) == "-":
         output = None
-    # Fail before reading the session; write_export checks again, atomically, when it writes.
-    if output is not None and not force and (output.exists() or output.is_symlink()):
-        from ..errors import TargetExists
-
-        raise TargetExists(f"{output} already exists", hint="--force replaces it")
+    if output is not None:  # fail before reading the session; write_export checks again
+        check_export_target(output, force=force)
     with open_repo(archive_path(archive_dir)) as repo:
         loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
     if budget is not None:

@@ -135,7 +135,7 @@ def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
 
     Example: archive reindex
     """
-    from ..config import private_umask
+    from ..fsutil import private_umask
     from ..indexer import update_index
     from ..lock import ArchiveLock
     from ..repo import Repository
