@@ -28,6 +28,7 @@ from whoosh.filedb.filestore import FileStorage
 
 from archive.errors import ArchiveError, IndexDamaged, IndexOutOfDate
 from archive.faults import crash_point
+from archive.fsutil import atomic_write, fsync_dir, private_umask
 
 from .schema import SCHEMA_VERSION, build_schema
 
@@ -90,23 +91,9 @@ def read_meta(index_dir: Path) -> dict | None:
 
 
 def write_meta(index_dir: Path, meta: dict) -> None:
-    """Atomic (temp + fsync + rename), 0600: a crash leaves the old or the new file."""
-    index_dir = Path(index_dir)
-    tmp = index_dir / f".{META_FILE}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, json.dumps(meta, sort_keys=True).encode() + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, index_dir / META_FILE)
-    with contextlib.suppress(OSError):
-        dfd = os.open(index_dir, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    """Atomic (temp + fsync + rename + fsync of the folder), 0600: a crash leaves the old or
+    the new file."""
+    atomic_write(Path(index_dir) / META_FILE, json.dumps(meta, sort_keys=True).encode() + b"\n")
 
 
 def make_dir(index_dir: Path) -> None:
@@ -123,15 +110,6 @@ def secure_tree(index_dir: Path) -> None:
                 if os.lstat(path).st_mode & 0o777 != mode:
                     os.chmod(path, mode)
     os.chmod(index_dir, 0o700)
-
-
-@contextlib.contextmanager
-def private_umask():
-    old = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def create_empty(index_dir: Path) -> None:
@@ -331,15 +309,6 @@ def exchange(a: Path, b: Path) -> bool:
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV):
         return False  # not supported here: the caller falls back to two renames
     raise OSError(err, os.strerror(err), str(b))
-
-
-def fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        dfd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
 
 
 def fsync_tree(path: Path) -> None:
