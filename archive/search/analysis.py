@@ -134,13 +134,15 @@ def text_analyzer():
 
 # Data pasted into a prompt or printed by a tool (base64 blobs, data: URIs, hex dumps, keys)
 # would make every few characters a term of its own: 8 MiB of base64 made a 67 MiB index.
-# A run of at least NOISE_MIN characters of the base64/base64url alphabet is left out of the
+# A run of NOISE_MIN or more characters of the base64/base64url alphabet is left out of the
 # document's indexed and stored text (replaced by NOISE_MARK) when it looks random: it holds a
 # digit and its character class (upper, lower, digit) changes at 30% or more of its first 256
 # characters (random base64 ~58%, long hex ~47%, the structured start of a PNG ~34%;
 # identifiers rarely hold digits, and change class at 10-35%; words and paths less). Runs of
-# hex pieces of up to 64 digits (git SHAs, SHA-256 digests, UUIDs) stay.
-NOISE_MIN = 32
+# hex pieces of up to 64 digits (git SHAs, SHA-256 digests, UUIDs) stay, and so do shorter
+# runs: tokens and keys of up to 47 characters (a GitHub token has 40) can still be searched
+# for, while blobs are longer (base64 lines have 64 or 76 characters, or are one run).
+NOISE_MIN = 48
 NOISE_MARK = "\u2026"
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-"
 _SHAPE = bytes(0x61 if c in _ALPHABET else 0x20 for c in range(256))  # alphabet: a; else: space
