@@ -351,6 +351,10 @@ def test_pasted_base64_keeps_the_index_small_and_words_findable(home, cli):
     ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk", False),  # a PNG
     ("0a1b2c3d4e5f" * 12, False),  # a hex dump longer than a digest
     ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0", False),
+    # credentials the masking recognises stay findable (and are masked wherever shown)
+    ("".join(["sk-", "ant-api03-", "aB3dE6gH9kLmN0pQrS2tUv4wXy5z" * 3]), True),
+    ("password=" + "aB3dE6gH9kLmN0pQrS2tUv4wXy5z" * 2, True),
+    ("aB3dE6gH9kLmN0pQrS2tUv4wXy5z" * 2 + "".join(["gh", "p_"]) + "aB3dE6gH9kLmN0pQ" * 3, False),
 ])
 def test_what_counts_as_data(text, kept):
     from archive.search.analysis import NOISE_MARK, elide_noise

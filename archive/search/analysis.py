@@ -141,7 +141,8 @@ def text_analyzer():
 # identifiers rarely hold digits, and change class at 10-35%; words and paths less). Runs of
 # hex pieces of up to 64 digits (git SHAs, SHA-256 digests, UUIDs) stay, and so do shorter
 # runs: tokens and keys of up to 47 characters (a GitHub token has 40) can still be searched
-# for, while blobs are longer (base64 lines have 64 or 76 characters, or are one run).
+# for, while blobs are longer (base64 lines have 64 or 76 characters, or are one run). A run
+# the masking step recognises as a credential stays too (it is masked wherever it is shown).
 NOISE_MIN = 48
 NOISE_MARK = "\u2026"
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-"
@@ -162,6 +163,20 @@ def is_noise(run: str) -> bool:
     return len(_CLASS_CHANGE.findall(sample)) >= 0.3 * (len(sample) - 1)
 
 
+def _credential(text: str, start: int, end: int) -> bool:
+    """The run is (or ends) a credential the masking step recognises (``sk-ant-…``, a
+    ``password=`` value): kept, so a search finds where a key was pasted and its snippet says
+    ``[REDACTED:<kind>]`` instead of an ellipsis. A label may stand just before the run."""
+    from archive.redact import find_secrets  # only when a run looks like data: rare
+
+    lo = max(0, start - 64)
+    first, last = start - lo, end - lo
+    # The credential must be the run (a label may begin it): a trigger met by chance inside a
+    # blob keeps no blob.
+    return any(f.start <= first + 16 and f.end >= last - 2
+               for f in find_secrets(text[lo:end]))
+
+
 def elide_noise(text: str) -> str:
     """``text`` with each random-looking run of NOISE_MIN+ base64 characters replaced by
     NOISE_MARK. Texts without such a run (nearly all) are returned as they are after a scan at
@@ -178,7 +193,7 @@ def elide_noise(text: str) -> str:
         end = shape.find(b" ", start)
         if end < 0:
             end = len(shape)
-        if is_noise(text[start:end]):
+        if is_noise(text[start:end]) and not _credential(text, start, end):
             parts += (text[last:start], NOISE_MARK)
             last = end
         start = shape.find(_LONG_RUN, end)
