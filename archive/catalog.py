@@ -7,6 +7,9 @@ Invariants:
   explicit prune command, which does not exist yet).
 - SQLite runs in WAL mode, so readers (versions, cat, search) never wait for an ingest and see
   only committed states.
+- A catalog is created only in a folder that holds no archived data. Objects or manifests
+  beside a missing, empty or unreadable catalog mean it was lost: that is refused (exit 65),
+  never taken for a new archive, and ``archive repair`` rebuilds it from the manifests.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from .dates import iso_utc
-from .errors import ArchiveError
+from .errors import ArchiveError, CatalogDamaged, UsageError
 
 if TYPE_CHECKING:
     from .filters import SearchFilters
@@ -104,6 +107,13 @@ CREATE TABLE IF NOT EXISTS session_meta (
     context_estimated INTEGER NOT NULL,
     bad_lines INTEGER NOT NULL
 );
+-- Derived: transcripts whose newest version could not be read for indexing (damaged or
+-- missing objects), so later ingests do not stumble on them again; reindex retries them.
+CREATE TABLE IF NOT EXISTS index_skipped (
+    file_id INTEGER PRIMARY KEY REFERENCES files (id),
+    version_id INTEGER NOT NULL,
+    problem TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS chunks (
     sha256 TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -158,35 +168,98 @@ _FILE_COLS = (
 _VERSION_COLS = "id, file_id, seq, sha256, size, snapshot_id, captured_at, mtime_ns, appended_to"
 
 
-class Catalog:
-    """A connection to ``catalog.sqlite``. Writers use ``transaction()``; readers just query."""
+def check_archive_dir(archive_dir: Path) -> None:
+    """Refuse an archive location that is not a folder (``--archive-dir`` naming a file)."""
+    if archive_dir.exists() and not archive_dir.is_dir():
+        raise UsageError(
+            f"{archive_dir} is not a folder",
+            hint="--archive-dir (or $SESSION_ARCHIVE_DIR) names the archive's folder",
+        )
 
-    def __init__(self, archive_dir: Path, *, readonly: bool = False):
+
+def holds_archived_data(archive_dir: Path) -> bool:
+    """Whether the folder holds objects or manifests: the history a lost catalog described."""
+    manifests = archive_dir / "manifests"
+    try:
+        if manifests.is_dir() and any(p.name.endswith(".zst") for p in manifests.iterdir()):
+            return True
+        objects = archive_dir / "objects"
+        if not objects.is_dir():
+            return False
+        for fan in objects.iterdir():
+            if len(fan.name) == 2 and fan.is_dir() and any(True for _ in fan.iterdir()):
+                return True
+    except OSError:
+        return True  # cannot tell: never risk re-initialising someone's archive
+    return False
+
+
+class Catalog:
+    """A connection to ``catalog.sqlite``. Writers use ``transaction()``; readers just query.
+
+    ``path``: another file to create or open (``archive repair`` builds a new catalog beside
+    the damaged one); ``allow_new``: create it even though the folder holds archived data."""
+
+    def __init__(
+        self,
+        archive_dir: Path,
+        *,
+        readonly: bool = False,
+        path: Path | None = None,
+        allow_new: bool = False,
+    ):
         self.archive_dir = archive_dir
-        self.path = archive_dir / CATALOG_FILE
-        if readonly:
-            if not self.path.exists():
+        self.path = path or archive_dir / CATALOG_FILE
+        check_archive_dir(archive_dir)
+        if not self.path.exists():
+            if holds_archived_data(archive_dir) and not allow_new:
+                raise CatalogDamaged(
+                    f"the catalog of {archive_dir} is missing, but the folder holds archived "
+                    "objects"
+                )
+            if readonly:
                 raise self._no_archive()
-            self.conn = sqlite3.connect(
-                f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30
-            )
-        else:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            os.close(fd)
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self._migrate()
-            for suffix in ("-wal", "-shm"):
-                side = Path(str(self.path) + suffix)
-                if side.exists():
-                    os.chmod(side, 0o600)
         try:
+            if readonly:
+                self.conn = sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30
+                )
+            else:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                os.close(fd)
+                self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        except sqlite3.DatabaseError as exc:
+            raise CatalogDamaged(f"the catalog {self.path} cannot be opened ({exc})") from None
+        try:
+            if not readonly:
+                if not allow_new and not self._has_schema() and holds_archived_data(archive_dir):
+                    raise CatalogDamaged(
+                        f"the catalog {self.path} is empty, but the folder holds archived objects"
+                    )
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=FULL")
+                self._migrate()
+                for suffix in ("-wal", "-shm"):
+                    side = Path(str(self.path) + suffix)
+                    if side.exists():
+                        os.chmod(side, 0o600)
             self.conn.execute("PRAGMA foreign_keys=ON")
             self._check_version()
+        except sqlite3.OperationalError:
+            self.conn.close()
+            raise  # locked, full, a failed migration: not damage (errors.from_environment)
+        except sqlite3.DatabaseError as exc:  # not a database, a malformed image
+            self.conn.close()
+            raise CatalogDamaged(f"the catalog {self.path} is damaged ({exc})") from None
         except BaseException:
             self.conn.close()
             raise
+
+    def _has_schema(self) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        return row is not None
 
     def close(self) -> None:
         self.conn.close()
@@ -221,10 +294,14 @@ class Catalog:
                 "SELECT value FROM meta WHERE key = 'schema_version'"
             ).fetchone() if "meta" in tables else None
         except sqlite3.DatabaseError as exc:
-            raise ArchiveError(f"catalog {self.path} is unreadable: {exc}") from None
+            raise CatalogDamaged(f"the catalog {self.path} is damaged ({exc})") from None
         if row is None:
             if tables - _SCHEMA_TABLES:
                 raise ArchiveError(f"catalog {self.path} is not a session-archive catalog")
+            if holds_archived_data(self.archive_dir):
+                raise CatalogDamaged(
+                    f"the catalog {self.path} is empty, but the folder holds archived objects"
+                )
             # Created by a first ingest that has not committed its schema yet (or died before
             # it did): nothing was ever archived here. Writers never get here: _migrate ran.
             raise self._no_archive()
@@ -305,6 +382,18 @@ class Catalog:
             (profile, relpath, kind, session_id, snapshot_id),
         )
         return int(cur.lastrowid)
+
+    def names_of(self, file_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """(profile, relpath) of each file id."""
+        out = {}
+        for i in range(0, len(file_ids), 500):  # SQLite's variable limit
+            part = file_ids[i : i + 500]
+            marks = ", ".join("?" * len(part))
+            cur = self.conn.execute(
+                f"SELECT id, profile, relpath FROM files WHERE id IN ({marks})", part
+            )
+            out.update({fid: (profile, relpath) for fid, profile, relpath in cur})
+        return out
 
     def set_stat(self, file_id: int, size: int, mtime_ns: int, inode: int) -> None:
         self.conn.execute(
@@ -498,7 +587,9 @@ class Catalog:
             "AND v.seq = (SELECT MAX(seq) FROM versions WHERE file_id = f.id) "
             "LEFT JOIN session_meta m ON m.file_id = f.id "
             "WHERE f.kind IN ('session', 'subagent', 'history') "
-            "AND (? OR m.version_id IS NULL OR m.version_id != v.id) ORDER BY f.id",
+            "AND (? OR ((m.version_id IS NULL OR m.version_id != v.id) "
+            "AND NOT EXISTS (SELECT 1 FROM index_skipped s "
+            "WHERE s.file_id = f.id AND s.version_id = v.id))) ORDER BY f.id",
             (int(every),),
         )
         nf = len(_FILE_COLS.split(","))
@@ -520,6 +611,34 @@ class Catalog:
 
     def clear_session_meta(self) -> None:
         self.conn.execute("DELETE FROM session_meta")
+
+    def clear_index_skipped(self) -> None:
+        self.conn.execute("DELETE FROM index_skipped")
+
+    def set_index_skipped(
+        self, indexed: list[int], skipped: list[tuple[int, int, str]]
+    ) -> None:
+        """Forget the skips of transcripts now indexed; remember new ones (file, version, why)."""
+        self.conn.executemany(
+            "DELETE FROM index_skipped WHERE file_id = ?", [(i,) for i in indexed]
+        )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO index_skipped (file_id, version_id, problem) VALUES (?, ?, ?)",
+            skipped,
+        )
+
+    def index_skipped(self) -> list[tuple[str, str, int, str]]:
+        """(profile, relpath, version seq, problem) of every transcript left out of the index."""
+        if not self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'index_skipped'"
+        ).fetchone():
+            return []  # a catalog from before the table: nothing was skipped
+        cur = self.conn.execute(
+            "SELECT f.profile, f.relpath, v.seq, s.problem FROM index_skipped s "
+            "JOIN files f ON f.id = s.file_id JOIN versions v ON v.id = s.version_id "
+            "ORDER BY f.profile, f.relpath"
+        )
+        return list(cur)
 
     def session_rows(self, where: str = "", params: tuple = ()) -> list[dict]:
         """Main sessions with their derived metadata and where they live, newest first."""

@@ -6,6 +6,10 @@ version is another. The index is committed first and ``session_meta`` after it, 
 between only makes the next run index those transcripts again (replacing is idempotent).
 A version that appended to the described one re-indexes from its last described turn on: the
 earlier turns did not change.
+
+Damage stays local: a transcript whose version cannot be read (a damaged or missing object, a
+wrong chunk list) is skipped and named, everything else is indexed and committed. The skip is
+remembered (``index_skipped``) so later ingests do not stumble on it again; ``reindex`` retries.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
 from .catalog import FileRow, VersionRow
 from .config import load_settings
 from .dates import iso_utc
+from .errors import Damaged
 from .faults import crash_point
 from .history import parse_history
 from .repo import Repository
@@ -50,6 +55,18 @@ class IndexStats:
     bytes_parsed: int = 0
     procs: int = 1
     rebuilt: bool = False  # the index had another schema version and was rebuilt
+    skipped: list[dict] = field(default_factory=list)  # {profile, path, version, problem}
+
+    def to_dict(self) -> dict:
+        return {
+            "transcripts": self.transcripts,
+            "documents": self.documents,
+            "turns": self.turns,
+            "bad_lines": self.bad_lines,
+            "processes": self.procs,
+            "rebuilt": self.rebuilt,
+            "skipped": self.skipped,
+        }
 
 
 def doc_key(file: FileRow) -> str:
@@ -166,9 +183,25 @@ def update_index(
     except index.WRITE_DAMAGE_ERRORS as exc:
         raise index.damaged(exc) from None  # the archive is fine; `archive reindex` heals it
     crash_point("after-index-before-meta")
-    with repo.catalog.transaction():
-        repo.catalog.put_session_meta(meta_rows)
+    _record(repo, meta_rows, stats)
     return stats
+
+
+def _record(repo: Repository, meta_rows: list[dict], stats: IndexStats, *,
+            replace: bool = False) -> None:
+    """``session_meta`` rows and skips for what the live index now holds (``replace``: all
+    that it holds, after a rebuild)."""
+    with repo.catalog.transaction():
+        if replace:
+            repo.catalog.clear_session_meta()
+            repo.catalog.clear_index_skipped()
+        repo.catalog.put_session_meta(meta_rows)
+        repo.catalog.set_index_skipped(
+            [r["file_id"] for r in meta_rows],
+            [(s["file_id"], s["version_id"], s["problem"]) for s in stats.skipped],
+        )
+    for s in stats.skipped:
+        del s["file_id"], s["version_id"]  # catalog ids: not for the user
 
 
 def _rebuild(repo, snapshot_id, stats, tool_output_cap, procs, progress) -> IndexStats:
@@ -187,9 +220,7 @@ def _rebuild(repo, snapshot_id, stats, tool_output_cap, procs, progress) -> Inde
     crash_point("rebuilt-before-switch")
     index.make_live(repo.index_dir, new_dir, durable=repo.store.durable)
     crash_point("after-index-before-meta")
-    with repo.catalog.transaction():
-        repo.catalog.clear_session_meta()
-        repo.catalog.put_session_meta(meta_rows)
+    _record(repo, meta_rows, stats, replace=True)
     return stats
 
 
@@ -221,10 +252,18 @@ def _index_todo(repo, writer, todo, stats: IndexStats, tool_output_cap, progress
         if file.kind == "history":
             if archived is None:
                 archived = repo.catalog.archived_session_ids()
-            stats.documents += _index_history(repo, writer, file, version, archived)
+            try:
+                stats.documents += _index_history(repo, writer, file, version, archived)
+            except Damaged as exc:
+                _skip(stats, file, version, exc)
+                continue
             meta_rows.append(_meta_row(file, version, Session()))
             continue
-        session = parse_version(repo, file, version, tool_output_cap=tool_output_cap)
+        try:
+            session = parse_version(repo, file, version, tool_output_cap=tool_output_cap)
+        except Damaged as exc:
+            _skip(stats, file, version, exc)
+            continue
         from_turn = 1
         if described is not None and version.appended_to == described:
             from_turn = max(1, described_turns)
@@ -243,6 +282,20 @@ def _index_todo(repo, writer, todo, stats: IndexStats, tool_output_cap, progress
         if progress:
             progress(n, len(todo))
     return meta_rows
+
+
+def _skip(stats: IndexStats, file: FileRow, version: VersionRow, exc: Damaged) -> None:
+    """A transcript that cannot be read costs only itself: named, left out, remembered."""
+    stats.skipped.append(
+        {
+            "profile": file.profile,
+            "path": file.relpath,
+            "version": version.seq,
+            "problem": str(exc),
+            "file_id": file.id,
+            "version_id": version.id,
+        }
+    )
 
 
 def _new_bytes(repo: Repository, version: VersionRow, described: int | None) -> int:

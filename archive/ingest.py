@@ -12,10 +12,16 @@ Invariants:
   the new tail. Memory stays bounded by the chunk size whatever the file size.
 - Whatever bytes a file holds when read are a version: a transcript Claude Code is writing, or a
   cut last line, is fine; the next snapshot stores the rest as an append.
+- Every catalog commit that records history (a batch, the gone/back marks, the snapshot's end)
+  is preceded by a durable manifest of it (manifest.py), from which ``archive repair`` rebuilds
+  a lost catalog.
+- A full disk or an I/O error stops the run with exit 74: the open batch is rolled back, what
+  was committed stays, and the next ingest (after space is freed) completes the work.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import socket
@@ -28,9 +34,10 @@ from pathlib import Path
 
 import orjson
 
-from .catalog import Catalog, VersionRow
+from . import manifest
+from .catalog import Catalog, VersionRow, check_archive_dir
 from .config import ensure_private_dir
-from .errors import ArchiveError
+from .errors import ArchiveError, environment_errors, from_environment
 from .faults import crash_point
 from .fsutil import private_umask
 from .indexer import IndexStats
@@ -92,6 +99,7 @@ class IngestResult:
                 "bad_lines": self.indexed.bad_lines,
                 "processes": self.indexed.procs,
                 "rebuilt": self.indexed.rebuilt,
+                "skipped": self.indexed.skipped,
             }
             if self.indexed
             else None,
@@ -119,6 +127,7 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@environment_errors
 def ingest(
     archive_dir: Path,
     roots: list[Root],
@@ -136,6 +145,7 @@ def ingest(
     from archiving a target to replacing it)."""
     started = time.monotonic()
     warnings = []
+    check_archive_dir(archive_dir)
     if ensure_private_dir(archive_dir):
         warnings.append(f"{archive_dir} was readable by other users; now 0700")
     lock = nullcontext() if locked else ArchiveLock(archive_dir, wait=wait, purpose="ingest")
@@ -144,12 +154,17 @@ def ingest(
         catalog, store = repo.catalog, repo.store
         try:
             store.clean_tmp()
+            manifest.clean_tmp(archive_dir)
+            manifest.ensure_baseline(archive_dir, catalog, durable=durable)
             roots_json = orjson.dumps(
                 [{"profile": r.profile, "path": str(r.path)} for r in roots if r.exists]
             ).decode()
             snapshot = catalog.begin_snapshot(utc_now(), socket.gethostname(), roots_json)
             result = IngestResult(snapshot=snapshot, warnings=warnings)
-            run = _Run(catalog, store, result, progress, cleanup_periods(roots))
+            manifests = manifest.ManifestWriter(
+                archive_dir, catalog.snapshot(snapshot), durable=durable
+            )
+            run = _Run(catalog, store, result, progress, cleanup_periods(roots), manifests)
             for root in roots:
                 result.roots.append(root.to_dict())
                 if root.exists:
@@ -164,19 +179,20 @@ def ingest(
             if index:
                 _update_index(repo, result, tool_output_cap)
             result.seconds = time.monotonic() - started
+            finish = dict(
+                finished_at=utc_now(),
+                status="complete",
+                files_seen=result.files_seen,
+                files_changed=result.files_changed,
+                versions_added=result.versions_added,
+                bytes_read=result.bytes_read,
+                bytes_stored=result.bytes_stored,
+                gone_from_source=result.gone_from_source,
+                errors=len(result.errors),
+            )
+            manifests.write(finish=finish)
             with catalog.transaction():
-                catalog.update_snapshot(
-                    snapshot,
-                    finished_at=utc_now(),
-                    status="complete",
-                    files_seen=result.files_seen,
-                    files_changed=result.files_changed,
-                    versions_added=result.versions_added,
-                    bytes_read=result.bytes_read,
-                    bytes_stored=result.bytes_stored,
-                    gone_from_source=result.gone_from_source,
-                    errors=len(result.errors),
-                )
+                catalog.update_snapshot(snapshot, **finish)
             return result
         finally:
             repo.close()
@@ -188,6 +204,10 @@ def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int |
 
     try:
         result.indexed = update_index(repo, result.snapshot, tool_output_cap=tool_output_cap)
+        for skip in result.indexed.skipped:
+            result.errors.append(
+                IngestError(skip["profile"], skip["path"], f"not indexed: {skip['problem']}")
+            )
         if result.indexed.rebuilt:
             result.warnings.append(
                 "the index was built by another version of archive; rebuilt it from the archive"
@@ -196,6 +216,9 @@ def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int |
         hint = f" ({exc.hint})" if exc.hint else ""
         result.errors.append(IngestError("-", "index", f"{exc}{hint}"))
     except Exception as exc:  # a bug in indexing must not stop the nightly archiving
+        known = from_environment(exc)
+        if known is not None:
+            raise known from None  # a full disk: the files are archived; say what to do
         result.errors.append(
             IngestError(
                 "-", "index",
@@ -207,9 +230,11 @@ def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int |
 
 class _Run:
     def __init__(
-        self, catalog: Catalog, store: ObjectStore, result: IngestResult, progress, periods
+        self, catalog: Catalog, store: ObjectStore, result: IngestResult, progress, periods,
+        manifests: manifest.ManifestWriter,
     ):
         self.catalog = catalog
+        self.manifests = manifests
         self.periods = periods  # profile -> (cleanupPeriodDays, where it was read)
         self.at_risk = 0  # captured files Claude Code would have deleted within AT_RISK_DAYS
         self.now = time.time()
@@ -258,6 +283,8 @@ class _Run:
             try:
                 captured = self.capture(root.profile, source, row[1] if row else None)
             except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise  # the archive's disk is full: no later file can be stored either
                 result.errors.append(
                     IngestError(root.profile, source.relpath, exc.strerror or type(exc).__name__)
                 )
@@ -278,11 +305,7 @@ class _Run:
         for relpath, why in walk.skipped:
             result.warnings.append(f"{root.profile}: {relpath} is {why}")
         self.flush()
-        with self.catalog.transaction():
-            if back:
-                self.catalog.mark_back(back)
-            if gone:
-                self.catalog.mark_gone(gone, result.snapshot)
+        self.mark(back, gone)
         result.gone_from_source += len(gone)
 
     def capture(self, profile: str, source: SourceFile, file_id: int | None) -> _Captured:
@@ -345,14 +368,49 @@ class _Run:
             self.result.bytes_stored += stored
         return sha, len(chunk), stored
 
+    def mark(self, back: list[int], gone: list[int]) -> None:
+        """Record files back at, or gone from, the source: manifest first, then the catalog."""
+        if not back and not gone:
+            return
+        names = self.catalog.names_of(back + gone)
+        snapshot = self.result.snapshot
+        self.manifests.write(
+            back=[list(names[i]) for i in back],
+            gone=[[snapshot, *names[i]] for i in gone],
+        )
+        with self.catalog.transaction():
+            if back:
+                self.catalog.mark_back(back)
+            if gone:
+                self.catalog.mark_gone(gone, snapshot)
+
+    def _manifest_batch(self, captured_at: str) -> None:
+        """The pending batch as a manifest, durable before the catalog commit that records it."""
+        snapshot = self.result.snapshot
+        versions, captured = [], []
+        for cap in self.pending:
+            src = cap.source
+            if not cap.new_version:
+                captured.append([cap.profile, src.relpath])
+                continue
+            base = self.catalog.version(cap.appended_to).sha256 if cap.appended_to else None
+            versions.append(manifest.version_record(
+                snapshot, cap.profile, src.relpath, src.kind, src.session_id, cap.sha256,
+                cap.size, captured_at, src.mtime_ns, base, [(c[0], c[1]) for c in cap.chunks],
+            ))
+        self.manifests.write(versions=versions, captured=captured)
+
     def flush(self) -> None:
-        """Commit the pending batch: objects are made durable first, then one transaction."""
+        """Commit the pending batch: objects are made durable first, then its manifest, then
+        one transaction."""
         if not self.pending:
             return
         self.store.sync()
         crash_point("after-objects-before-commit")
         snapshot = self.result.snapshot
         captured_at = utc_now()
+        self._manifest_batch(captured_at)
+        crash_point("after-manifest-before-commit")
         with self.catalog.transaction():
             for cap in self.pending:
                 src = cap.source

@@ -17,6 +17,7 @@ from .text import plural
 
 if TYPE_CHECKING:  # annotations only: importing ingest would cost every search ~15 ms
     from .ingest import IngestResult
+    from .repair import RepairResult
     from .restore import RestoreResult
     from .retention import AtRisk, LostSession
     from .secrets import SecretReport
@@ -89,6 +90,16 @@ def ingest_errors(console: Console, result: IngestResult) -> None:
         console.print(f"error: {err.profile}/{err.path}: {err.error}", markup=False)
 
 
+def index_skipped(console: Console, skipped: list[dict]) -> None:
+    """Transcripts left out of the index because their stored bytes are damaged."""
+    for s in skipped:
+        console.print(
+            f"error: {s['profile']}/{s['path']} (version {s['version']}) not indexed: "
+            f"{s['problem']}",
+            markup=False,
+        )
+
+
 def versions_table(session_id: str, rows: list[dict]) -> Table:
     table = Table(title=cell(f"Versions of {session_id}"), title_justify="left")
     for col, justify in (
@@ -120,13 +131,39 @@ def snapshots_table(rows: list[dict]) -> Table:
     return table
 
 
+def repair_report(console: Console, result: RepairResult, *, forced: bool) -> None:
+    if not result.needed and not forced:
+        console.print("The catalog is sound; nothing to repair (--force rebuilds it anyway).")
+        return
+    verb = "Would rebuild" if result.dry_run else "Rebuilt"
+    console.print(
+        f"{verb} the catalog from {result.manifests} manifests: {result.snapshots} snapshots, "
+        f"{result.files} files, {result.versions} versions, {result.gone_from_source} gone "
+        "from source.",
+        markup=False,
+    )
+    if result.reason:
+        console.print(f"Reason: {result.reason}", markup=False)
+    if result.moved_aside:
+        console.print(f"The old catalog is kept as {', '.join(result.moved_aside)}.",
+                      markup=False)
+    if not result.dry_run:
+        console.print("Next: `archive reindex` rebuilds the search index.", markup=False)
+
+
 def verify_report(console: Console, result: VerifyResult) -> None:
     for d in result.damage:
         console.print(f"damaged {d.what} {d.name}: {d.problem}", markup=False)
     status = "[green]sound[/green]" if result.ok else f"[red]{len(result.damage)} damaged[/red]"
     console.print(
         f"Archive {status}: {result.objects_checked} objects and "
-        f"{result.versions_checked} versions checked"
+        f"{result.versions_checked} versions checked, {result.manifests_checked} manifests"
+        + (
+            f"; {result.unmanifested_versions} versions in no manifest (the next ingest "
+            "records them)"
+            if result.unmanifested_versions
+            else ""
+        )
         + (
             f"; {result.unreferenced_objects} unreferenced objects (harmless, left by an "
             "interrupted ingest)"

@@ -2,6 +2,10 @@
 
 Reading never takes the writer lock: the catalog is read in a WAL snapshot and objects are
 write-once, so a reader sees a committed state even while an ingest runs.
+
+Every read of a version goes through ``iter_version_bytes``, which checks the version's SHA-256
+and size as it streams: a chunk list pointing at the wrong (valid) chunk is named as damage,
+never returned as data (cat, show, export, restore, the indexer, search's loads).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog, FileRow, VersionRow
-from .errors import AmbiguousSession, ArchiveError, SessionNotFound, UsageError
+from .errors import AmbiguousSession, ArchiveError, Damaged, SessionNotFound, UsageError
 from .store import ObjectStore
 
 
@@ -36,10 +40,43 @@ class Repository:
     def index_dir(self) -> Path:
         return self.archive_dir / "index"
 
-    def iter_version_bytes(self, version: VersionRow) -> Iterator[bytes]:
-        """The exact bytes of a version, chunk by chunk, each chunk verified by its hash."""
-        for ref in self.catalog.chunks_of(version.id):
-            yield self.store.get(ref.sha256)
+    def iter_version_bytes(
+        self, version: VersionRow, *, check_first: bool = False
+    ) -> Iterator[bytes]:
+        """The exact bytes of a version, chunk by chunk: each chunk checked against its name,
+        the whole against the version's SHA-256 and size. The last chunk is held back until
+        the whole is checked, so a one-chunk version yields nothing unless it is sound;
+        ``check_first`` checks a longer one completely before yielding anything (``cat``)."""
+        refs = self.catalog.chunks_of(version.id)
+        if check_first and len(refs) > 1:
+            for _ in self._checked_chunks(version, refs):
+                pass
+        yield from self._checked_chunks(version, refs)
+
+    def _checked_chunks(self, version: VersionRow, refs) -> Iterator[bytes]:
+        h, size, held = hashlib.sha256(), 0, None
+        for ref in refs:
+            data = self.store.get(ref.sha256)
+            size += len(data)
+            if size > version.size:
+                raise self._damaged(version, "its chunks hold more bytes than recorded")
+            h.update(data)
+            if held is not None:
+                yield held
+            held = data
+        if size != version.size:
+            raise self._damaged(version, "its chunks hold fewer bytes than recorded")
+        if h.hexdigest() != version.sha256:
+            raise self._damaged(version, "its bytes do not match its recorded SHA-256")
+        if held is not None:
+            yield held
+
+    def _damaged(self, version: VersionRow, why: str) -> DamagedVersion:
+        file = self.catalog.file(version.file_id)
+        return DamagedVersion(
+            f"version {version.seq} of {file.profile}/{file.relpath} is damaged: {why}",
+            hint="`archive verify` lists all damage",
+        )
 
     def open_version(self, version: VersionRow) -> io.BufferedReader:
         """A binary stream over a version's bytes that holds one chunk in memory at a time."""
@@ -148,6 +185,10 @@ class Repository:
             "path": file.relpath,
             "gone_from_source": file.gone_snapshot is not None,
         }
+
+
+class DamagedVersion(Damaged):
+    """A version's chunks are readable but are not its bytes (wrong chunk list, lost tail)."""
 
 
 @dataclass

@@ -497,20 +497,17 @@ def _relocate(old_project: str | None, new_project: str) -> Callable[[str], str]
 
 
 def _source_bytes(repo, version: VersionRow, limit: int | None) -> Iterator[bytes]:
-    """The version's bytes (or its first ``limit``), checked against its hash when whole."""
-    h = hashlib.sha256() if limit is None else None
+    """The version's bytes (or its first ``limit``). The repository checks the whole version's
+    hash and size as it streams, so a prefix is read to the end too: damage past the cut is
+    still damage (the files are renamed into place only after every read succeeded)."""
     left = limit
     for data in repo.iter_version_bytes(version):
-        if h is not None:
-            h.update(data)
         if left is not None:
             if left <= 0:
-                return
+                continue
             data = data[:left]
             left -= len(data)
         yield data
-    if h is not None and h.hexdigest() != version.sha256:
-        raise ArchiveError(f"version {version.seq} does not match its recorded hash")
 
 
 def _consume(repo, f: RestoreFile, result: RestoreResult, sink: Callable[[bytes], None]) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import zstandard
 
-from .errors import ArchiveError
+from .errors import Damaged
 from .fsutil import create_temp, fsync_dir, private_mkdir, write_all
 
 ZSTD_LEVEL = 3
@@ -33,7 +33,7 @@ CHUNK_TARGET = 4 * 1024 * 1024  # cut at the last newline once this many bytes a
 CHUNK_MAX = 8 * 1024 * 1024  # cut here even without a newline (a huge single line)
 
 
-class CorruptObject(ArchiveError):
+class CorruptObject(Damaged):
     """An object is missing, unreadable or does not hash to its name."""
 
 

@@ -4,6 +4,10 @@ Each object is read, decompressed and re-hashed once; each version's SHA-256 is 
 its chunks. Versions that extend the previous one (appends) continue from a copy of the
 previous hash state, so a file with many daily versions costs about one read of its bytes.
 Unreferenced objects are reported but are not damage: a killed ingest leaves them.
+The snapshot manifests (what ``archive repair`` rebuilds the catalog from) are checked too: each
+must hash to its name and parse, and every object it names must exist. Versions no manifest
+records (an archive from before manifests, until its next ingest writes a baseline) are
+counted: the catalog could not be rebuilt with them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import manifest
 from .catalog import FileRow
 from .repo import Repository
 from .store import CorruptObject
@@ -19,7 +24,7 @@ from .store import CorruptObject
 
 @dataclass
 class Damage:
-    what: str  # "object" | "version"
+    what: str  # "object" | "version" | "manifest"
     name: str  # object sha, or profile/relpath@vN
     problem: str
 
@@ -32,6 +37,8 @@ class VerifyResult:
     objects_checked: int = 0
     versions_checked: int = 0
     unreferenced_objects: int = 0
+    manifests_checked: int = 0
+    unmanifested_versions: int = 0
     damage: list[Damage] = field(default_factory=list)
 
     @property
@@ -44,6 +51,8 @@ class VerifyResult:
             "objects_checked": self.objects_checked,
             "versions_checked": self.versions_checked,
             "unreferenced_objects": self.unreferenced_objects,
+            "manifests_checked": self.manifests_checked,
+            "unmanifested_versions": self.unmanifested_versions,
             "damage": [d.to_dict() for d in self.damage],
         }
 
@@ -69,6 +78,8 @@ def verify(repo: Repository, progress: Callable[[int], None] | None = None) -> V
     on_disk = set(store.iter_names())
     result.unreferenced_objects = len(on_disk - chunks.keys())
 
+    recorded = _check_manifests(repo, on_disk, result)
+
     files = {f.id: f for f in catalog.all_files()}
     previous_file = None
     prev_chunks: list[str] = []
@@ -77,6 +88,8 @@ def verify(repo: Repository, progress: Callable[[int], None] | None = None) -> V
         result.versions_checked += 1
         file: FileRow = files[version.file_id]
         name = f"{file.profile}/{file.relpath}@v{version.seq}"
+        if (file.profile, file.relpath, version.sha256) not in recorded:
+            result.unmanifested_versions += 1
         refs = catalog.chunks_of(version.id)
         shas = [r.sha256 for r in refs]
         missing = [r.sha256 for r in refs if r.size < 0]
@@ -117,3 +130,21 @@ def verify(repo: Repository, progress: Callable[[int], None] | None = None) -> V
             result.damage.append(Damage("version", name, "size differs from the catalog"))
         previous_file, prev_chunks, prev_hash = version.file_id, shas, h
     return result
+
+
+def _check_manifests(repo: Repository, on_disk: set[str], result: VerifyResult) -> set[tuple]:
+    """Check every manifest; returns the (profile, relpath, sha256) of the versions they record."""
+    recorded: set[tuple] = set()
+    for m in manifest.read_manifests(repo.archive_dir):
+        result.manifests_checked += 1
+        if m.doc is None:
+            result.damage.append(Damage("manifest", m.name, m.problem or "damaged"))
+            continue
+        missing = None
+        for rec in m.doc.get("versions", []):
+            recorded.add((rec["profile"], rec["relpath"], rec["sha256"]))
+            if missing is None:
+                missing = next((s for s, _ in rec["chunks"] if s not in on_disk), None)
+        if missing is not None:
+            result.damage.append(Damage("manifest", m.name, f"names missing object {missing[:12]}"))
+    return recorded

@@ -34,8 +34,8 @@ from .common import APP_SETTINGS, app
 # The order `archive --help` lists the commands in (groups, such as `schedule`, come last).
 COMMAND_ORDER = (
     "roots", "ingest", "versions", "snapshots", "cat", "verify", "search", "sessions", "show",
-    "diff", "reindex", "stats", "demo", "context", "export", "at-risk", "lost", "restore",
-    "secrets", "mcp", "serve",
+    "diff", "reindex", "repair", "stats", "demo", "context", "export", "at-risk", "lost",
+    "restore", "secrets", "mcp", "serve",
 )
 
 

@@ -149,6 +149,11 @@ def guard(fn):
         except BrokenPipeError:
             raise typer.Exit(EXIT_FAILURE) from None
         except Exception as exc:  # a bug: say so in one line, traceback on request
+            from ..errors import from_environment
+
+            known = from_environment(exc)  # a full disk, an I/O error, a garbled catalog
+            if known is not None:
+                fail(str(known), known.hint, known.exit_code)
             if os.environ.get("ARCHIVE_DEBUG"):
                 import traceback
 

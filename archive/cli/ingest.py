@@ -1,4 +1,4 @@
-"""The commands that write the archive: ingest, reindex; and verify, which checks it.
+"""The commands that write the archive: ingest, reindex, repair; and verify, which checks it.
 
 Ingest and reindex take the archive lock (through the library); progress goes to stderr on a
 terminal only, so cron and ``--json`` see nothing but the result.
@@ -128,10 +128,11 @@ def verify(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
 
 
 @command()
-def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
+def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False, json: JsonOpt = False):
     """Rebuild the search index from the archive alone.
 
-    Needed after an upgrade that changes the index schema; safe at any time.
+    Needed after an upgrade that changes the index schema; safe at any time. A transcript
+    whose stored bytes are damaged is left out and named (exit 1); all others are indexed.
 
     Example: archive reindex
     """
@@ -141,8 +142,7 @@ def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
     from ..repo import Repository
 
     adir = archive_path(archive_dir)
-    if not (adir / "catalog.sqlite").exists():
-        raise ArchiveError(f"no archive at {adir}", hint="run `archive ingest` first")
+    open_repo(adir).close()  # no archive, or a damaged catalog: say so before locking
     err = stderr()
     with private_umask(), ArchiveLock(adir, purpose="reindex"):
         with Repository(adir, readonly=False) as repo:
@@ -159,9 +159,60 @@ def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False):
                         repo, last, rebuild=True,
                         progress=lambda done, total: bar.update(task, completed=done, total=total),
                     )
-    if not quiet:
+    if json:
+        print_json(stats.to_dict())
+    elif not quiet:
         stdout().print(
             f"Reindexed {stats.transcripts} transcripts: {stats.turns} turns, "
             f"{stats.documents} documents"
             + (f", {stats.bad_lines} bad lines skipped" if stats.bad_lines else "")
         )
+    if stats.skipped:
+        from ..render import index_skipped
+
+        index_skipped(err, stats.skipped)
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@command()
+def repair(
+    archive_dir: ArchiveDirOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even though the catalog looks sound.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Say what a rebuilt catalog would hold; change nothing."),
+    ] = False,
+    json: JsonOpt = False,
+):
+    """Rebuild a missing or damaged catalog from the snapshot manifests and the objects.
+
+    The damaged catalog is moved aside as catalog.damaged-TIME.sqlite, never deleted. Every
+    snapshot, file, version and "gone from source" flag the manifests record comes back; run
+    `archive reindex` afterwards to rebuild the search index. Exit 0 when everything was
+    recovered, 1 when a manifest was damaged or names an object that is missing.
+
+    Example: archive repair && archive reindex
+    """
+    from ..ingest import default_durable
+    from ..render import repair_report
+    from ..repair import repair as run_repair
+
+    result = run_repair(
+        archive_path(archive_dir), force=force, dry_run=dry_run, durable=default_durable()
+    )
+    if json:
+        print_json(result.to_dict())
+    else:
+        repair_report(stdout(), result, forced=force)
+    for m in result.damaged_manifests:
+        typer.echo(f"error: manifest {m['name']}: {m['problem']}", err=True)
+    if result.missing_objects:
+        typer.echo(
+            f"error: {result.missing_objects} objects named by manifests are missing "
+            "(`archive verify` names the versions that need them)",
+            err=True,
+        )
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILURE)

@@ -150,7 +150,7 @@ def cat(
         copy = repo.pick_copy(session_id, from_profile)
         v = repo.pick_version(copy.file, version)
         out = sys.stdout.buffer
-        for data in repo.iter_version_bytes(v):
+        for data in repo.iter_version_bytes(v, check_first=True):
             out.write(data)
         out.flush()
 
