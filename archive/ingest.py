@@ -25,6 +25,7 @@ import errno
 import hashlib
 import os
 import socket
+import stat
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -138,11 +139,13 @@ def ingest(
     index: bool = True,
     tool_output_cap: int | None = None,
     locked: bool = False,
+    only: list[str] | None = None,
 ) -> IngestResult:
     """Take one snapshot of ``roots`` into the archive at ``archive_dir``.
 
     ``locked``: the caller already holds the archive lock (restore --force, which must keep it
-    from archiving a target to replacing it)."""
+    from archiving a target to replacing it). ``only``: capture just these relpaths of each
+    root (resume's freshness capture); nothing else is looked at, so nothing is marked gone."""
     started = time.monotonic()
     warnings = []
     check_archive_dir(archive_dir)
@@ -167,7 +170,9 @@ def ingest(
             run = _Run(catalog, store, result, progress, cleanup_periods(roots), manifests)
             for root in roots:
                 result.roots.append(root.to_dict())
-                if root.exists:
+                if root.exists and only is not None:
+                    run.scan_files(root, only)
+                elif root.exists:
                     run.scan_root(root)
             run.flush()
             if run.at_risk:
@@ -307,6 +312,35 @@ class _Run:
         self.flush()
         self.mark(back, gone)
         result.gone_from_source += len(gone)
+
+    def scan_files(self, root: Root, relpaths: list[str]) -> None:
+        """Capture the named files of ``root`` whose stat changed, like :meth:`scan_root`."""
+        known = self.catalog.file_stats_of_profile(root.profile)
+        for relpath in relpaths:
+            try:
+                st = os.lstat(os.path.join(root.path, relpath))
+            except OSError as exc:
+                self.result.errors.append(
+                    IngestError(root.profile, relpath, exc.strerror or type(exc).__name__)
+                )
+                continue
+            if not stat.S_ISREG(st.st_mode):  # as the walk: symlinks to files are not followed
+                continue
+            self.result.files_seen += 1
+            row = known.get(relpath)
+            if row is not None and (row[3], row[4], row[5]) == (
+                st.st_size, st.st_mtime_ns, st.st_ino
+            ):
+                continue
+            source = source_file(relpath, os.path.join(root.path, relpath), st.st_size,
+                                 st.st_mtime_ns, st.st_ino)
+            try:
+                self.pending.append(self.capture(root.profile, source, row[1] if row else None))
+            except OSError as exc:
+                self.result.errors.append(
+                    IngestError(root.profile, relpath, exc.strerror or type(exc).__name__)
+                )
+        self.flush()
 
     def capture(self, profile: str, source: SourceFile, file_id: int | None) -> _Captured:
         """Read ``source`` once, storing the chunks of whatever is new in it."""

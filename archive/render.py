@@ -10,9 +10,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from .outward import visible
 from .text import plural
 
 if TYPE_CHECKING:  # annotations only: importing ingest would cost every search ~15 ms
@@ -25,8 +27,31 @@ if TYPE_CHECKING:  # annotations only: importing ingest would cost every search 
 
 
 def cell(value) -> Text:
-    """A table cell holding data (paths, titles, prompts): plain text, never rich markup."""
-    return Text("" if value is None else str(value))
+    """A table cell holding data (paths, titles, prompts): plain text, never rich markup, its
+    control characters shown (so the cell is measured as it will print)."""
+    return Text("" if value is None else visible(str(value)))
+
+
+class TerminalConsole(Console):
+    """The console every command prints through. No character from data acts on the terminal:
+    each text segment passes :func:`outward.visible` whatever built it (a table, Markdown, a
+    plain string), and no hyperlink is emitted, since a link's target is hidden behind its text.
+    Rich's own control segments (cursor moves of a progress bar) pass as they are."""
+
+    def render(self, renderable, options=None):
+        for segment in super().render(renderable, options):
+            if segment.control is None:
+                text = visible(segment.text)
+                style = segment.style
+                if style is not None and style.link:
+                    style = style.update_link(None)
+                if text is not segment.text or style is not segment.style:
+                    segment = Segment(text, style)
+            yield segment
+
+
+def terminal_console(*, stderr: bool = False) -> TerminalConsole:
+    return TerminalConsole(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 def local_time(iso: str | None) -> str:
@@ -348,7 +373,7 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
         calls = turn["tool_calls"]
         for step in turn["steps"]:  # text and tool calls as they happened
             if "text" in step:
-                console.print(Markdown(step["text"]))
+                console.print(Markdown(step["text"], hyperlinks=False))
                 continue
             call = calls[step["tool_call"]]
             mark = "✗" if call["is_error"] else "→"

@@ -222,7 +222,11 @@ class LostSession:
 def one_line(text: str, width: int = PROMPT_WIDTH) -> str:
     """A prompt as one short line: whitespace runs become one space, control characters go."""
     flat = " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    if len(flat) <= width:
+        return flat
+    from .redact import safe_cut  # never leave half a secret, which no rule would then mask
+
+    return flat[: safe_cut(flat, width - 1)] + "…"
 
 
 def source_session_ids(roots: list[Root]) -> set[str]:

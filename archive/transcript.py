@@ -186,7 +186,9 @@ def shorten(text: str, width: int = 80) -> str:
         return line
     if width <= 1:
         return "…"[: max(width, 0)]
-    return line[: width - 1].rstrip() + "…"
+    from .redact import safe_cut  # never leave half a secret, which no rule would then mask
+
+    return line[: safe_cut(line, width - 1)].rstrip() + "…"
 
 
 def iter_lines(

@@ -213,10 +213,12 @@ class Text:
     memcpy. Pools are tens of MiB, larger than zstd's 2 MiB window, so slices rarely repeat
     inside one compressed chunk and the archive sees about the redundancy of real text."""
 
-    def __init__(self, seed: int = 0, prose_mb: float = 8, code_mb: float = 4):
+    def __init__(self, seed: int = 0, prose_mb: float = 8, code_mb: float = 4,
+                 derived_words: int = 2200):
         rng = Random(f"text-{seed}")
         english = list(dict.fromkeys(ENGLISH))  # roughly by frequency: "the of and" first
-        derived = sorted(self._derived(rng, english, 2200))
+        derived = sorted(self._derived(rng, english, min(derived_words, 2200)))
+        derived += sorted(self._coined(rng, derived_words - len(derived)))
         tech = list(dict.fromkeys(TECH)) + derived
         rng.shuffle(tech)
         # Zipf over ranks: English first (common words common), identifiers in the long tail.
@@ -244,6 +246,15 @@ class Text:
                 out.add(f"{a}.{b}()")
             else:
                 out.add(f"src/{a}/{b}.{rng.choice(('py', 'ts', 'rs', 'go', 'ex'))}")
+        return out
+
+    @staticmethod
+    def _coined(rng: Random, n: int) -> set[str]:
+        """Made-up words (names, jargon, foreign words): a real history's long tail of terms."""
+        syllables = [c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou"] + ["qu", "th", "sh"]
+        out: set[str] = set()
+        while len(out) < n:
+            out.add("".join(rng.choices(syllables, k=rng.randint(2, 4))))
         return out
 
     def words(self, rng: Random, n: int) -> str:
@@ -312,6 +323,56 @@ class Text:
             for i in range(lines)
         )
 
+    def varied(self, rng: Random, size: int, ms: int) -> str:
+        """Tool output of the text-dense shape, of one of many kinds: code, logs, JSON records,
+        a traceback, a diff, a table, a commit log, prose (docs, man pages)."""
+        r = rng.random()
+        if r < 0.2:
+            return self.code_slice(rng, size)
+        if r < 0.35:
+            return self.log_block(rng, ms, max(1, size // 110))
+        if r < 0.45:
+            recs = []
+            while sum(map(len, recs)) < size:
+                a, b, c = rng.choices(self.idents, cum_weights=self.icum, k=3)
+                recs.append(orjson.dumps({
+                    "id": rng.randrange(10**6), a: self.words(rng, rng.randint(2, 9)),
+                    b: rng.random() < 0.5, c: rng.randrange(10**4),
+                    "sha": f"{rng.getrandbits(40):010x}",
+                }).decode())
+            return "[\n  " + ",\n  ".join(recs) + "\n]"
+        if r < 0.55:
+            frames = [
+                f'  File "{rng.choice(self.paths)}", line {rng.randint(1, 2000)}, in '
+                f"{rng.choice(self.idents)}\n    {self.code_slice(rng, 30).strip()}"
+                for _ in range(max(2, size // 160))
+            ]
+            err = rng.choice([w for w in TECH if w.endswith(("Error", "Exception"))])
+            return ("Traceback (most recent call last):\n" + "\n".join(frames)
+                    + f"\n{err}: {self.prose_slice(rng, 120)}")
+        if r < 0.65:
+            code = self.code_slice(rng, size).split("\n")
+            body = [("+" if rng.random() < 0.3 else "-" if rng.random() < 0.2 else " ") + ln
+                    for ln in code]
+            path = rng.choice(self.paths)
+            return (f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n"
+                    f"@@ -{rng.randint(1, 900)},{len(code)} +{rng.randint(1, 900)},{len(code)} @@\n"
+                    + "\n".join(body))
+        if r < 0.72:
+            rows = []
+            while sum(map(len, rows)) < size:
+                rows.append("| " + " | ".join(
+                    rng.choices(self.vocab, cum_weights=self.cum, k=4)
+                    + [str(rng.randrange(10**5))]) + " |")
+            return "| name | kind | owner | state | count |\n|---|---|---|---|---|\n" + "\n".join(
+                rows)
+        if r < 0.8:
+            return "\n".join(
+                f"{rng.getrandbits(28):07x} {self.words(rng, rng.randint(4, 12))}"
+                for _ in range(max(1, size // 60))
+            )
+        return self.prose_slice(rng, size)
+
     def huge(self, rng: Random, size: int, ms: int) -> str:
         """A 1–5 MB tool output: test or build logs, a big file dump."""
         pieces: list[str] = []
@@ -330,8 +391,9 @@ class Text:
 
 
 @lru_cache(maxsize=4)
-def text_pools(seed: int = 0, prose_mb: float = 8, code_mb: float = 4) -> Text:
-    return Text(seed, prose_mb, code_mb)
+def text_pools(seed: int = 0, prose_mb: float = 8, code_mb: float = 4,
+               derived_words: int = 2200) -> Text:
+    return Text(seed, prose_mb, code_mb, derived_words)
 
 
 def _tool_output_size(rng: Random, scale: float) -> int:
@@ -345,6 +407,7 @@ class SessionWriter:
         self, fh, text: Text, rng: Random, *, session_id: str, cwd: str, branch: str,
         version: str, model: str, start_ms: int, slug: str | None = None,
         parent: str | None = None, agent_id: str | None = None, output_scale: float = 1.0,
+        dense: bool = False,
     ):
         self.fh = fh
         self.text = text
@@ -359,6 +422,7 @@ class SessionWriter:
         self.parent = parent
         self.agent_id = agent_id
         self.output_scale = output_scale
+        self.dense = dense  # the text-dense shape: long prose, thinking, varied tool output
         self.bytes = 0
         self.files: dict[str, str] = {}  # path -> content, so a file read twice reads the same
         self.edited: dict[str, int] = {}  # path -> backup version, for file-history-snapshot
@@ -420,6 +484,10 @@ class SessionWriter:
             extra = f" in `{rng.choice(text.paths)}`"
         if rng.random() < 0.25:
             extra += "\n\n" + text.prose_slice(rng, rng.randint(100, 1500))
+        if self.dense:  # pasted specs, error reports, code under discussion
+            extra += "\n\n" + text.prose_slice(rng, self.fit(rng.randint(300, 6000)))
+            if rng.random() < 0.3:
+                extra += "\n\n```\n" + text.varied(rng, rng.randint(200, 3000), self.ms) + "\n```"
         return f"{opener} {body}{extra}"
 
     def project_path(self) -> str:
@@ -491,6 +559,8 @@ class SessionWriter:
             inp = {"command": cmd, "description": text.words(rng, rng.randint(3, 8))}
             if huge is not None:
                 out = text.huge(rng, huge, self.ms)
+            elif self.dense:
+                out = text.varied(rng, self.fit(_tool_output_size(rng, 0.6)), self.ms)
             elif rng.random() < 0.5:
                 out = text.code_slice(rng, self.fit(_tool_output_size(rng, self.output_scale)))
             else:
@@ -561,7 +631,7 @@ class SessionWriter:
         use_uuid = self.assistant(
             msg, {"type": "tool_use", "id": tool_id, "name": name, "input": inp}
         )
-        if name == "Bash" and rng.random() < 0.4:
+        if name == "Bash" and rng.random() < (0.1 if self.dense else 0.4):
             for k in range(rng.randint(1, 3)):
                 preview = text.log_block(rng, self.ms, 1)
                 self.line("progress", {
@@ -590,7 +660,7 @@ class SessionWriter:
         self.target = target
         self.tick(20_000, 40 * 60_000)
         prompt_uuid = new_uuid(rng)
-        if self.agent_id is None and rng.random() < 0.7:
+        if self.agent_id is None and rng.random() < (0.2 if self.dense else 0.7):
             backups = {
                 p[len(self.cwd) + 1 :]: {
                     "backupFileName": f"{rand_str(rng, HEX, 16)}@v{v}", "version": v,
@@ -614,23 +684,28 @@ class SessionWriter:
         d["permissionMode"] = "default"
         self.emit(d)
         self.parent = prompt_uuid
-        for _step in range(rng.randint(1, 14)):
+        dense = self.dense
+        for _step in range(rng.randint(1, 5) if dense else rng.randint(1, 14)):
             msg = {
                 "id": "msg_01" + rand_str(rng, ALNUM, 22),
                 "req": "req_011C" + rand_str(rng, ALNUM, 20),
                 "usage": self.usage(),
             }
-            if rng.random() < 0.35:
+            if rng.random() < (0.8 if dense else 0.35):
                 sig = base64.b64encode(rng.randbytes(rng.randint(200, 600))).decode()
+                size = rng.randint(600, 10000) if dense else rng.randint(80, 2500)
                 self.assistant(msg, {
                     "type": "thinking",
-                    "thinking": text.prose_slice(rng, self.fit(rng.randint(80, 2500))),
+                    "thinking": text.prose_slice(rng, self.fit(size)),
                     "signature": sig,
                 })
-            if rng.random() < 0.5:
+            if rng.random() < (0.8 if dense else 0.5):
+                size = rng.randint(300, 5000) if dense else rng.randint(20, 600)
                 self.assistant(msg, {
-                    "type": "text", "text": text.prose_slice(rng, self.fit(rng.randint(20, 600)))
+                    "type": "text", "text": text.prose_slice(rng, self.fit(size))
                 })
+            if dense and rng.random() < 0.3:
+                continue  # a step of thinking and talk only
             for _ in range(1 if rng.random() < 0.8 else rng.randint(2, 4)):
                 huge = None
                 if self.huge_at and self.bytes >= self.huge_at[0][0]:
@@ -640,7 +715,8 @@ class SessionWriter:
                 break
         msg = {"id": "msg_01" + rand_str(rng, ALNUM, 22),
                "req": "req_011C" + rand_str(rng, ALNUM, 20), "usage": self.usage()}
-        summary = text.prose_slice(rng, self.fit(rng.randint(200, 2500)))
+        summary = text.prose_slice(
+            rng, self.fit(rng.randint(800, 9000) if self.dense else rng.randint(200, 2500)))
         if rng.random() < 0.3:
             summary += "\n\n```python\n" + text.code_slice(rng, rng.randint(100, 1500)) + "\n```"
         self.assistant(msg, {"type": "text", "text": summary})
@@ -714,7 +790,7 @@ class _Layout:
 
 def write_session(
     layout: _Layout, text: Text, rng: Random, *, profile: str, size: int, start_ms: int,
-    huge=(), subagents: int = 0,
+    huge=(), subagents: int = 0, dense: bool = False,
 ) -> tuple[list[Path], int]:
     """One main transcript of about ``size`` bytes (subagents included). Returns its files."""
     cwd = rng.choice(layout.projects[profile])
@@ -723,7 +799,7 @@ def write_session(
     common = dict(
         cwd=cwd, branch=rng.choice(("main", "main", "", f"feat/{rng.choice(text.idents)}")),
         version=rng.choice(VERSIONS), model=rng.choice(MODELS), slug=slug,
-        output_scale=1.0 + min(size / (4 * MiB), 2.0),
+        output_scale=1.0 + min(size / (4 * MiB), 2.0), dense=dense,
     )
     sub_sizes = [max(3 * KiB, int(size * rng.uniform(0.05, 0.15))) for _ in range(subagents)]
     path = layout.session_path(profile, cwd, session_id)
@@ -760,7 +836,8 @@ def write_session(
 
 def _session_size(rng: Random, kind: str) -> int:
     lo, hi = {"short": (5 * KiB, 80 * KiB), "medium": (200 * KiB, 2 * MiB),
-              "large": (10 * MiB, 50 * MiB)}[kind]
+              "large": (10 * MiB, 50 * MiB), "dense-short": (4 * KiB, 80 * KiB),
+              "dense-medium": (150 * KiB, 1536 * KiB)}[kind]
     return int(lo * (hi / lo) ** rng.random())  # log-uniform: more small than big
 
 
@@ -784,24 +861,40 @@ def _summary(files: list[Path], sessions: int, started: float) -> dict:
     }
 
 
+SHAPES = ("envelope", "dense")
+
+
 def generate(
     dest_home: Path, *, total_mb: float, seed: int = 1, profiles=PROFILES,
-    now: datetime = DEFAULT_NOW,
+    now: datetime = DEFAULT_NOW, shape: str = "envelope",
 ) -> dict:
-    """A corpus of about ``total_mb`` MiB: many short sessions, some medium, a few large."""
+    """A corpus of about ``total_mb`` MiB.
+
+    ``shape="envelope"`` (the default): many short sessions, some medium, a few large with
+    1–5 MB tool outputs; most bytes are JSON envelope and tool output repeated in
+    ``toolUseResult``. ``shape="dense"``: many short sessions (4–80 KB, a few up to 1.5 MB),
+    long prompts, answers and thinking, tool output of many kinds and a larger vocabulary, so
+    most bytes are text worth indexing (a heavy user's history)."""
+    if shape not in SHAPES:
+        raise ValueError(f"unknown corpus shape {shape!r} (one of {', '.join(SHAPES)})")
+    dense = shape == "dense"
     started = time.monotonic()
     dest_home = Path(dest_home)
     rng = Random(seed)
     budget = int(total_mb * MiB)
-    text = text_pools(seed, min(24, max(4, total_mb / 8)), min(12, max(2, total_mb / 16)))
-    layout = _Layout(dest_home, rng, text, profiles, max(6, int(total_mb / 4)), now)
+    text = text_pools(seed, min(24, max(4, total_mb / 8)), min(12, max(2, total_mb / 16)),
+                      20_000 if dense else 2200)
+    n_projects = max(6, int(total_mb / (1 if dense else 4)))
+    layout = _Layout(dest_home, rng, text, profiles, n_projects, now)
     now_ms = int(now.timestamp() * 1000)
     files: list[Path] = []
     sessions = 0
     written = 0
     while written < budget:
         r = rng.random()
-        if budget >= 40 * MiB and (sessions == 0 or r < 0.02):
+        if dense:
+            kind = "dense-medium" if r < 0.05 else "dense-short"
+        elif budget >= 40 * MiB and (sessions == 0 or r < 0.02):
             kind = "large"
         elif r < 0.2:
             kind = "medium"
@@ -820,6 +913,7 @@ def generate(
             layout, text, rng, profile=profile, size=size,
             start_ms=now_ms - rng.randint(DAY_MS // 24, 60 * DAY_MS),
             huge=_huge_outputs(rng, size) if kind == "large" else [], subagents=subagents,
+            dense=dense,
         )
         files += session_files
         written += nbytes
@@ -937,6 +1031,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dest", type=Path, help="the home folder to fill (.claude, .ccs inside)")
     ap.add_argument("--mb", type=float, default=200, help="corpus size in MiB (default 200)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--shape", choices=SHAPES, default="envelope",
+                    help="envelope (default: mostly JSON envelope and capped tool output) or "
+                         "dense (mostly prompt, answer, thinking and tool text)")
     ap.add_argument("--many-small", type=int, metavar="N", help="N small sessions instead")
     ap.add_argument("--single-mb", type=float, metavar="N", help="one N MiB session instead")
     ap.add_argument("--now", help="anchor date (ISO); timestamps span the 60 days before it")
@@ -952,7 +1049,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = {"files": 1, "bytes": nbytes, "sessions": 1, "path": str(path),
                    "seconds": round(time.monotonic() - started, 2)}
     else:
-        summary = generate(args.dest, total_mb=args.mb, seed=args.seed, now=now)
+        summary = generate(args.dest, total_mb=args.mb, seed=args.seed, now=now,
+                           shape=args.shape)
     sys.stdout.write(orjson.dumps(summary).decode() + "\n")
     return 0
 

@@ -1,19 +1,19 @@
 """Credential masking: every kind is found and masked exactly, look-alikes are left alone, and no
 input makes the scan slow.
 
-The sample secrets are fake and built from pieces, so this file does not itself look like a
-leaked key to secret scanners (GitHub push protection, gitleaks).
+The sample secrets (``credentials.py``) are fake and built from pieces, so this file does not itself
+look like a leaked key to secret scanners (GitHub push protection, gitleaks).
 """
 
 from __future__ import annotations
 
-import base64
 import multiprocessing
 import time
 from collections import Counter
 
 import orjson
 import pytest
+from credentials import CREDENTIALS
 
 from archive.redact import KINDS, Finding, find_secrets, mask, redact, redact_data
 
@@ -22,78 +22,23 @@ def _b(*parts: str) -> str:
     return "".join(parts)
 
 
-_MIX = "aB3dE6gH9kLmN0pQrS2tUv4wXy5z"  # random-looking alphanumerics, both cases and digits
-
 # (id, kind, text holding one secret, the secret: exactly the span that must be masked)
-SECRETS: list[tuple[str, str, str, str]] = []
-
-
-def _add(id_: str, kind: str, template: str, secret: str) -> None:
-    SECRETS.append((id_, kind, template.format(s=secret), secret))
-
-
-_add("anthropic-key", "anthropic-key", "using {s} for the API",
-     _b("sk-", "ant-", "api03-", _MIX * 3, "AA"))
-_add("openai-key", "openai-key", "OPENAI key {s}.", _b("sk-", "proj-", _MIX, "Q7"))
-_add("openai-key-classic", "openai-key", "old key: {s}", _b("sk-", "T3Blbk", "FJ", _MIX[:40]))
-_add("github-token", "github-token", "git push https://github.com {s} ok",
-     _b("gh", "p_", (_MIX * 2)[:36]))
-_add("github-token-fine-grained", "github-token", "pat {s}",
-     _b("github", "_pat_", "11ABCDEFG0", "_", (_MIX * 3)[:59]))
-_add("gitlab-token", "gitlab-token", "GL {s}", _b("gl", "pat-", _MIX[:20]))
-_add("slack-token", "slack-token", "bot {s} posted",
-     _b("xo", "xb-", "1234567890", "-", "1234567890123", "-", _MIX[:24]))
-_add("aws-access-key-id", "aws-access-key-id", "id={s}", _b("AK", "IA", "Z7Q2M4X9B3N6P8R5"))
-_add("aws-access-key-id-session", "aws-access-key-id", "session key {s}",
-     _b("AS", "IA", "Z7Q2M4X9B3N6P8R5"))
-_add("aws-secret-key", "aws-secret-key", "aws_secret_access_key = {s}\n",
-     _b("wJalrXUtnFEMI/K7MDENG/", "bPxRfiCYQ8z3T5v1Ab"))
-_add("google-api-key", "google-api-key", "maps key {s}&v=3", _b("AI", "za", (_MIX * 2)[:35]))
-_add("stripe-key", "stripe-key", "stripe {s}", _b("sk", "_live_", "4eC39HqLyjWDarjtT1zdp7dc"))
-_add("stripe-restricted-key", "stripe-key", "rk {s}",
-     _b("rk", "_live_", "4eC39HqLyjWDarjtT1zdp7dc"))
-_add("npm-token", "npm-token", "//registry.npmjs.org/:_authToken={s}",
-     _b("np", "m_", (_MIX * 2)[:36]))
-_add("huggingface-token", "huggingface-token", "HF {s}",
-     _b("h", "f_", "aBcDeFgHiJkLmNoPqRsTuVwXyZaBcDeFgH"))
-_add("jwt", "jwt", "cookie session={s}; Path=/",
-     _b("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", ".",
-        "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ", ".",
-        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"))
-_add("bearer-token", "bearer-token",
-     "curl -H 'Authorization: Bearer {s}' https://api.example.com/v1", _MIX)
-_add("basic-auth", "basic-auth", "Authorization: Basic {s}\r\n",
-     base64.b64encode(b"deploy:hunter2hunter2").decode())
-_add("private-key", "private-key", "cat ~/.ssh/id_ed25519\n{s}\nthat is the key",
-     _b("-----BEGIN OPENSSH ", "PRIVATE KEY-----\n",
-        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n",
-        "QyNTUxOQAAACDx3ObuXl7MiJzL2vVkTWUdMfy0oGT3FnrENMXxSbdmWQAAAJhYtqK+WLai\n",
-        "-----END OPENSSH ", "PRIVATE KEY-----"))
-_add("private-key-cut-short", "private-key", "output was cut: {s}",
-     _b("-----BEGIN RSA ", "PRIVATE KEY-----\\n", "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM2L1"))
-_add("private-key-one-line", "private-key", "echo '{s}' > key.pem",
-     _b("-----BEGIN EC ", "PRIVATE KEY----- ",
-        "MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVgEBlkfEp5bxqTlm oAoGCCqGSM49AwEHoUQDQgAE7Q4ICh ",
-        "-----END EC ", "PRIVATE KEY-----"))
-_add("url-password", "url-password", "DATABASE_URL=postgres://app:{s}@db.internal:5432/prod",
-     "s3cr3tP4ssw0rd")
-_add("password", "password", "export DB_PASSWORD={s}\n", "Tr0ub4dor3xK9")
-_add("password-8-characters", "password", "--password={s} --user ops", "Zq8!mK2p")
-_add("password-json", "password", '{{"username": "ops", "password": "{s}"}}', "hunter2hunter2")
-_add("secret", "secret", 'client_secret: "{s}"', "9f8e7d6c5b4a3f2e1d0c")
-_add("token", "token", "GET https://example.com/cb?access_token={s}&state=1",
-     "ya29A0ARrdaM9xK2q7")
-_add("api-key", "api-key", '{{"api_key": "{s}"}}', "4f9a2c7e1b8d3f6a5c0e")
-_add("api-key-header", "api-key", "x-api-key: {s}", "Zk8QwP2mN5vR7tY1uI3o")
+SECRETS: list[tuple[str, str, str, str]] = [c[:4] for c in CREDENTIALS]
+_ALSO = {c.id: c.also for c in CREDENTIALS}
 
 
 @pytest.mark.parametrize(("kind", "text", "secret"), [s[1:] for s in SECRETS],
                          ids=[s[0] for s in SECRETS])
-def test_each_kind_is_found_and_masked_exactly(kind, text, secret):
+def test_each_kind_is_found_and_masked_exactly(request, kind, text, secret):
+    also = _ALSO[request.node.callspec.id]
     start = text.index(secret)
-    assert find_secrets(text) == [(kind, start, start + len(secret))]
+    found = find_secrets(text)
+    assert (kind, start, start + len(secret)) in found
+    assert sorted(f.kind for f in found) == sorted((kind, *also))  # an id next to its secret
     masked = redact(text)
-    assert masked == text.replace(secret, mask(kind))  # the label and the rest stay as they were
+    if not also:
+        assert masked == text.replace(secret, mask(kind))  # the label and the rest stay
+    assert secret not in masked and mask(kind) in masked
     assert redact(masked) == masked  # idempotent
 
 
@@ -144,8 +89,16 @@ INNOCENT = {
     "uuid": "session 55604662-cf2a-4331-851a-ec234028f8ca resumed",
     "sk-in-prose": "we use sk-learn (scikit-learn), a task-learning setup and "
                    "risk-assessment-framework-for-teams; sk-learn-compatible-estimators-here",
-    "short-values": "token=abc, token=a1b2c3, password: 12345, secret=Xy9#k2, api_key='Q1w2E3r', "
-                    "--password=Zq8!mK2 --user ops",
+    "short-values": "token=abc, token=a1b2c3, password: pw1, secret=Xy9#k2, api_key='Q1w2E3r', "
+                    "--password=Zq8 --user ops",
+    "command-flags": "mkdir -p build && cp -p a b; mysql -u root -p shop; mysql -p$MYSQL_PASSWORD; "
+                     "sshpass -f pwfile ssh host; mysql_config --libs",
+    "code-key-labels": 'sort_key=lambda r: r.name; foreign_key="users.id"; primary_key=True; '
+                       "cache_key = make_key(x); Key: value; public_key_path=/etc/ssh/host.pub",
+    "password-code-values": "password: str = None\npassword=None\npassword: Optional[str]\n"
+                            'if password == password_input:\npassword: "string"',
+    "twilio-shaped": "SK" + "f" * 32 + " AC" + "0" * 32,
+    "telegram-shaped": "at 12:AA" + "x" * 33 + " and ratio 1234567890:AAbc",
     "token-counts": 'max_tokens=4096, "input_tokens": 1234567890, tokenizer="bert-base-uncased"',
     "code": "token = self._token\npassword: str = None\napiKey: getApiKey()\n"
             "secret = new_secret\nconst apiKey = process.env.API_KEY;",
@@ -175,10 +128,38 @@ def test_look_alikes_are_not_masked(text):
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [("password=abc", False), ("password=abcd1", True), ("PASSWORD=abcd", True),
+     ("token=abcdef1", False), ("token=abcdefg1", True), ("mysql -pXy1", True),
+     ("client_secret='Ab1cd2e'", False), ("client_secret='Ab1cd2ef'", True)],
+)
+def test_the_short_value_rule(text, masked):
+    """Passwords from 4 characters, other labelled values from 8, glued `-p` values always
+    (the README's "Short values" rule)."""
+    assert bool(find_secrets(text)) is masked
+
+
+def test_an_unlabelled_aws_secret_is_masked_only_next_to_an_access_key_id():
+    key_id = next(c.secret for c in CREDENTIALS if c.id == "aws-access-key-id")
+    secret = next(c.secret for c in CREDENTIALS if c.id == "aws-secret-key")
+    sha = "3f41d3b128c67d2d9e0f5a6b7c8d9e0f1a2b3c4d"  # 40 characters too, but lower-case hex
+    before = f"{secret} is the secret of {key_id}"
+    assert [f.kind for f in find_secrets(before)] == ["aws-secret-key", "aws-access-key-id"]
+    near = f"{key_id} at commit {sha}"
+    assert [f.kind for f in find_secrets(near)] == ["aws-access-key-id"]
+    far = f"{key_id}{' filler' * 40} {secret}"
+    assert [f.kind for f in find_secrets(far)] == ["aws-access-key-id"]
+    escaped = orjson.dumps(f"{key_id}\n{secret}\n").decode()
+    assert secret not in redact(escaped) and mask("aws-secret-key") in redact(escaped)
+
+
 def test_findings_carry_positions_not_secrets():
     text = "\n".join(s[2] for s in SECRETS)
     found = find_secrets(text)
-    assert len(found) == len(SECRETS)
+    expected = Counter(c.kind for c in CREDENTIALS)
+    expected.update(k for c in CREDENTIALS for k in c.also)
+    assert len(found) == expected.total()
     for f in found:
         assert isinstance(f, Finding) and len(f) == 3
         assert f.kind in KINDS and isinstance(f.start, int) and isinstance(f.end, int)
@@ -187,7 +168,7 @@ def test_findings_carry_positions_not_secrets():
     masked = redact(text)
     for *_, secret in SECRETS:
         assert secret not in masked
-    assert Counter(f.kind for f in found) == Counter(s[1] for s in SECRETS)
+    assert Counter(f.kind for f in found) == expected
 
 
 def test_redact_data_masks_string_values_and_counts_kinds():
@@ -239,14 +220,24 @@ PATHOLOGICAL = {
     "anchor-characters": _fill("kzJBxgS_/cwh"),
     "every-trigger": _fill("sk-ghp_eyJtoken=xoxb-AKIA://-----BEGIN PRIVATE KEY-----password:"),
     "nested-rejected-values": _fill("token=${ghp_aaaa"),
+    "mysql-repeated": _fill("mysql "),
+    "mysql-many-arguments": "mysql" + _fill(" -u"),
+    "aws-ids-between-long-runs": _fill("AKIAZ7Q2M4X9B3N6P8R5 " + "aB3/" * 10 + " "),
+    "aws-id-then-one-run": "AKIAZ7Q2M4X9B3N6P8R5 " + "A" * MB,
+    "twilio-sids": _fill("AC0a1b2c3d4e5f60718293a4b5c6d7e8f9 "),
+    "key-labels": _fill("x_key=Key:"),
+    "telegram-colons": _fill("1234567890:AA"),
+    "gitlab-prefixes": _fill("glpat-glrt-gl"),
 }
 LIMIT_S = 2.0  # a safety bound (backtracking would take minutes), not a benchmark
 
 
 def _timed_redact(text: str, conn) -> None:
-    started = time.perf_counter()
+    # CPU time of this process: what the scan costs, whatever else the machine runs meanwhile
+    # (wall time under a loaded CI host measured the neighbours, not the scan).
+    started = time.process_time()
     redact(text)
-    conn.send(time.perf_counter() - started)
+    conn.send(time.process_time() - started)
 
 
 @pytest.mark.parametrize("text", list(PATHOLOGICAL.values()), ids=list(PATHOLOGICAL))
@@ -260,7 +251,7 @@ def test_pathological_input_is_bounded(text):
     if child.is_alive():
         child.kill()
         child.join()
-        pytest.fail(f"redact() still running after {LIMIT_S * 10:.0f} s on 1 MB")
+        pytest.fail(f"redact() still running after {LIMIT_S * 10:.0f} s on 1 MB")  # wall time
     assert receive.poll(1), "the child died without an answer"
     elapsed = receive.recv()
-    assert elapsed < LIMIT_S, f"redact() took {elapsed:.2f} s on 1 MB"
+    assert elapsed < LIMIT_S, f"redact() took {elapsed:.2f} s of CPU on 1 MB"

@@ -35,7 +35,7 @@ from .common import APP_SETTINGS, app
 COMMAND_ORDER = (
     "roots", "ingest", "versions", "snapshots", "cat", "verify", "search", "sessions", "show",
     "diff", "reindex", "repair", "stats", "demo", "context", "export", "at-risk", "lost",
-    "restore", "secrets", "mcp", "serve",
+    "restore", "resume", "secrets", "mcp", "serve",
 )
 
 

@@ -79,34 +79,65 @@ ThresholdOpt = Annotated[
 # -- output --------------------------------------------------------------------------------------
 
 
-def stdout():
-    from rich.console import Console
+# Everything a command prints passes the one outward step (outward.py): JSON through
+# ``print_json``, messages through ``say``, tables and views through the terminal console, whose
+# rows the command has masked with ``outward_data`` first.
 
-    return Console(highlight=False, soft_wrap=False)
+
+def stdout():
+    from ..render import terminal_console
+
+    return terminal_console()
 
 
 def stderr():
-    from rich.console import Console
+    from ..render import terminal_console
 
-    return Console(stderr=True, highlight=False)
+    return terminal_console(stderr=True)
 
 
-def print_json(data) -> None:
-    import orjson
+def print_json(data, *, redact: bool = True) -> None:
+    """``data`` as JSON on stdout: masked unless ``redact`` is off, terminal-safe, exact."""
+    from ..outward import json_bytes
 
-    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+    typer.echo(json_bytes(data, redact=redact).decode())
+
+
+def say(text: str, *, err: bool = False) -> None:
+    """A line for a person (a message, a warning, a name): masked, control characters shown."""
+    from ..outward import outward
+
+    typer.echo(outward(text, terminal=True), err=err)
+
+
+def shown(data, *, redact: bool = True):
+    """Rows or a view's data as they may be shown: every string masked unless ``redact`` is off
+    (before any table cuts a cell, so no cut splits a secret)."""
+    from ..outward import outward_data
+
+    return outward_data(data, redact=redact)
+
+
+def to_terminal(text: str) -> str:
+    """Text written raw to stdout (``cat``, ``export``): made visible when stdout is a terminal;
+    into a file or a pipe it stays as it is."""
+    import sys
+
+    from ..outward import visible
+
+    return visible(text) if sys.stdout.isatty() else text
 
 
 def note(text: str) -> None:
     """A ``note:`` line on stderr: something the user may want to know, not a failure."""
-    typer.echo(f"note: {text}", err=True)
+    say(f"note: {text}", err=True)
 
 
 def fail(message: str, hint: str | None, code: int, *, exit_now: bool = True) -> None:
     line = f"error: {message}"
     if hint:
         line += f" ({hint})"
-    typer.echo(line, err=True)
+    say(line, err=True)
     if exit_now:
         raise typer.Exit(code)
 
@@ -136,7 +167,7 @@ def guard(fn):
         except AmbiguousSession as exc:
             fail(str(exc), exc.hint, exc.exit_code, exit_now=False)
             for c in exc.candidates:
-                typer.echo(
+                say(
                     f"  {c['session_id']}  {c['profile']}  {c['project'] or '-'}  "
                     f"{(c['date'] or '')[:10]}  {c['title'] or ''}",
                     err=True,

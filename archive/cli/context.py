@@ -17,6 +17,7 @@ from .common import (
     context_threshold,
     open_repo,
     print_json,
+    shown,
     stdout,
 )
 
@@ -44,7 +45,7 @@ def context(
     adir = archive_path(archive_dir)
     with open_repo(adir) as repo:
         loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
-    report = context_report(loaded, context_threshold(adir, threshold))
+    report = shown(context_report(loaded, context_threshold(adir, threshold)))
     if json:
         print_json(report)
         return

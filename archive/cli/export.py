@@ -21,6 +21,8 @@ from .common import (
     command,
     note,
     open_repo,
+    say,
+    to_terminal,
 )
 
 
@@ -105,11 +107,11 @@ def export(
              "--no-redact keeps them")
     if output is None:
         out = sys.stdout.buffer
-        out.write(result.text.encode("utf-8"))
+        out.write(to_terminal(result.text).encode("utf-8"))  # a file (-o, > FILE) keeps it as is
         out.flush()
         return
     path = write_export(output, result.text, force=force)
-    typer.echo(f"wrote {path} ({plural(result.turns, 'turn')}, {fmt.value})", err=True)
+    say(f"wrote {path} ({plural(result.turns, 'turn')}, {fmt.value})", err=True)
 
 
 def _budgeted(loaded, budget: int, turn_range, redact: bool):

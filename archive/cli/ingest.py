@@ -22,6 +22,7 @@ from .common import (
     config_roots,
     open_repo,
     print_json,
+    say,
     stderr,
     stdout,
 )
@@ -86,7 +87,7 @@ def ingest(
         except ArchiveError as exc:
             result.warnings.append(f"cannot write the log: {exc}")
     for warning in result.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        say(f"warning: {warning}", err=True)
     if json:
         print_json(result.to_dict())
     elif not quiet:

@@ -28,6 +28,8 @@ from .common import (
     note,
     open_repo,
     print_json,
+    say,
+    shown,
     stdout,
 )
 
@@ -73,18 +75,18 @@ def schedule_install(
         done = schedule.install(adir, at)
     except schedule.CrontabMissing as exc:
         if exc.line:
-            typer.echo(exc.line)
+            say(exc.line)
         fail("crontab is not installed", "add the line printed on stdout to your crontab by hand",
               EXIT_FAILURE)
     when = schedule.line_at(done.line)
     if not done.changed:
-        typer.echo(f"Already installed (daily at {when}):")
+        say(f"Already installed (daily at {when}):")
     elif done.previous:
-        typer.echo(f"Replaced the line of {schedule.line_at(done.previous) or '?'} "
+        say(f"Replaced the line of {schedule.line_at(done.previous) or '?'} "
                    f"(now daily at {when}):")
     else:
-        typer.echo(f"Installed (daily at {when}):")
-    typer.echo(done.line)
+        say(f"Installed (daily at {when}):")
+    say(done.line)
 
 
 @_schedule_command("show")
@@ -114,14 +116,14 @@ def schedule_show(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
         )
     else:
         if line:
-            typer.echo(f"daily at {schedule.line_at(line) or '?'}:")
-            typer.echo(line)
+            say(f"daily at {schedule.line_at(line) or '?'}:")
+            say(line)
         else:
-            typer.echo("no session-archive line in your crontab (`archive schedule install`)",
+            say("no session-archive line in your crontab (`archive schedule install`)",
                        err=True)
         from ..render import last_run_text
 
-        typer.echo(last_run_text(run, log_path))
+        say(last_run_text(run, log_path))
     if line is None:
         raise typer.Exit(EXIT_FAILURE)
 
@@ -136,10 +138,10 @@ def schedule_remove():
 
     removed = schedule.remove()
     if removed is None:
-        typer.echo("no session-archive line in your crontab: nothing to remove")
+        say("no session-archive line in your crontab: nothing to remove")
     else:
-        typer.echo("Removed:")
-        typer.echo(removed)
+        say("Removed:")
+        say(removed)
 
 
 # -- at-risk and lost --------------------------------------------------------------------------
@@ -175,7 +177,7 @@ def at_risk_command(
     adir = archive_path(archive_dir)
     found = config_roots(adir, root)
     with _maybe_repo(adir, json) as repo:
-        rows = at_risk(found, repo, days=days)
+        rows = shown(at_risk(found, repo, days=days))
     unarchived = sum(not r.archived for r in rows)
     if json:
         print_json([r.to_dict() for r in rows])
@@ -224,7 +226,7 @@ def lost(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt 
     adir = archive_path(archive_dir)
     found = config_roots(adir, root)
     with _maybe_repo(adir, json) as repo:
-        rows = lost_sessions(found, repo.catalog if repo is not None else None)
+        rows = shown(lost_sessions(found, repo.catalog if repo is not None else None))
     if json:
         print_json([r.to_dict() for r in rows])
         return

@@ -38,7 +38,10 @@ from .common import (
     note,
     open_repo,
     print_json,
+    say,
+    shown,
     stdout,
+    to_terminal,
 )
 
 
@@ -64,6 +67,7 @@ def roots(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt
         row = r.to_dict()
         row["session_files"] = count_session_files(r)
         rows.append(row)
+    rows = shown(rows)
     if json:
         print_json(
             [
@@ -107,6 +111,7 @@ def versions(
             }
             for v in repo.catalog.versions(f.id)
         ]
+    rows = shown(rows)
     if json:
         print_json(rows)
         return
@@ -127,6 +132,7 @@ def snapshots(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
         rows = repo.catalog.snapshots()
     for row in rows:
         row["roots"] = __import__("orjson").loads(row["roots"])
+    rows = shown(rows)
     if json:
         print_json(rows)
         return
@@ -144,11 +150,21 @@ def cat(
 ):
     """Write the exact bytes of a version of a session's transcript to stdout.
 
+    On a terminal the text is shown as every other view shows it (credentials masked, control
+    characters visible); into a file or a pipe the bytes are exact.
+
     Example: archive cat 4f2a --version 1 > old.jsonl
     """
     with open_repo(archive_path(archive_dir)) as repo:
         copy = repo.pick_copy(session_id, from_profile)
         v = repo.pick_version(copy.file, version)
+        if sys.stdout.isatty():
+            data = b"".join(repo.iter_version_bytes(v))  # checked whole before anything shows
+            text = data.decode("utf-8", "replace")
+            typer.echo(to_terminal(shown(text)), nl=False)
+            note("on a terminal credentials are masked and control characters shown; "
+                 "redirect to a file for the exact bytes")
+            return
         out = sys.stdout.buffer
         for data in repo.iter_version_bytes(v, check_first=True):
             out.write(data)
@@ -195,8 +211,9 @@ def search(
         hits = run_search(
             repo, query, filters, limit=limit, group_sessions=sessions, redact=not no_redact
         )
+    hits = shown(hits, redact=not no_redact)
     if json:
-        print_json(hits)
+        print_json(hits, redact=not no_redact)
     elif hits:
         from ..render import search_view
 
@@ -204,7 +221,7 @@ def search(
         console.print(search_view(hits, grouped=sessions, width=console.width))
     if not hits:
         if not json:
-            typer.echo(f"no match for {query!r}", err=True)
+            say(f"no match for {query!r}", err=True)
         raise typer.Exit(EXIT_FAILURE)
 
 
@@ -248,11 +265,12 @@ def sessions(
         filters.min_context = context_threshold(adir, threshold)
     with open_repo(adir) as repo:
         rows = list_sessions(repo, filters, limit, sort=sort)
+    rows = shown(rows)
     if json:
         print_json(rows)
         return
     if not rows:
-        typer.echo("no archived session matches", err=True)
+        say("no archived session matches", err=True)
         return
     from ..render import sessions_view
 
@@ -289,13 +307,9 @@ def show(
                 hint=f"it has {len(turns)} turns",
             )
         turns = [turns[turn - 1]]
-    data = session_dict(loaded, turns)
-    if not no_redact:
-        from ..redact import redact_data
-
-        data = redact_data(data)
+    data = shown(session_dict(loaded, turns), redact=not no_redact)
     if json:
-        print_json(data)
+        print_json(data, redact=not no_redact)
         return
     if loaded.others:
         note(copies_note(loaded.others, f"showing {loaded.file.profile}"))
@@ -324,7 +338,7 @@ def diff(
     from ..views import diff_copies
 
     with open_repo(archive_path(archive_dir)) as repo:
-        data = diff_copies(repo, session_id, from_profiles)
+        data = shown(diff_copies(repo, session_id, from_profiles))
     if json:
         print_json(data)
         return
@@ -343,7 +357,7 @@ def stats(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
 
     adir = archive_path(archive_dir)
     with open_repo(adir) as repo:
-        data = run_stats(repo, context_threshold(adir, None))
+        data = shown(run_stats(repo, context_threshold(adir, None)))
     if json:
         print_json(data)
         return

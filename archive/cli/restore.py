@@ -1,7 +1,9 @@
-"""The ``restore`` command(s): thin wrappers over the library, registered on the CLI app."""
+"""The ``restore`` and ``resume`` commands: thin wrappers over the library, registered on the
+CLI app."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -10,10 +12,13 @@ from .common import (
     ArchiveDirOpt,
     FromOpt,
     JsonOpt,
+    ProfileOpt,
     RootOpt,
+    SinceOpt,
     archive_path,
     command,
     config_roots,
+    make_filters,
     note,
     print_json,
     stdout,
@@ -106,3 +111,63 @@ def restore(
     from ..render import restore_report
 
     restore_report(stdout(), result)
+
+
+@command()
+def resume(
+    query: Annotated[str | None, typer.Argument(
+        help="A session (id, prefix, name) to resume, or words to search for.")] = None,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="Profile to resume in [default: the one it was found in].")] = None,
+    from_profile: Annotated[str | None, typer.Option(
+        "--from", help="Read (with --last: take the latest session of) this profile.")] = None,
+    project: Annotated[str | None, typer.Option(
+        "--project", help="Run it in this absolute directory (its cwd is rewritten).")] = None,
+    last: Annotated[bool, typer.Option(
+        "--last", help="The most recently active session, captured as it is now.")] = False,
+    turns: Annotated[int | None, typer.Option(
+        "--turns", min=1, help="Fork: only the first N turns, under a new id.")] = None,
+    print_only: Annotated[bool, typer.Option(
+        "--print", help="Print the command instead of running it.")] = False,
+    profile: ProfileOpt = None,
+    in_project: Annotated[str | None, typer.Option(
+        "--in-project", help="Picker: only sessions whose project path contains this.")] = None,
+    since: SinceOpt = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the archive lock.")] = 0.0,
+    root: RootOpt = None,
+    archive_dir: ArchiveDirOpt = None,
+):
+    """Find a session and go back into it, in the right profile and folder.
+
+    On a terminal, opens a picker (search as you type; Enter resumes). A session not held by
+    the target profile is restored there first, after capturing it fresh if its source grew
+    since the last ingest; then `claude --resume` (or `ccs NAME --resume`) replaces this
+    process, in the session's project directory. Without a terminal, or with --print, it
+    prints the command. Exit codes as `restore`.
+
+    Example: archive resume --last --to personal
+    """
+    from ..resume import Choice, launch, plan_resume, select_session
+
+    adir = archive_path(archive_dir)
+    found = config_roots(adir, root)
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    sid = select_session(adir, found, query, last=last, from_profile=from_profile, picker=tty)
+    if sid is not None:
+        choice = Choice(sid, to, project=project)
+    else:
+        from ..tui import pick
+
+        filters = make_filters(profile, in_project, None, None, None, since, None)
+        choice = pick(adir, found, query=query or "", filters=filters, to=to, project=project)
+        if choice is None:
+            return  # Escape: nothing written
+    plan = plan_resume(adir, found, choice.session_id, to=choice.to, from_profile=from_profile,
+                       project=choice.project, turns=turns or choice.turns,
+                       new_id=bool(turns) or choice.new_id, wait=wait)
+    for text in plan.notes:
+        note(text)
+    if print_only or not tty:
+        typer.echo(plan.launch.shell_line())
+        return
+    launch(plan.launch)

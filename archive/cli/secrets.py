@@ -6,8 +6,6 @@ nor the JSON can leak one.
 
 from __future__ import annotations
 
-import typer
-
 from ..text import plural
 from .common import (
     ArchiveDirOpt,
@@ -17,6 +15,8 @@ from .common import (
     command,
     open_repo,
     print_json,
+    say,
+    shown,
     stdout,
 )
 
@@ -35,12 +35,12 @@ def secrets(profile: ProfileOpt = None, archive_dir: ArchiveDirOpt = None, json:
     from ..secrets import scan
 
     with open_repo(archive_path(archive_dir)) as repo:
-        reports = scan(repo, profile)
+        reports = shown(scan(repo, profile))
     if json:
         print_json([r.to_dict() for r in reports])
         return
     if not reports:
-        typer.echo("no credential-shaped strings in the archived sessions", err=True)
+        say("no credential-shaped strings in the archived sessions", err=True)
         return
     from ..render import secrets_table
 
