@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS version_chunks (
 CREATE TABLE IF NOT EXISTS session_meta (
     file_id INTEGER PRIMARY KEY REFERENCES files (id),
     version_id INTEGER NOT NULL,
+    agent TEXT NOT NULL DEFAULT 'claude', -- the source (archive.sources): claude, codex
     session_id TEXT,
     parent_session_id TEXT,
     agent_id TEXT,
@@ -121,6 +122,11 @@ CREATE TABLE IF NOT EXISTS chunks (
 ) WITHOUT ROWID;
 """
 
+
+# Columns added after a table was first released: (table, column, definition). CREATE TABLE IF
+# NOT EXISTS leaves an older table as it was, so _migrate adds what it lacks; a default makes
+# the old rows right (every session archived before Codex came was Claude Code's).
+ADDED_COLUMNS = (("session_meta", "agent", "TEXT NOT NULL DEFAULT 'claude'"),)
 
 _SCHEMA_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
 
@@ -271,8 +277,13 @@ class Catalog:
         # Every statement is idempotent (IF NOT EXISTS), so running the script again is safe.
         # One transaction, with the version row: a reader opening the catalog of a first ingest
         # sees either no schema (no archive yet) or all of it, never some tables without others.
+        added = ""
+        for table, column, definition in ADDED_COLUMNS:
+            columns = self._columns(table)  # empty: no such table yet, SCHEMA creates it whole
+            if columns and column not in columns:
+                added += f"ALTER TABLE {table} ADD COLUMN {column} {definition};\n"
         script = (
-            f"BEGIN IMMEDIATE;\n{SCHEMA}\n"
+            f"BEGIN IMMEDIATE;\n{SCHEMA}\n{added}"
             "INSERT OR IGNORE INTO meta (key, value) "
             f"VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
         )
@@ -282,6 +293,9 @@ class Catalog:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
 
     def _check_version(self) -> None:
         try:
@@ -395,6 +409,10 @@ class Catalog:
             out.update({fid: (profile, relpath) for fid, profile, relpath in cur})
         return out
 
+    def move_file(self, file_id: int, relpath: str) -> None:
+        """A file Claude Code moved (``/cd``): same file, same versions, new place."""
+        self.conn.execute("UPDATE files SET relpath = ? WHERE id = ?", (relpath, file_id))
+
     def set_stat(self, file_id: int, size: int, mtime_ns: int, inode: int) -> None:
         self.conn.execute(
             "UPDATE files SET stat_size = ?, stat_mtime_ns = ?, stat_inode = ?, "
@@ -446,6 +464,16 @@ class Catalog:
             f"SELECT {_FILE_COLS} FROM files WHERE profile = ? AND session_id = ? "
             "AND kind != 'session' AND substr(relpath, 1, ?) = ? ORDER BY relpath",
             (profile, session_id, len(prefix), prefix),
+        )
+        return [FileRow(*row) for row in cur]
+
+    def files_of_session(self, profile: str, session_id: str) -> list[FileRow]:
+        """Every file of one session in one profile: transcript, sidecars, set-aside copies,
+        file history."""
+        cur = self.conn.execute(
+            f"SELECT {_FILE_COLS} FROM files WHERE profile = ? AND session_id = ? "
+            "ORDER BY relpath",
+            (profile, session_id),
         )
         return [FileRow(*row) for row in cur]
 
@@ -665,6 +693,11 @@ class Catalog:
 
         if filters.profile:
             add("f.profile = ?", filters.profile)
+        if filters.agent:
+            if "agent" in self._columns("session_meta"):
+                add("m.agent = ?", filters.agent)
+            elif filters.agent != "claude":  # a catalog no ingest has migrated: all Claude
+                add("0 = ?", 1)
         if filters.project:
             add("m.project LIKE ? ESCAPE '\\'", _like(filters.project))
         if filters.branch:

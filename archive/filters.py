@@ -1,4 +1,4 @@
-"""What narrows a listing or a search: profile, project, branch, model, tool, dates, sessions.
+"""What narrows a listing or a search: agent, profile, project, model, tool, dates, sessions…
 
 One dataclass for ``archive sessions`` (answered from the catalog) and ``archive search``
 (answered by the index, which reads the same attributes). It lives outside the index package so
@@ -14,6 +14,7 @@ from datetime import datetime
 @dataclass
 class SearchFilters:
     profile: str | None = None
+    agent: str | None = None  # the source: "claude", "codex" (archive.sources)
     project: str | None = None  # substring of the project path (case-insensitive)
     branch: str | None = None
     model: str | None = None  # substring, e.g. "opus" matches "claude-opus-4-1"

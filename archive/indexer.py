@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from . import sources
 from .catalog import FileRow, VersionRow
 from .config import load_settings
 from .dates import iso_utc
@@ -32,7 +33,6 @@ from .transcript import (
     Session,
     Turn,
     iter_lines,
-    parse_lines,
     shorten,
 )
 
@@ -77,18 +77,15 @@ def doc_key(file: FileRow) -> str:
 def parse_version(
     repo: Repository, file: FileRow, version: VersionRow, *, tool_output_cap: int
 ) -> Session:
-    is_subagent = file.kind == "subagent"
+    """One archived version as a Session, read by the source the file belongs to."""
     with repo.open_version(version) as stream:
-        session = parse_lines(
-            iter_lines(stream),
-            session_id=None if is_subagent else file.session_id,
-            is_subagent=is_subagent,
+        return sources.for_relpath(file.relpath).parse(
+            stream,
+            kind=file.kind,
+            session_id=file.session_id,
             tool_output_cap=tool_output_cap,
             file_size=version.size,
         )
-    if is_subagent and file.session_id:
-        session.session_id = file.session_id  # the folder names the parent session
-    return session
 
 
 def index_procs(todo_bytes: int, configured: int | None = None, largest: int = 0) -> int:
@@ -272,6 +269,7 @@ def _index_todo(repo, writer, todo, stats: IndexStats, tool_output_cap, progress
             profile=file.profile,
             session=session,
             parent_session_id=file.session_id if file.kind == "subagent" else None,
+            agent=sources.for_relpath(file.relpath).agent,
         )
         stats.documents += writer.replace_session(doc, from_turn=from_turn)
         stats.transcripts += 1
@@ -351,6 +349,7 @@ def _meta_row(file: FileRow, version: VersionRow, s: Session) -> dict:
     return {
         "file_id": file.id,
         "version_id": version.id,
+        "agent": sources.for_relpath(file.relpath).agent,
         "session_id": s.session_id,
         "parent_session_id": file.session_id if file.kind == "subagent" else None,
         "agent_id": s.agent_id,

@@ -119,6 +119,7 @@ class _Captured:
     chunks: list[tuple[str, int, int]]  # (sha, raw size, stored size) of every chunk
     appended_to: int | None
     new_version: bool
+    moved_from: str | None = None  # the relpath this file had before Claude Code moved it
 
 
 ProgressFn = Callable[[int, int], None]  # (files done, bytes read)
@@ -249,6 +250,7 @@ class _Run:
         self.pending: list[_Captured] = []
         self.pending_bytes = 0
         self.known_chunks: set[str] = set()
+        self._tails: tuple[str, dict[str, list[str]]] | None = None  # for _moved_from
 
     def scan_root(self, root: Root) -> None:
         # The hot path of every cron run: most files are unchanged, so each costs one stat, one
@@ -280,13 +282,19 @@ class _Run:
                 )
                 continue
             source = source_file(*stat_tuple)
-            if source.kind in SWEPT_KINDS:
+            moved_from = None
+            if row is None and source.session_id is not None:
+                moved_from = self._moved_from(root, relpath, known)
+                if moved_from is not None:
+                    row = known.pop(moved_from)
+            if source.kind in SWEPT_KINDS and root.agent == "claude":  # Codex sweeps nothing
                 # Found new or changed: not archived yet. Would Claude Code's cleanup take it soon?
                 age_days = (self.now - source.mtime_ns / 1e9) / DAY
                 if self.periods[root.profile][0] - age_days < AT_RISK_DAYS:
                     self.at_risk += 1
             try:
                 captured = self.capture(root.profile, source, row[1] if row else None)
+                captured.moved_from = moved_from
             except OSError as exc:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise  # the archive's disk is full: no later file can be stored either
@@ -312,6 +320,32 @@ class _Run:
         self.flush()
         self.mark(back, gone)
         result.gone_from_source += len(gone)
+
+    def _moved_from(self, root: Root, relpath: str, known: dict) -> str | None:
+        """The archived relpath a new file was moved from, if any: Claude Code's ``/cd`` moves
+        a live transcript (and its folder) into another project folder. The same name under
+        ``projects/<other folder>/``, not seen by this walk and no longer at its place, is the
+        same file: its versions go on, appends across the move stored as appends."""
+        parts = relpath.split("/", 2)
+        if len(parts) < 3 or parts[0] != "projects":
+            return None
+        if self._tails is None or self._tails[0] != root.profile:
+            tails: dict[str, list[str]] = {}
+            for old in known:
+                old_parts = old.split("/", 2)
+                if len(old_parts) == 3 and old_parts[0] == "projects":
+                    tails.setdefault(old_parts[2], []).append(old)
+            self._tails = (root.profile, tails)
+        for old in self._tails[1].get(parts[2], ()):
+            if old not in known or old == relpath:
+                continue  # seen at the source in this walk: a copy, not a move
+            try:
+                os.lstat(os.path.join(root.path, old))
+            except FileNotFoundError:
+                return old
+            except OSError:
+                continue  # cannot tell: not taken for a move
+        return None
 
     def scan_files(self, root: Root, relpaths: list[str]) -> None:
         """Capture the named files of ``root`` whose stat changed, like :meth:`scan_root`."""
@@ -421,9 +455,11 @@ class _Run:
     def _manifest_batch(self, captured_at: str) -> None:
         """The pending batch as a manifest, durable before the catalog commit that records it."""
         snapshot = self.result.snapshot
-        versions, captured = [], []
+        versions, captured, moved = [], [], []
         for cap in self.pending:
             src = cap.source
+            if cap.moved_from is not None:
+                moved.append([cap.profile, cap.moved_from, src.relpath])
             if not cap.new_version:
                 captured.append([cap.profile, src.relpath])
                 continue
@@ -432,7 +468,8 @@ class _Run:
                 snapshot, cap.profile, src.relpath, src.kind, src.session_id, cap.sha256,
                 cap.size, captured_at, src.mtime_ns, base, [(c[0], c[1]) for c in cap.chunks],
             ))
-        self.manifests.write(versions=versions, captured=captured)
+        # repair reads "moved" before the versions of the same manifest
+        self.manifests.write(moved=moved, versions=versions, captured=captured)
 
     def flush(self) -> None:
         """Commit the pending batch: objects are made durable first, then its manifest, then
@@ -453,6 +490,10 @@ class _Run:
                     file_id = self.catalog.add_file(
                         cap.profile, src.relpath, src.kind, src.session_id, snapshot
                     )
+                elif cap.moved_from is not None:
+                    self.catalog.move_file(file_id, src.relpath)
+                    if not cap.new_version:  # the same bytes at a new place: reindex its path
+                        self.result.changed_file_ids.append(file_id)
                 if cap.new_version:
                     for sha, raw, stored in cap.chunks:
                         if stored:

@@ -31,7 +31,8 @@ Format (zstd-compressed JSON, ``format`` 1)::
                    "captured_at", "mtime_ns", "appended_to" (SHA-256 of the base or null),
                    "chunks": [[sha256, size], ...]}],
      "captured": [[profile, relpath]],   # read again, content unchanged: present at the source
-     "gone": [[snapshot, profile, relpath]], "back": [[profile, relpath]]}
+     "gone": [[snapshot, profile, relpath]], "back": [[profile, relpath]],
+     "moved": [[profile, old relpath, new relpath]]}   # Claude Code's /cd; read first
 """
 
 from __future__ import annotations

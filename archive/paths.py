@@ -85,6 +85,22 @@ def project_folder(path: str, existing: Iterable[str] = ()) -> str:
     return candidates[0]
 
 
+PROJECT_DIR_NAME_ENV = "CLAUDE_CODE_PROJECT_DIR_NAME"
+_DIR_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_DEVICE_NAME = re.compile(r"^(?:con|prn|aux|nul|com[0-9]|lpt[0-9])$", re.IGNORECASE)
+
+
+def project_dir_override(environ: Mapping[str, str], with_config_dir: bool) -> str | None:
+    """The one folder name Claude Code (2.1.328, read from its code) uses under ``projects/``
+    instead of the encoded cwd: ``CLAUDE_CODE_PROJECT_DIR_NAME``, honoured only when the client
+    runs with ``CLAUDE_CONFIG_DIR`` set (``with_config_dir``) and only for a plain name
+    (letters, digits, ``_``, ``-``; at most 64; not a Windows device name). Else None."""
+    name = environ.get(PROJECT_DIR_NAME_ENV)
+    if not with_config_dir or not name or not _DIR_NAME.match(name) or _DEVICE_NAME.match(name):
+        return None
+    return name
+
+
 def _js_utf8(text: str) -> bytes:
     # A JS string with a lone surrogate becomes U+FFFD when Bun converts it to UTF-8.
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode()

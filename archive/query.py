@@ -77,6 +77,7 @@ def search(
         row = {
             "session_id": h.session_id,
             "turn": h.turn,
+            "agent": h.agent,
             "profile": h.profile,
             "profiles": info["profiles"] if same_bytes else [h.profile],
             "diverged": info["diverged"],

@@ -81,6 +81,8 @@ def roots_table(rows: list[dict]) -> Table:
     table.add_column("note")
     for row in rows:
         notes = []
+        if row.get("agent", "claude") != "claude":
+            notes.append(f"agent {row['agent']}")
         if not row["exists"]:
             notes.append("missing")
         if row.get("aliases"):
@@ -340,6 +342,18 @@ def tokens(n: int | None, estimated: bool = False) -> str:
     return ("~" if estimated else "") + text
 
 
+_PART_NAMES = {
+    "subagents": "sub-agent transcript(s)",
+    "subagent-meta": "sub-agent metadata file(s)",
+    "tool-results": "tool result file(s)",
+    "uploads": "upload(s)",
+    "tasks": "task file(s)",
+    "other": "other file(s) in its folder",
+    "file-history": "file-history snapshot(s) (/rewind)",
+    "set-aside": "set-aside copy(ies) (old versions)",
+}
+
+
 def show_session(console: Console, data: dict, *, only_turn: int | None = None) -> None:
     from rich.markdown import Markdown
     from rich.rule import Rule
@@ -360,6 +374,10 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
         )
     if data["gone_from_source"]:
         facts.append("deleted at the source: this copy lives only in the archive")
+    if data.get("parts"):
+        facts.append("archived with it: " + ", ".join(
+            f"{n} {_PART_NAMES.get(kind, kind)}" for kind, n in sorted(data["parts"].items())
+        ))
     for fact in facts:
         console.print("  " + fact, markup=False, highlight=False)
     for turn in data["turns"]:

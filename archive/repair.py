@@ -200,6 +200,10 @@ def _replay(archive_dir: Path, catalog: Catalog, result: RepairResult) -> None:
         for m in manifest.read_manifests(archive_dir):
             if m.doc is None:
                 continue
+            for profile, old, new in m.doc.get("moved", []):  # Claude Code's /cd moves
+                if (profile, old) in files and (profile, new) not in files:
+                    files[(profile, new)] = fid = files.pop((profile, old))
+                    catalog.move_file(fid, new)
             for rec in m.doc.get("versions", []):
                 key = (rec["profile"], rec["relpath"])
                 fid = files.get(key)

@@ -42,17 +42,20 @@ from pathlib import Path
 
 import orjson
 
+from . import sources
 from .catalog import FileRow, VersionRow
 from .dates import parse_when
 from .errors import ArchiveError, TargetExists, UsageError
 from .fsutil import check_replaceable, create_temp, fsync_dir, place, private_umask, write_all
 from .lock import ArchiveLock
 from .paths import (
+    PROJECT_DIR_NAME_ENV,
     UnsafePath,
     check_part,
     check_project_path,
     check_session_id,
     open_safe_dir,
+    project_dir_override,
     project_folder,
     project_folder_candidates,
     safe_join,
@@ -63,6 +66,14 @@ from .text import copies_note
 from .transcript import iter_lines, parse_lines
 
 _READ = 1024 * 1024
+
+
+@dataclass
+class _Displaced:
+    """A file of the same session elsewhere in the target root, removed after it is archived."""
+
+    relpath: str
+    path: Path
 
 
 @dataclass
@@ -114,6 +125,10 @@ class RestoreResult:
     source_cwd: str | None = None  # the transcript's own project path, if it has one
     archived_snapshot: int | None = None  # the ingest that archived replaced files (--force)
     notes: list[str] = field(default_factory=list)
+    # The same session id in another project folder of the target root (transcript and its
+    # folder's files): moved here with --force (archived first), since Claude Code may fail to
+    # resume an id it finds twice.
+    displaced: list[_Displaced] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -125,6 +140,9 @@ class RestoreResult:
             "source_profile": self.source_profile,
             "version": self.version,
             "dry_run": self.dry_run,
+            "notes": list(self.notes),
+            "moved_from": sorted({str(d.path) for d in self.displaced
+                                  if d.relpath.endswith(".jsonl") and d.relpath.count("/") == 2}),
         }
 
 
@@ -156,6 +174,12 @@ def restore(
         raise UsageError("--turns must be at least 1")
     new_project = check_project_path(project) if project is not None else None
     target = find_root(roots, to)
+    if target.origin == "cowork":
+        raise UsageError(
+            f"profile {target.profile} is a Claude Desktop Cowork account: archived, not a "
+            "place to restore into (Claude Desktop manages its tasks itself)",
+            hint="restore into a Claude Code profile: archive roots lists them",
+        )
     if not target.exists:
         raise UsageError(
             f"profile {target.profile!r} has no config folder at {target.path}",
@@ -172,6 +196,13 @@ def restore(
                 f"{existing[0].path} already exists",
                 hint="--force archives it first, then replaces it",
             )
+        if result.displaced and not force:
+            raise TargetExists(
+                f"profile {target.profile} already has session {result.session_id} in "
+                f"{result.displaced[0].path.parent}",
+                hint="--force moves it to the restored place (the copy there is archived "
+                "first); --new-id restores a fork with a new id beside it",
+            )
         if dry_run:
             for f in result.files:
                 _consume(repo, f, result, lambda data: None)
@@ -180,11 +211,13 @@ def restore(
         if force:
             with ArchiveLock(archive_dir, wait=wait, purpose="restore"):
                 archived: set[Path] = set()
-                if any(os.path.lexists(f.path) for f in result.files):
+                if result.displaced or any(os.path.lexists(f.path) for f in result.files):
                     result.archived_snapshot, archived = _archive_existing(
-                        archive_dir, roots, target, result.files, durable
+                        archive_dir, roots, target, [*result.files, *result.displaced],
+                        durable,
                     )
                 _write_all(repo, result, link_ok, archived)
+                _remove_displaced(result)
         else:
             _write_all(repo, result, link_ok, set())
     return result
@@ -201,6 +234,10 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
     if not versions:
         raise ArchiveError(f"{file.profile}/{file.relpath} has no stored version")
     chosen = _choose_version(repo, file, versions, version, at)
+    source = sources.for_relpath(file.relpath)
+    if source is not sources.CLAUDE or target.agent != source.agent:
+        return _plan_other(repo, target, copy, source, versions, chosen,
+                           new_project=new_project, turns=turns, new_id=new_id)
     source_dir = file.relpath.rsplit("/", 1)[0]  # projects/<folder>
     source_folder = check_part(source_dir.split("/")[-1], "source project folder")
     notes = []
@@ -231,7 +268,14 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
             "resume from the directory it names"
         )
     projects = target.path / "projects"
-    if project is not None:
+    override = project_dir_override(os.environ, _runs_with_config_dir(target))
+    if override is not None:
+        folder = override
+        notes.append(
+            f"{PROJECT_DIR_NAME_ENV}={override}: restored into projects/{override}, where "
+            "Claude Code looks when it is set together with CLAUDE_CONFIG_DIR"
+        )
+    elif project is not None:
         long_name = len(project_folder_candidates(project)) > 1
         folder = project_folder(project, _listdir(projects) if long_name else ())
     else:
@@ -243,6 +287,18 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
     elif turns is not None and _has_session(projects, sid):
         out_id = str(uuid.uuid4())
         notes.append(f"--turns implies --new-id: profile {target.profile} already has {sid}")
+    displaced: list[_Displaced] = []
+    if out_id == sid:
+        for name in sorted(_listdir(projects)):
+            if name != folder and os.path.lexists(projects / name / f"{sid}.jsonl"):
+                displaced += _session_files(target.path, f"projects/{name}", sid)
+        if displaced:
+            where = sorted({d.relpath.split("/")[1] for d in displaced})
+            notes.append(
+                f"session {sid} is also in projects/{', projects/'.join(where)} of profile "
+                f"{target.profile}: with --force it is moved to projects/{folder} (archived "
+                "first, then removed there), so the root holds the id once"
+            )
     rewrites: dict[str, str] = {}
     if new_project is not None:
         rewrites["cwd"] = new_project
@@ -265,6 +321,16 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
             _planned(target, link_ok, side.kind, rel, side, side_version,
                      rewrite=rest.endswith(".jsonl"))
         )
+    # file-history/<session>/: what /rewind puts back; copied as is under the restored id.
+    for side in repo.catalog.sidecar_files(file.profile, "file-history", sid):
+        if side.kind != "file-history":
+            continue
+        side_version = _sidecar_version(repo, side, chosen.snapshot_id if past else None)
+        if side_version is None:
+            continue
+        rest = side.relpath[len(f"file-history/{sid}/") :]
+        files.append(_planned(target, link_ok, side.kind, f"file-history/{out_id}/{rest}",
+                              side, side_version))
 
     return RestoreResult(
         session_id=out_id,
@@ -283,9 +349,60 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         turns=turns,
         rewrites=rewrites,
         files=files,
-        resume_command=resume_command(target, project, out_id),
+        resume_command=resume_command(target, project, out_id, override),
         dry_run=False,
         source_cwd=source_cwd,
+        notes=notes,
+        displaced=displaced,
+    )
+
+
+def _plan_other(repo, target, copy, source, versions, chosen, *, new_project, turns, new_id):
+    """The restore of another source's session (a Codex rollout): the bytes as archived, at
+    the place the source names, resumed with the source's command."""
+    file = copy.file
+    sid = check_session_id(file.session_id or "")
+    if target.agent != source.agent:
+        agent = sources.for_root(target)
+        raise UsageError(
+            f"session {sid} is a {source.label} session; profile {target.profile} is a "
+            f"{agent.label} root",
+            hint=f"restore it into a profile of agent {source.agent} (see `archive roots`)",
+        )
+    for given, option in ((new_project, "--project"), (turns, "--turns"), (new_id, "--new-id")):
+        if given:
+            raise UsageError(
+                f"{option} is not supported for {source.label} sessions",
+                hint="restore the session as archived",
+            )
+    rel = source.restore_relpath(file.relpath, sid)
+    main = _planned(target, {}, "session", rel, file, chosen)
+    with repo.open_version(chosen) as stream:
+        session = source.parse(stream, kind=file.kind, session_id=sid, tool_output_cap=0,
+                               file_size=chosen.size)
+    notes = []
+    if copy.others:
+        notes.append(copies_note(copy.others, f"restored the copy of {file.profile}"))
+    return RestoreResult(
+        session_id=sid,
+        original_session_id=sid,
+        profile=target.profile,
+        root=target.path,
+        path=main.path,
+        project=session.project,
+        project_folder=rel.rsplit("/", 1)[0],
+        project_from="cwd" if session.project else "folder",
+        source_profile=file.profile,
+        others=copy.others,
+        version=chosen.seq,
+        newest_version=versions[-1].seq,
+        captured_at=chosen.captured_at,
+        turns=None,
+        rewrites={},
+        files=[main],
+        resume_command=source.resume_command(target, session.project, sid),
+        dry_run=False,
+        source_cwd=session.project,
         notes=notes,
     )
 
@@ -344,6 +461,39 @@ def _first_cwd(repo, version: VersionRow) -> str | None:
     return None
 
 
+def _session_files(root: Path, project_dir: str, sid: str) -> list[_Displaced]:
+    """A session's transcript in ``root/project_dir`` and the regular files of its folder
+    (symlinks are not followed: they are left where they are)."""
+    main = f"{project_dir}/{sid}.jsonl"
+    found = [_Displaced(main, root / main)]
+    for dirpath, dirnames, filenames in os.walk(root / project_dir / sid):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.is_file() and not path.is_symlink():
+                found.append(_Displaced(str(path.relative_to(root)), path))
+    return found
+
+
+def _remove_displaced(result: RestoreResult) -> None:
+    """Remove the other copy of the session (already archived byte for byte), then the folders
+    it leaves empty."""
+    folders: set[Path] = set()
+    for d in result.displaced:
+        try:
+            os.unlink(d.path)
+        except FileNotFoundError:
+            pass
+        folders.update(p for p in d.path.parents if p.is_relative_to(result.root / "projects"))
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        if folder == result.root / "projects" or len(folder.relative_to(result.root).parts) < 3:
+            continue  # never the projects/ folder nor a project folder itself
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+
+
 def _listdir(folder: Path) -> list[str]:
     try:
         return os.listdir(folder)
@@ -360,20 +510,29 @@ def _link_ok(target: Root) -> dict[str, list[Path]]:
     inside the root) only."""
     ccs_home = os.environ.get("CCS_HOME")
     ccs = (Path(ccs_home).expanduser() if ccs_home else Path.home()) / ".ccs"
-    return {"projects": [ccs]}
+    return {"projects": [ccs], "file-history": [ccs]}
 
 
-def resume_command(target: Root, project: str | None, session_id: str) -> str:
+def _runs_with_config_dir(target: Root) -> bool:
+    """Whether Claude Code reaches ``target`` through CLAUDE_CONFIG_DIR (every root but
+    ``~/.claude`` used without it)."""
+    return target.origin != "default" or bool(os.environ.get("CLAUDE_CONFIG_DIR"))
+
+
+def resume_command(target: Root, project: str | None, session_id: str,
+                   dir_name: str | None = None) -> str:
     """The shell line that resumes the session from the right directory and config dir."""
     q = shlex.quote
     if target.origin == "ccs":
         cmd = f"ccs {q(target.profile)} --resume {q(session_id)}"
-    elif target.origin == "default" and os.path.realpath(target.path) == os.path.realpath(
-        Path.home() / ".claude"
-    ):
+    elif dir_name is None and target.origin == "default" and os.path.realpath(
+        target.path
+    ) == os.path.realpath(Path.home() / ".claude"):
         cmd = f"claude --resume {q(session_id)}"
     else:
         cmd = f"CLAUDE_CONFIG_DIR={q(str(target.path))} claude --resume {q(session_id)}"
+    if dir_name is not None:
+        cmd = f"{PROJECT_DIR_NAME_ENV}={q(dir_name)} {cmd}"
     if project is None:
         return cmd
     cd = f"cd -- {q(project)}" if project.startswith("-") else f"cd {q(project)}"

@@ -95,7 +95,13 @@ class ResumePlan:
 
 def launch_for(root: Root, session_id: str, project: str | None) -> Launch:
     """``claude --resume`` for the default ``~/.claude``; ``ccs NAME --resume`` for a CCS
-    instance; ``CLAUDE_CONFIG_DIR=ROOT claude --resume`` for any other root."""
+    instance; ``CLAUDE_CONFIG_DIR=ROOT claude --resume`` for any other root. Another agent's
+    root (Codex) gets its source's command."""
+    if root.agent != "claude":
+        from .sources import for_root
+
+        argv, env = for_root(root).resume_argv(root, session_id)
+        return Launch(argv, env, project)
     if root.origin == "ccs":
         return Launch(["ccs", root.profile, "--resume", session_id], {}, project)
     plain = os.path.realpath(root.path) == os.path.realpath(Path.home() / ".claude")
@@ -341,7 +347,7 @@ def plan_resume(
         meta = repo.catalog.session_meta(copy.file.id) or {}
         target = find_root(roots, to or copy.file.profile)
         lagging = False if fork else _lags_behind(repo, sid, target, copy.file, notes)
-    held = None if fork or lagging else _held(target, sid, project)
+    held = None if fork or lagging else _held(target, sid, project, copy.file.relpath)
     if held is not None:
         cwd = project or _first_cwd(held) or meta.get("project")
         return ResumePlan(
@@ -413,8 +419,17 @@ def _resolve(archive_dir: Path, roots: list[Root], ref: str, from_profile: str |
     return ref
 
 
-def _held(target: Root, session_id: str, project: str | None) -> Path | None:
-    """The target's transcript of the session, in ``project``'s folder when given."""
+def _held(target: Root, session_id: str, project: str | None,
+          archived_relpath: str | None = None) -> Path | None:
+    """The target's transcript of the session, in ``project``'s folder when given; for another
+    agent's root (Codex), the file at the place its source restores ``archived_relpath`` to."""
+    if target.agent != "claude":
+        from .sources import for_relpath, for_root
+
+        if archived_relpath is None or for_relpath(archived_relpath) is not for_root(target):
+            return None
+        path = target.path / for_root(target).restore_relpath(archived_relpath, session_id)
+        return path if path.is_file() else None
     name = f"{session_id}.jsonl"
     if project is not None:
         for folder in project_folder_candidates(project):

@@ -105,7 +105,7 @@ def _candidates(
     now = time.time() if now is None else now
     periods = cleanup_periods(roots)
     for root in roots:
-        if not root.exists:
+        if not root.exists or root.agent != "claude":  # only Claude Code sweeps old sessions
             continue
         period = periods[root.profile][0]
         for sf in iter_root_files(root):

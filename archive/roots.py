@@ -22,6 +22,14 @@ from .errors import UsageError
 
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# Copies Claude Code sets aside beside a transcript, named after its session (seen in the 2.1.328
+# client): ``<id>.orphaned-<ms>-<hex>.jsonl`` when it moves an abandoned transcript out of the
+# way, ``<id>.jsonl.superseded-<ms>`` (or ``<id>.superseded-<ms>.jsonl``) when a move (/cd)
+# finds the destination taken. Old versions of that session, not sessions of their own.
+SET_ASIDE = re.compile(
+    r"^(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{0,127})"
+    r"(?:\.orphaned-\d+-[A-Za-z0-9]+\.jsonl|\.jsonl\.superseded-\d+|\.superseded-\d+\.jsonl)$"
+)
 
 
 @dataclass
@@ -32,10 +40,12 @@ class Root:
     exists: bool = False
     aliases: list[str] = field(default_factory=list)  # other names of the same real folder
     projects_shared_with: str | None = None  # profile whose projects/ is the same real folder
+    agent: str = "claude"  # the source whose root this is (archive.sources): claude, codex
 
     def to_dict(self) -> dict:
         return {
             "profile": self.profile,
+            "agent": self.agent,
             "path": str(self.path),
             "origin": self.origin,
             "exists": self.exists,
@@ -124,11 +134,18 @@ def discover_roots(
                 continue  # CCS sanitises names; anything else is not an instance
             candidates[entry.name] = Root(entry.name, entry, "ccs")
 
+    for root in cowork_roots(env, home):
+        candidates[root.profile] = root
+
+    from .sources import other_roots  # Codex homes, …: each source finds its own
+
+    for other in other_roots(env, home):
+        candidates.setdefault(other.profile, other)
     for name, path in (configured or {}).items():
         check_profile_name(name)
-        candidates[name] = Root(name, Path(path).expanduser(), "config")
+        candidates[name] = _named_root(name, path, "config")
     for name, path in extra or []:
-        candidates[name] = Root(name, Path(path).expanduser(), "option")
+        candidates[name] = _named_root(name, path, "option")
 
     # One root per real folder. Its name is the one whose path is the folder itself rather
     # than a symlink to it (a CCS alias), else the first defined; the others become aliases.
@@ -153,6 +170,63 @@ def discover_roots(
     return roots
 
 
+def _named_root(name: str, path: str, origin: str) -> Root:
+    """A root the user names: a Codex home (``sessions/`` and no ``projects/``) is one of kind
+    ``codex``, anything else a Claude Code config folder."""
+    root = Root(name, Path(path).expanduser(), origin)
+    if (root.path / "sessions").is_dir() and not (root.path / "projects").is_dir():
+        root.agent = "codex"
+    return root
+
+
+COWORK_DIR = "local-agent-mode-sessions"
+
+
+def claude_app_dirs(environ: dict[str, str], home: Path) -> list[Path]:
+    """Where Claude Desktop keeps its application data, on every system it ships for: Linux
+    (``$XDG_CONFIG_HOME/Claude``, ``~/.config/Claude``), macOS (``~/Library/Application
+    Support/Claude``), Windows (``%APPDATA%/Claude``). Only those that exist count."""
+    places = []
+    if environ.get("XDG_CONFIG_HOME"):
+        places.append(Path(environ["XDG_CONFIG_HOME"]) / "Claude")
+    places += [home / ".config" / "Claude", home / "Library" / "Application Support" / "Claude"]
+    if environ.get("APPDATA"):
+        places.append(Path(environ["APPDATA"]) / "Claude")
+    seen, out = set(), []
+    for place in places:
+        real = os.path.realpath(place)
+        if real not in seen and place.is_dir():
+            seen.add(real)
+            out.append(place)
+    return out
+
+
+def cowork_roots(environ: dict[str, str], home: Path) -> list[Root]:
+    """Claude Desktop's Cowork (local agent mode) accounts: one profile per
+    ``local-agent-mode-sessions/<org>/<account>/``, named ``cowork-<org>-<account>`` (first 8
+    characters of each). Each task there runs Claude Code with its own config folder
+    ``local_<task>/.claude/``, whose ``projects/`` the walk reads (reported by several readers
+    of the format; see README)."""
+    roots = []
+    for app in claude_app_dirs(environ, home):
+        base = app / COWORK_DIR
+        try:
+            orgs = sorted(e for e in os.scandir(base) if e.is_dir(follow_symlinks=False))
+        except OSError:
+            continue
+        for org in orgs:
+            try:
+                accounts = sorted(e.name for e in os.scandir(org.path)
+                                  if e.is_dir(follow_symlinks=False))
+            except OSError:
+                continue
+            for account in accounts:
+                name = f"cowork-{org.name[:8]}-{account[:8]}"
+                if PROFILE_NAME.match(name):
+                    roots.append(Root(name, Path(org.path) / account, "cowork"))
+    return roots
+
+
 def find_root(roots: list[Root], profile: str) -> Root:
     for root in roots:
         if root.profile == profile or profile in root.aliases:
@@ -164,16 +238,24 @@ def find_root(roots: list[Root], profile: str) -> Root:
 def classify(relpath: str) -> tuple[str, str | None]:
     """What a file in a root is, from its path alone: (kind, session id or None).
 
-    Kinds: ``session`` (a main transcript), ``subagent``, ``tool-result``, ``sidecar`` (other
-    files in a session's folder), ``memory``, ``history``, ``other``."""
+    Kinds: ``session`` (a main transcript), ``set-aside`` (a copy of one Claude Code moved out
+    of the way), ``subagent``, ``tool-result``, ``sidecar`` (other files in a session's folder),
+    ``file-history`` (``file-history/<session>/``: what ``/rewind`` restores), ``memory``,
+    ``history``, ``other``."""
     parts = relpath.split("/")
+    if len(parts) > 2 and parts[0].startswith("local_") and parts[1] == ".claude":
+        parts = parts[2:]  # a Cowork task's own config folder (cowork roots)
     if parts == ["history.jsonl"]:
         return "history", None
+    if len(parts) >= 3 and parts[0] == "file-history" and SESSION_ID.match(parts[1]):
+        return "file-history", parts[1]
     if len(parts) < 3 or parts[0] != "projects":
         return "other", None
     rest = parts[2:]
     name = rest[0]
     if len(rest) == 1:
+        if (aside := SET_ASIDE.match(name)) is not None:
+            return "set-aside", aside["id"]
         if name.endswith(".jsonl"):
             if name.startswith("agent-"):
                 return "subagent", None
@@ -182,7 +264,9 @@ def classify(relpath: str) -> tuple[str, str | None]:
     if name == "memory":
         return "memory", None
     if SESSION_ID.match(name):
-        if rest[1] == "subagents" and rest[-1].endswith(".jsonl"):
+        # Sub-agent transcripts (also under workflows/), not the journal.jsonl beside them.
+        if rest[1] == "subagents" and rest[-1].startswith("agent-") \
+                and rest[-1].endswith(".jsonl"):
             return "subagent", name
         if rest[1] == "tool-results":
             return "tool-result", name
@@ -213,7 +297,8 @@ class WalkReport:
 
 
 def iter_root_files(root: Root, report: WalkReport | None = None) -> Iterator[SourceFile]:
-    """Regular files under ``projects/`` and ``history.jsonl``, stat taken before reading.
+    """Regular files under ``projects/`` and ``file-history/``, and ``history.jsonl``, stat
+    taken before reading.
 
     Symlinks are not followed to files (a link named ``x.jsonl`` may lead anywhere, e.g. to
     ``/proc/self/environ``), and to folders only inside the root, its real ``projects/`` folder
@@ -227,7 +312,12 @@ def iter_root_files(root: Root, report: WalkReport | None = None) -> Iterator[So
 
 def source_file(relpath: str, path: str, size: int, mtime_ns: int, inode: int) -> SourceFile:
     """The :class:`SourceFile` of one :func:`iter_root_stats` tuple."""
-    kind, session_id = classify(relpath)
+    if relpath.startswith(("projects/", "history.jsonl")):
+        kind, session_id = classify(relpath)
+    else:  # another source's file (a Codex rollout, …)
+        from .sources import for_relpath
+
+        kind, session_id = for_relpath(relpath).classify(relpath)
     return SourceFile(relpath, Path(path), size, mtime_ns, inode, kind, session_id)
 
 
@@ -255,6 +345,14 @@ def iter_root_stats(root: Root, report: WalkReport | None = None) -> Iterator[St
     if not root.exists:
         return
     report = report if report is not None else WalkReport()
+    if root.agent != "claude":
+        from .sources import for_root
+
+        yield from for_root(root).iter_stats(root, report)
+        return
+    if root.origin == "cowork":
+        yield from _walk_cowork(root, report)
+        return
     history = os.path.join(root.path, "history.jsonl")
     try:
         st = os.lstat(history)
@@ -268,23 +366,53 @@ def iter_root_stats(root: Root, report: WalkReport | None = None) -> Iterator[St
         elif stat.S_ISLNK(st.st_mode):
             why = "a symlink; symlinks to files are not followed"
             report.skipped.append(("history.jsonl", why))
-    if root.projects_shared_with:
-        return
-    projects = os.path.join(root.path, "projects")
+    bases = [os.path.realpath(root.path)]
+    if root.origin == "ccs":
+        bases.append(os.path.realpath(root.path.parent.parent))  # ~/.ccs
+    if not root.projects_shared_with:
+        yield from _walk(root, "projects", bases, report)
+    # file-history/<session>/: the file snapshots /rewind restores, swept with the session.
+    yield from _walk(root, "file-history", bases, report)
+
+
+def _walk_cowork(root: Root, report: WalkReport) -> Iterator[StatTuple]:
+    """A Cowork account: each task's ``local_<task>.json`` (the app's record: title, folders)
+    and its config folder's ``projects/`` and ``file-history/``."""
     try:
-        st = os.stat(projects)  # CCS links a shared projects/ folder here: followed
+        entries = sorted(os.scandir(root.path), key=attrgetter("name"))
+    except OSError as exc:
+        report.unreadable.append((".", f"cannot read this folder: {exc.strerror}"))
+        return
+    bases = [os.path.realpath(root.path)]
+    for entry in entries:
+        if not entry.name.startswith("local_"):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.name.endswith(".json"):
+                st = entry.stat(follow_symlinks=False)
+                yield entry.name, entry.path, st.st_size, st.st_mtime_ns, st.st_ino
+            elif entry.is_dir(follow_symlinks=False):
+                for top in ("projects", "file-history"):
+                    yield from _walk(root, f"{entry.name}/.claude/{top}", bases, report)
+        except OSError as exc:
+            report.unreadable.append((entry.name, f"cannot be looked at: {exc.strerror}"))
+
+
+def _walk(root: Root, top: str, bases: list[str], report: WalkReport) -> Iterator[StatTuple]:
+    """Regular files under ``root/top``, depth first, each real folder once."""
+    start = os.path.join(root.path, top)
+    try:
+        st = os.stat(start)  # CCS links a shared projects/ folder here: followed
     except FileNotFoundError:
         return
     except OSError as exc:
-        report.unreadable.append(("projects", f"cannot read this folder: {exc.strerror}"))
+        report.unreadable.append((top, f"cannot read this folder: {exc.strerror}"))
         return
     if not stat.S_ISDIR(st.st_mode):
         return
-    bases = [os.path.realpath(root.path), os.path.realpath(projects)]
-    if root.origin == "ccs":
-        bases.append(os.path.realpath(root.path.parent.parent))  # ~/.ccs
+    bases = [*bases, os.path.realpath(start)]
     visited = {(st.st_dev, st.st_ino)}
-    stack = [(projects, "projects")]
+    stack = [(start, top)]
     is_dir, is_reg, by_name = stat.S_ISDIR, stat.S_ISREG, attrgetter("name")
     while stack:
         folder, rel = stack.pop()
@@ -325,8 +453,13 @@ def iter_root_stats(root: Root, report: WalkReport | None = None) -> Iterator[St
 
 def count_session_files(root: Root) -> int:
     """Main transcripts (``projects/<project>/<session>.jsonl``), as shown by ``archive roots``."""
+    if root.agent != "claude":
+        return sum(source_file(*st).kind == "session" for st in iter_root_stats(root))
     if not root.exists or root.projects_shared_with:
         return 0
+    if root.origin == "cowork":
+        return sum(count_session_files(Root(root.profile, task / ".claude", "cowork-task", True))
+                   for task in root.path.glob("local_*/"))
     count = 0
     projects = root.path / "projects"
     try:

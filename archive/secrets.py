@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from . import sources
 from .catalog import FileRow, VersionRow
 from .errors import UsageError
 from .redact import KINDS, find_secrets
 from .repo import Repository
-from .transcript import iter_lines, parse_lines
 
 # File kinds whose text belongs to a session (memory/ and history.jsonl are not a session's).
 SCANNED_KINDS = ("session", "subagent", "tool-result")
@@ -154,7 +154,7 @@ def scan(repo: Repository, profile: str | None = None) -> list[SecretReport]:
             report = reports[(file.profile, sid)] = _new_report(repo, file, sid, meta)
         report.kinds.update(kind for kind, _ in findings)
         if file.kind == "session":
-            report.turns = _turns_of(repo, version, [offset for _, offset in findings])
+            report.turns = _turns_of(repo, file, version, [offset for _, offset in findings])
     return sorted(
         reports.values(),
         key=lambda r: (r.ended or "", r.profile, r.session_id),
@@ -181,11 +181,16 @@ def _new_report(repo: Repository, file: FileRow, sid: str, meta: dict) -> Secret
     )
 
 
-def _turns_of(repo: Repository, version: VersionRow, offsets: list[int]) -> list[int]:
+def _turns_of(
+    repo: Repository, file: FileRow, version: VersionRow, offsets: list[int]
+) -> list[int]:
     """The turns whose lines hold these offsets (a second read, done only for transcripts with
     findings; a line before the first prompt belongs to no turn)."""
     with repo.open_version(version) as stream:
-        session = parse_lines(iter_lines(stream), tool_output_cap=0, file_size=version.size)
+        session = sources.for_relpath(file.relpath).parse(
+            stream, kind=file.kind, session_id=file.session_id, tool_output_cap=0,
+            file_size=version.size,
+        )
     starts = [t.start_offset for t in session.turns]
     return sorted({n for n in (bisect.bisect_right(starts, o) for o in offsets) if n})
 

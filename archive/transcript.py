@@ -80,8 +80,12 @@ class Session:
     models: list[str] = field(default_factory=list)
     started: datetime | None = None
     ended: datetime | None = None
-    title: str | None = None  # custom-title > ai-title > summary > first prompt (shortened)
+    # custom-title > agent-name > ai-title > summary > first prompt (shortened): what a person
+    # chose first (/rename writes custom-title and agent-name; --agent-name only the latter),
+    # then what Claude Code generated.
+    title: str | None = None
     custom_title: str | None = None  # set by /rename (custom-title line)
+    agent_name: str | None = None  # agent-name line (/rename, or a named agent session)
     tools: list[str] = field(default_factory=list)  # distinct tool names, first-use order
     files: list[str] = field(default_factory=list)  # distinct file paths touched by tools
     turns: list[Turn] = field(default_factory=list)
@@ -122,6 +126,15 @@ KNOWN_TYPES = frozenset(
         "agent-setting",
         "agent-color",
         "worktree-state",
+        # Written by Claude Code 2.1.3xx: the request log (api-request, -shape, -blob: what was
+        # sent, referenced by assistant lines' requestRef), the prompt queue, running cost and
+        # tool bookkeeping. Metadata, never turns.
+        "atis-latch",
+        "api-request-shape",
+        "api-request-blob",
+        "api-request",
+        "cost-state",
+        "tools-used",
     }
 )
 
@@ -564,6 +577,10 @@ class _Parser:
             value = obj.get("customTitle")
             if isinstance(value, str) and value.strip():
                 s.custom_title = value.strip()
+        elif kind == "agent-name":
+            value = obj.get("agentName")
+            if isinstance(value, str) and value.strip():
+                s.agent_name = value.strip()
         elif kind == "ai-title":
             value = obj.get("aiTitle")
             if isinstance(value, str) and value.strip():
@@ -648,7 +665,8 @@ class _Parser:
             context = _context_of(msg.get("usage"))
             if context is not None:
                 # Streaming writes one line per content block, each repeating the usage.
-                mid, rid = msg.get("id"), obj.get("requestId")
+                # 2.1.3xx lines carry requestRef (the api-request line) instead of requestId.
+                mid, rid = msg.get("id"), obj.get("requestId") or obj.get("requestRef")
                 key = (mid if isinstance(mid, str) else None, rid if isinstance(rid, str) else None)
                 if key == (None, None) or key not in self._seen_messages:
                     self._seen_messages.add(key)
@@ -758,6 +776,7 @@ class _Parser:
                 s.context_estimated = True
         s.title = (
             s.custom_title
+            or s.agent_name
             or self._ai_title
             or self._summary
             or (shorten(s.turns[0].prompt, 80) if s.turns else None)

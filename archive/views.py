@@ -8,7 +8,7 @@ the archive. Every front-end (CLI, exports, context) takes these shapes as they 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -76,6 +76,7 @@ def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
 def session_row(r: dict) -> dict:
     return {
         "session_id": r["session_id"],
+        "agent": r.get("agent") or "claude",
         "profile": r["profile"],
         "project": r["project"],
         "started": r["started"],
@@ -100,6 +101,34 @@ class LoadedSession:
     version: VersionRow
     session: Session
     others: list[str]  # other profiles holding a copy
+    parts: dict[str, int] = field(default_factory=dict)  # what else the session has, see below
+
+
+# The parts of a session besides its transcript, by where Claude Code keeps them.
+_PART_FOLDERS = ("subagents", "tool-results", "uploads", "tasks")
+
+
+def session_parts(repo: Repository, file: FileRow) -> dict[str, int]:
+    """Files archived with a session, by kind: sub-agent transcripts, tool results, uploads,
+    tasks, other files in its folder, file-history snapshots (/rewind), set-aside copies."""
+    parts: dict[str, int] = {}
+    sid = file.session_id or ""
+    folder = file.relpath.rsplit("/", 1)[0] + f"/{sid}/"
+    for f in repo.catalog.files_of_session(file.profile, sid):
+        if f.id == file.id:
+            continue
+        if f.kind in ("file-history", "set-aside"):
+            key = f.kind
+        elif f.relpath.startswith(folder):
+            top = f.relpath[len(folder):].split("/", 1)[0]
+            if top == "subagents":  # transcripts, and their .meta.json, journal, workflows/
+                key = "subagents" if f.kind == "subagent" else "subagent-meta"
+            else:
+                key = top if top in _PART_FOLDERS else "other"
+        else:
+            continue  # the same id in another project folder: a copy, not a part
+        parts[key] = parts.get(key, 0) + 1
+    return parts
 
 
 def load_session(
@@ -113,7 +142,7 @@ def load_session(
     copy = repo.pick_copy(ref, from_profile)
     v = repo.pick_version(copy.file, version)
     session = parse_version(repo, copy.file, v, tool_output_cap=tool_output_cap)
-    return LoadedSession(copy.file, v, session, copy.others)
+    return LoadedSession(copy.file, v, session, copy.others, session_parts(repo, copy.file))
 
 
 def turn_dict(turn: Turn, *, with_tool_output: bool = False) -> dict:
@@ -170,6 +199,7 @@ def session_dict(loaded: LoadedSession, turns: list[Turn] | None = None) -> dict
             for c in s.compactions
         ],
         "bad_lines": s.bad_lines,
+        "parts": loaded.parts,
         "turn_count": len(s.turns),
         "turns": [turn_dict(t) for t in (s.turns if turns is None else turns)],
     }

@@ -60,7 +60,8 @@ def _sse(event: str, data: dict) -> bytes:
     return f"event: {event}\ndata: ".encode() + orjson.dumps(data | {"type": event}) + b"\n\n"
 
 
-def streamed(message_id: str, model: str, block: dict, stop_reason: str) -> bytes:
+def streamed(message_id: str, model: str, block: dict, stop_reason: str,
+             input_tokens: int = 100) -> bytes:
     """One answer as the event stream of the Messages API: a text or a tool_use block."""
     if block["type"] == "text":
         start, delta = dict(block, text=""), {"type": "text_delta", "text": block["text"]}
@@ -71,7 +72,7 @@ def streamed(message_id: str, model: str, block: dict, stop_reason: str) -> byte
         _sse("message_start", {"message": {
             "id": message_id, "type": "message", "role": "assistant", "model": model,
             "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": 100, "output_tokens": 1}}}),
+            "usage": {"input_tokens": input_tokens, "output_tokens": 1}}}),
         _sse("content_block_start", {"index": 0, "content_block": start}),
         _sse("content_block_delta", {"index": 0, "delta": delta}),
         _sse("content_block_stop", {"index": 0}),
@@ -109,6 +110,7 @@ class StandIn:
         self.requests: list[dict] = []
         self.results: dict[str, str] = {}  # tool name -> the tool_result text sent back
         self._ids = itertools.count(1)
+        self._run = os.urandom(4).hex()  # message ids unique across stand-ins, as real ones are
         self._lock = threading.Lock()
         stand_in = self
 
@@ -154,7 +156,10 @@ class StandIn:
 
     def _answer(self, body: dict) -> bytes:
         model = body.get("model") or "claude-stand-in"
-        message_id = f"msg_standin_{next(self._ids)}"
+        message_id = f"msg_standin_{self._run}_{next(self._ids)}"
+        # A context that grows with the conversation (1000 tokens a message), so a parser's
+        # context sizes can be checked against what the "model" reported.
+        tokens = 1000 * len(body.get("messages") or [])
         results = tool_results(body)
         for use_id, text in results.items():
             if use_id in self._calls:
@@ -162,17 +167,18 @@ class StandIn:
         names = {t.get("name") for t in body.get("tools") or []}
         waiting = self._step and not any(self._calls.get(i) for i in results)
         if "ToolSearch" not in names or waiting or self._step > len(self.script):
-            return streamed(message_id, model, {"type": "text", "text": "ok"}, "end_turn")
+            return streamed(message_id, model, {"type": "text", "text": "ok"}, "end_turn",
+                            tokens)
         if self._step == len(self.script):
             self._step += 1
             return streamed(message_id, model, {"type": "text", "text": self.final_text},
-                            "end_turn")
+                            "end_turn", tokens)
         name, tool_input = self.script[self._step]
         use_id = f"toolu_standin_{self._step + 1:02d}"
         self._calls[use_id] = name
         self._step += 1
         block = {"type": "tool_use", "id": use_id, "name": name, "input": tool_input}
-        return streamed(message_id, model, block, "tool_use")
+        return streamed(message_id, model, block, "tool_use", tokens)
 
     def __enter__(self) -> StandIn:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -193,7 +193,8 @@ def test_version_and_at_pick_past_bytes_and_matching_sidecars(home, cli):
     dest = home.root("personal") / "projects" / SHORT_PROJECT / f"{SHORT_ID}.jsonl"
     assert dest.read_bytes() == original
 
-    newest = cli.json("restore", SHORT_ID, "--to", "work", "--project", "/elsewhere")
+    # work holds the id already (restored above): --force moves it (issue 19: once per root)
+    newest = cli.json("restore", SHORT_ID, "--to", "work", "--project", "/elsewhere", "--force")
     assert newest["version"] == 2
     new_side = Path(newest["path"]).parent / SHORT_ID / "tool-results"
     assert (new_side / "old.txt").read_bytes() == b"first output, edited\n"
@@ -248,11 +249,15 @@ def test_turns_keeps_the_id_only_where_the_target_lacks_it(archived, cli):
 
 def test_project_rewrites_only_cwd(archived, cli):
     src = source(archived, "personal", FASTHOOKS_ID)
-    data = cli.json("restore", FASTHOOKS_ID, "--to", "personal", "--project", "/new/place")
+    old_bytes = src.read_bytes()
+    # The id is in personal already: --force moves it to the new place (once per root).
+    data = cli.json("restore", FASTHOOKS_ID, "--to", "personal", "--project", "/new/place",
+                    "--force")
+    assert not src.exists()
     dest = Path(data["path"])
     assert dest == archived.root("personal") / "projects" / "-new-place" / f"{FASTHOOKS_ID}.jsonl"
     assert data["resume_command"] == f"cd /new/place && ccs personal --resume {FASTHOOKS_ID}"
-    old_lines = src.read_bytes().splitlines()
+    old_lines = old_bytes.splitlines()
     new_lines = dest.read_bytes().splitlines()
     assert len(old_lines) == len(new_lines)
     changed = 0
@@ -428,7 +433,7 @@ def test_json_keys(archived, cli):
     data = cli.json("restore", WORK_ID, "--to", "personal", "--dry-run")
     assert set(data) == {
         "session_id", "profile", "path", "files", "resume_command", "source_profile",
-        "version", "dry_run",
+        "version", "dry_run", "notes", "moved_from",
     }
     assert data["dry_run"] is True and data["profile"] == "personal"
     assert data["source_profile"] == "work" and data["version"] == 1

@@ -51,6 +51,10 @@ FromOpt = Annotated[
     typer.Option("--from", help="Read the copy of this profile when several hold the session."),
 ]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Only this profile.")]
+AgentOpt = Annotated[
+    str | None,
+    typer.Option("--agent", help="Only sessions of this agent: claude (Claude Code) or codex."),
+]
 ProjectOpt = Annotated[
     str | None, typer.Option("--project", help="Project path contains this (any case).")
 ]
@@ -244,12 +248,20 @@ def context_threshold(archive_dir: Path, given: int | None) -> int:
     return load_settings(archive_dir).context_threshold if archive_dir.is_dir() else 100_000
 
 
-def make_filters(profile, project, branch, model, tool, since, until):
+def make_filters(profile, project, branch, model, tool, since, until, agent=None):
     """The filters of the shared listing and search options, dates parsed."""
     from ..dates import parse_when
     from ..filters import SearchFilters
 
+    if agent is not None:
+        from ..sources import AGENTS
+
+        if agent not in AGENTS:
+            from ..errors import UsageError
+
+            raise UsageError(f"unknown agent {agent!r}", hint=f"use one of: {', '.join(AGENTS)}")
     return SearchFilters(
+        agent=agent,
         profile=profile,
         project=project,
         branch=branch,

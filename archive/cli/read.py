@@ -15,6 +15,7 @@ import typer
 from ..errors import EXIT_FAILURE
 from ..text import copies_note
 from .common import (
+    AgentOpt,
     ArchiveDirOpt,
     BranchOpt,
     FromOpt,
@@ -55,7 +56,9 @@ def roots(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt
     """List the config roots (profiles) that ingest reads.
 
     The default root is $CLAUDE_CONFIG_DIR or ~/.claude; each ~/.ccs/instances/NAME is a profile
-    NAME; more come from [roots] in the archive's config.toml and from --root NAME=PATH.
+    NAME. Codex CLI homes are profiles of agent codex: $CODEX_HOME or ~/.codex (profile codex)
+    and each ~/.ccs/codex-instances/NAME (codex-NAME). More come from [roots] in the archive's
+    config.toml and from --root NAME=PATH.
 
     Example: archive roots --root old=/mnt/backup/.claude
     """
@@ -71,7 +74,7 @@ def roots(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt
     if json:
         print_json(
             [
-                {k: row[k] for k in ("profile", "path", "exists", "session_files")}
+                {k: row[k] for k in ("profile", "agent", "path", "exists", "session_files")}
                 | {"aliases": row["aliases"], "projects_shared_with": row["projects_shared_with"]}
                 for row in rows
             ]
@@ -174,6 +177,7 @@ def cat(
 @command()
 def search(
     query: Annotated[str, typer.Argument(help="Words, \"phrases\", AND/OR/NOT, field:term.")],
+    agent: AgentOpt = None,
     profile: ProfileOpt = None,
     project: ProjectOpt = None,
     branch: BranchOpt = None,
@@ -204,7 +208,7 @@ def search(
     """
     from ..query import search as run_search
 
-    filters = make_filters(profile, project, branch, model, tool, since, until)
+    filters = make_filters(profile, project, branch, model, tool, since, until, agent)
     with open_repo(archive_path(archive_dir)) as repo:
         if session:
             filters.session_ids = [repo.session_copies(session)[0].session_id]
@@ -227,6 +231,7 @@ def search(
 
 @command()
 def sessions(
+    agent: AgentOpt = None,
     profile: ProfileOpt = None,
     project: ProjectOpt = None,
     branch: BranchOpt = None,
@@ -259,7 +264,7 @@ def sessions(
     from ..views import list_sessions
 
     adir = archive_path(archive_dir)
-    filters = make_filters(profile, project, branch, model, tool, since, until)
+    filters = make_filters(profile, project, branch, model, tool, since, until, agent)
     filters.name = name
     if bloated:
         filters.min_context = context_threshold(adir, threshold)

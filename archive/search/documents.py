@@ -26,6 +26,7 @@ class IndexedSession:
     session: transcript.Session  # parsed
     parent_session_id: str | None = None  # for sub-agents
     gone_from_source: bool = False
+    agent: str = "claude"  # the source that wrote it (archive.sources)
 
 
 def naive_utc(dt: datetime | None) -> datetime | None:
@@ -54,6 +55,7 @@ def _common_fields(doc: IndexedSession) -> dict:
         "key": doc.key,
         "session_id": s.session_id or doc.key,
         "profile": doc.profile,
+        "agent": doc.agent,
         "is_subagent": bool(s.is_subagent),
     }
     for name, value in (

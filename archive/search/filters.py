@@ -20,6 +20,8 @@ def filter_query(reader, f: SearchFilters | None):
     parts = []
     if f.profile:
         parts.append(Q.Term("profile", f.profile))
+    if f.agent:
+        parts.append(Q.Term("agent", f.agent))
     if f.branch:
         parts.append(Q.Term("branch", f.branch))
     if f.tool:

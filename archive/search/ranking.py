@@ -41,6 +41,7 @@ class Hit:
     is_subagent: bool
     agent_id: str | None
     gone_from_source: bool
+    agent: str = "claude"  # the source of the session (archive.sources)
 
 
 @dataclass
@@ -251,5 +252,6 @@ def _to_hit(r: _Raw, session: dict | None, hl: Highlighter, texts: dict) -> Hit:
         is_subagent=bool(st.get("is_subagent")),
         agent_id=st.get("agent_id"),
         gone_from_source=bool(session.get("gone_from_source")),
+        agent=st.get("agent") or "claude",
     )
 

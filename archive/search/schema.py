@@ -9,7 +9,8 @@ index would otherwise silently miss words or fail to unpickle.
 Versions: 1 kept each document's texts in its stored fields; 2 keeps them in the ``src`` column,
 so ranking reads only small stored fields and the texts are read for the hits shown; 3 is 2
 with the schema's classes moved from ``index_schema`` to ``archive.search`` (Whoosh pickles the
-schema with the index, class paths included).
+schema with the index, class paths included); 4 adds ``agent``, the source of the session
+(``claude``, ``codex``), for ``--agent``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, Schem
 from ._whoosh.fields import AnalyzedText, TextsColumn
 from .analysis import text_analyzer
 
-SCHEMA_VERSION: int = 3
+SCHEMA_VERSION: int = 4
 
 # Searched when a query word has no ``field:`` prefix, most important first (snippets prefer
 # the earlier fields too).
@@ -73,6 +74,7 @@ def build_schema() -> Schema:
         agent_id=ID(stored=True),
         is_subagent=BOOLEAN(stored=True),
         profile=ID(stored=True),
+        agent=ID(stored=True),
         project=ID(stored=True),
         branch=ID(stored=True),
         models=KEYWORD(commas=True, lowercase=True),
