@@ -601,9 +601,12 @@ class Catalog:
 
     # -- derived session metadata -------------------------------------------------------------
 
-    def files_to_index(self) -> list[tuple[FileRow, VersionRow, int | None, int]]:
-        """Transcripts whose newest version is not the one the derived views describe:
-        (file, newest version, version described now or None, turns described now)."""
+    def files_to_index(
+        self, every: bool = False
+    ) -> list[tuple[FileRow, VersionRow, int | None, int]]:
+        """Transcripts whose newest version is not the one the derived views describe (all
+        of them with ``every``, for a rebuild): (file, newest version, version described now
+        or None, turns described now)."""
         cur = self.conn.execute(
             f"SELECT {', '.join('f.' + c.strip() for c in _FILE_COLS.split(','))}, "
             f"{', '.join('v.' + c.strip() for c in _VERSION_COLS.split(','))}, "
@@ -612,9 +615,10 @@ class Catalog:
             "AND v.seq = (SELECT MAX(seq) FROM versions WHERE file_id = f.id) "
             "LEFT JOIN session_meta m ON m.file_id = f.id "
             "WHERE f.kind IN ('session', 'subagent', 'history') "
-            "AND (m.version_id IS NULL OR m.version_id != v.id) "
+            "AND (? OR ((m.version_id IS NULL OR m.version_id != v.id) "
             "AND NOT EXISTS (SELECT 1 FROM index_skipped s "
-            "WHERE s.file_id = f.id AND s.version_id = v.id) ORDER BY f.id"
+            "WHERE s.file_id = f.id AND s.version_id = v.id))) ORDER BY f.id",
+            (int(every),),
         )
         nf = len(_FILE_COLS.split(","))
         nv = len(_VERSION_COLS.split(","))

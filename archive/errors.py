@@ -16,7 +16,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # some files failed, damage found, no search hit
 EXIT_USAGE = 2  # bad arguments, unknown or ambiguous session
 EXIT_EXISTS = 3  # restore target already exists
-EXIT_DAMAGED = 65  # the catalog is missing, empty or unreadable: `archive repair`
+EXIT_DAMAGED = 65  # archive data cannot be read: the catalog (`archive repair`), the index
 EXIT_IO = 74  # the disk is full, or reading/writing the archive failed
 EXIT_LOCKED = 75  # another ingest holds the archive lock
 
@@ -140,3 +140,10 @@ def environment_errors(fn):
             raise known from None
 
     return wrapped
+
+
+class IndexDamaged(ArchiveError):
+    """The index cannot be read (a truncated or garbled segment): derived data, so ``archive
+    reindex`` rebuilds it from the archive."""
+
+    exit_code = EXIT_DAMAGED

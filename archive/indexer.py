@@ -141,80 +141,57 @@ def update_index(
 ) -> IndexStats:
     """Index every transcript whose newest version is not indexed yet (all with ``rebuild``).
 
+    A rebuild (``reindex``, an index of another schema version, no usable index) is written
+    beside the live index and made live by one rename when complete: searches answer from
+    the old index meanwhile, and a kill leaves it serving. ``session_meta`` is replaced after
+    the switch, so it never describes more than the live index holds.
+
     ``tool_output_cap`` and ``procs`` default to the archive's config.toml ([index]), then to
     8 KiB per tool call and ``index_procs``'s choice. The caller holds the archive lock."""
     stats = IndexStats()
-    fresh = rebuild or not (repo.index_dir / "meta.json").exists()
-    todo = None if fresh else repo.catalog.files_to_index()
+    index_dir = repo.index_dir
+    # index.new / index.old (search.folder's names): left by a killed rebuild.
+    leftover = any(os.path.lexists(f"{index_dir}.{tag}") for tag in ("new", "old"))
+    fresh = rebuild or not (index_dir / "meta.json").exists()
+    todo = None if fresh or leftover else repo.catalog.files_to_index()
     if todo == []:
         return stats  # nothing new: a no-op ingest does not even import Whoosh
     from . import search as index  # whoosh: imported only by commands that index
 
-    if not fresh and index.schema_outdated(repo.index_dir):
+    if leftover:
+        index.clean_leftovers(index_dir)
+        fresh = fresh or not (index_dir / "meta.json").exists()
+        todo = None if fresh else repo.catalog.files_to_index()
+        if todo == []:
+            return stats
+    if not fresh and index.schema_outdated(index_dir):
         fresh = stats.rebuilt = True  # built by an older version: derived data, rebuild it
-    if fresh or index.indexed_snapshot(repo.index_dir) is None:
-        # Rebuild, or no usable index (first run, deleted by hand, an ingest killed while
-        # creating it, or an older version's kill that left a Whoosh TOC without meta.json,
-        # which every later ingest would refuse as "schema version unknown"): start from an
-        # empty index, and the derived table must not claim otherwise.
-        index.clear_index(repo.index_dir)
-        with repo.catalog.transaction():
+    if not fresh and index.indexed_snapshot(index_dir) is None:
+        # No usable index (an ingest killed while creating it, or an older version's kill
+        # that left a Whoosh TOC without meta.json, which every later ingest would refuse as
+        # "schema version unknown"): build one from everything.
+        fresh = True
+    if fresh:
+        return _rebuild(repo, snapshot_id, stats, tool_output_cap, procs, progress)
+    try:
+        with _writer(repo, todo, stats, procs, index_dir) as writer:
+            meta_rows = _index_todo(repo, writer, todo, stats, tool_output_cap, progress)
+            writer.commit(snapshot_id)
+    except index.WRITE_DAMAGE_ERRORS as exc:
+        raise index.damaged(exc) from None  # the archive is fine; `archive reindex` heals it
+    crash_point("after-index-before-meta")
+    _record(repo, meta_rows, stats)
+    return stats
+
+
+def _record(repo: Repository, meta_rows: list[dict], stats: IndexStats, *,
+            replace: bool = False) -> None:
+    """``session_meta`` rows and skips for what the live index now holds (``replace``: all
+    that it holds, after a rebuild)."""
+    with repo.catalog.transaction():
+        if replace:
             repo.catalog.clear_session_meta()
             repo.catalog.clear_index_skipped()
-        todo = repo.catalog.files_to_index()
-    if not todo and index.indexed_snapshot(repo.index_dir) is not None:
-        return stats
-    settings = load_settings(repo.archive_dir)
-    if tool_output_cap is None:
-        tool_output_cap = settings.tool_output_cap
-    if procs is None:
-        new_bytes = sum(_new_bytes(repo, version, described) for _f, version, described, _t in todo)
-        largest = max((v.size for _f, v, _d, _t in todo), default=0)
-        procs = index_procs(new_bytes, settings.index_procs, largest)
-    stats.procs = procs
-    meta_rows = []
-    archived: set[str] | None = None
-    # 64 MB of Whoosh pool in all keeps a first ingest's peak RSS under 300 MB (256 MB: ~400
-    # MB); two workers get half each (a pool past its limit spills sorted runs to disk).
-    limitmb = INDEX_POOL_MB // procs
-    with index.IndexWriter(repo.index_dir, limitmb=limitmb, procs=procs) as writer:
-        for n, (file, version, described, described_turns) in enumerate(todo, 1):
-            if file.kind == "history":
-                if archived is None:
-                    archived = repo.catalog.archived_session_ids()
-                try:
-                    stats.documents += _index_history(repo, writer, file, version, archived)
-                except Damaged as exc:
-                    _skip(stats, file, version, exc)
-                    continue
-                meta_rows.append(_meta_row(file, version, Session()))
-                continue
-            try:
-                session = parse_version(repo, file, version, tool_output_cap=tool_output_cap)
-            except Damaged as exc:
-                _skip(stats, file, version, exc)
-                continue
-            from_turn = 1
-            if described is not None and version.appended_to == described:
-                from_turn = max(1, described_turns)
-            doc = index.IndexedSession(
-                key=doc_key(file),
-                profile=file.profile,
-                session=session,
-                parent_session_id=file.session_id if file.kind == "subagent" else None,
-                agent=sources.for_relpath(file.relpath).agent,
-            )
-            stats.documents += writer.replace_session(doc, from_turn=from_turn)
-            stats.transcripts += 1
-            stats.turns += len(session.turns)
-            stats.bad_lines += session.bad_lines
-            stats.bytes_parsed += version.size
-            meta_rows.append(_meta_row(file, version, session))
-            if progress:
-                progress(n, len(todo))
-        writer.commit(snapshot_id)
-    crash_point("after-index-before-meta")
-    with repo.catalog.transaction():
         repo.catalog.put_session_meta(meta_rows)
         repo.catalog.set_index_skipped(
             [r["file_id"] for r in meta_rows],
@@ -222,7 +199,87 @@ def update_index(
         )
     for s in stats.skipped:
         del s["file_id"], s["version_id"]  # catalog ids: not for the user
+
+
+def _rebuild(repo, snapshot_id, stats, tool_output_cap, procs, progress) -> IndexStats:
+    """Every transcript from its first turn into ``index.new/``, then make it live, then let
+    ``session_meta`` describe it. A kill before the switch leaves the old index and the
+    old ``session_meta`` (which describes it); a kill between the switch and ``session_meta``
+    leaves rows older than the index, which only makes the next ingest index those
+    transcripts again (replacing is idempotent)."""
+    from . import search as index
+
+    todo = [(f, v, None, 0) for f, v, _d, _t in repo.catalog.files_to_index(every=True)]
+    new_dir = index.start_beside(repo.index_dir)
+    with _writer(repo, todo, stats, procs, new_dir) as writer:
+        meta_rows = _index_todo(repo, writer, todo, stats, tool_output_cap, progress)
+        writer.commit(snapshot_id)
+    crash_point("rebuilt-before-switch")
+    index.make_live(repo.index_dir, new_dir, durable=repo.store.durable)
+    crash_point("after-index-before-meta")
+    _record(repo, meta_rows, stats, replace=True)
     return stats
+
+
+def _writer(repo: Repository, todo, stats: IndexStats, procs: int | None, index_dir):
+    """The IndexWriter for ``todo``: ``procs`` processes (config.toml's, else chosen by the
+    batch's size), 64 MB of Whoosh pool in all."""
+    from . import search as index
+
+    if procs is None:
+        settings = load_settings(repo.archive_dir)
+        new_bytes = sum(_new_bytes(repo, version, described) for _f, version, described, _t in todo)
+        largest = max((v.size for _f, v, _d, _t in todo), default=0)
+        procs = index_procs(new_bytes, settings.index_procs, largest)
+    stats.procs = procs
+    # 64 MB of Whoosh pool in all keeps a first ingest's peak RSS under 300 MB (256 MB: ~400
+    # MB); two workers get half each (a pool past its limit spills sorted runs to disk).
+    return index.IndexWriter(index_dir, limitmb=INDEX_POOL_MB // procs, procs=procs)
+
+
+def _index_todo(repo, writer, todo, stats: IndexStats, tool_output_cap, progress) -> list[dict]:
+    """Write the documents of every transcript in ``todo``; their ``session_meta`` rows."""
+    from . import search as index
+
+    if tool_output_cap is None:
+        tool_output_cap = load_settings(repo.archive_dir).tool_output_cap
+    meta_rows = []
+    archived: set[str] | None = None
+    for n, (file, version, described, described_turns) in enumerate(todo, 1):
+        if file.kind == "history":
+            if archived is None:
+                archived = repo.catalog.archived_session_ids()
+            try:
+                stats.documents += _index_history(repo, writer, file, version, archived)
+            except Damaged as exc:
+                _skip(stats, file, version, exc)
+                continue
+            meta_rows.append(_meta_row(file, version, Session()))
+            continue
+        try:
+            session = parse_version(repo, file, version, tool_output_cap=tool_output_cap)
+        except Damaged as exc:
+            _skip(stats, file, version, exc)
+            continue
+        from_turn = 1
+        if described is not None and version.appended_to == described:
+            from_turn = max(1, described_turns)
+        doc = index.IndexedSession(
+            key=doc_key(file),
+            profile=file.profile,
+            session=session,
+            parent_session_id=file.session_id if file.kind == "subagent" else None,
+            agent=sources.for_relpath(file.relpath).agent,
+        )
+        stats.documents += writer.replace_session(doc, from_turn=from_turn)
+        stats.transcripts += 1
+        stats.turns += len(session.turns)
+        stats.bad_lines += session.bad_lines
+        stats.bytes_parsed += version.size
+        meta_rows.append(_meta_row(file, version, session))
+        if progress:
+            progress(n, len(todo))
+    return meta_rows
 
 
 def _skip(stats: IndexStats, file: FileRow, version: VersionRow, exc: Damaged) -> None:

@@ -19,23 +19,41 @@ from . import _whoosh  # noqa: F401  first: imports Whoosh without its heavy ext
 # isort: split
 from .documents import IndexedSession
 from .filters import SearchFilters
-from .folder import clear_index, doc_count, indexed_snapshot, open_index, schema_outdated
+from .folder import (
+    DAMAGE_ERRORS,
+    WRITE_DAMAGE_ERRORS,
+    clean_leftovers,
+    clear_index,
+    damaged,
+    doc_count,
+    indexed_snapshot,
+    make_live,
+    open_index,
+    schema_outdated,
+    start_beside,
+)
 from .query_text import parse_query
 from .ranking import Hit, search
 from .schema import SCHEMA_VERSION
 from .writer import IndexWriter
 
 __all__ = [
+    "DAMAGE_ERRORS",
     "SCHEMA_VERSION",
+    "WRITE_DAMAGE_ERRORS",
     "Hit",
     "IndexWriter",
     "IndexedSession",
     "SearchFilters",
+    "clean_leftovers",
     "clear_index",
+    "damaged",
     "doc_count",
     "indexed_snapshot",
+    "make_live",
     "open_index",
     "parse_query",
     "schema_outdated",
     "search",
+    "start_beside",
 ]

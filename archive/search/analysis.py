@@ -1,8 +1,10 @@
-"""How text becomes terms: words split at non-letters, CJK runs as bigrams, stop words, stems.
+"""How text becomes terms: words split at non-letters, CJK runs as bigrams, stop words, stems;
+and which runs of characters are data, not words, and are left out of the index.
 
 The same analyzer runs at index time and on queries, so changing anything here changes what
-the index holds: bump ``schema.SCHEMA_VERSION``. The filter classes are pickled by reference
-into the index's table of contents, so their names and this module's path are on-disk format.
+the index holds: bump ``schema.SCHEMA_VERSION`` when an index built before would answer wrongly.
+The filter classes are pickled by reference into the index's table of contents, so their names
+and this module's path are on-disk format.
 """
 
 from __future__ import annotations
@@ -128,6 +130,77 @@ def text_analyzer():
         | StopUnlessCJKFilter()
         | StemFilter(lang="en", cachesize=50000)
     )
+
+
+# Data pasted into a prompt or printed by a tool (base64 blobs, data: URIs, hex dumps, keys)
+# would make every few characters a term of its own: 8 MiB of base64 made a 67 MiB index.
+# A run of NOISE_MIN or more characters of the base64/base64url alphabet is left out of the
+# document's indexed and stored text (replaced by NOISE_MARK) when it looks random: it holds a
+# digit and its character class (upper, lower, digit) changes at 30% or more of its first 256
+# characters (random base64 ~58%, long hex ~47%, the structured start of a PNG ~34%;
+# identifiers rarely hold digits, and change class at 10-35%; words and paths less). Runs of
+# hex pieces of up to 64 digits (git SHAs, SHA-256 digests, UUIDs) stay, and so do shorter
+# runs: tokens and keys of up to 47 characters (a GitHub token has 40) can still be searched
+# for, while blobs are longer (base64 lines have 64 or 76 characters, or are one run). A run
+# the masking step recognises as a credential stays too (it is masked wherever it is shown).
+NOISE_MIN = 48
+NOISE_MARK = "\u2026"
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-"
+_SHAPE = bytes(0x61 if c in _ALPHABET else 0x20 for c in range(256))  # alphabet: a; else: space
+_LONG_RUN = b"a" * NOISE_MIN
+_CLASS_CHANGE = re.compile(r"[a-z](?=[A-Z0-9])|[A-Z](?=[a-z0-9])|[0-9](?=[A-Za-z])")
+_NOT_HEX_ID = re.compile(r"[g-zG-Z]|[0-9a-fA-F]{65}")
+_DIGIT = re.compile(r"[0-9]")
+
+
+def is_noise(run: str) -> bool:
+    """True for a run that looks like encoded data rather than words or an id."""
+    if _NOT_HEX_ID.search(run) is None:
+        return False  # hex pieces of at most 64 digits: ids people search for
+    sample = run[:256]
+    if _DIGIT.search(sample) is None:
+        return False
+    return len(_CLASS_CHANGE.findall(sample)) >= 0.3 * (len(sample) - 1)
+
+
+def _credential(text: str, start: int, end: int) -> bool:
+    """The run is (or ends) a credential the masking step recognises (``sk-ant-…``, a
+    ``password=`` value): kept, so a search finds where a key was pasted and its snippet says
+    ``[REDACTED:<kind>]`` instead of an ellipsis. A label may stand just before the run."""
+    from archive.redact import find_secrets  # only when a run looks like data: rare
+
+    lo = max(0, start - 64)
+    first, last = start - lo, end - lo
+    # The credential must be the run (a label may begin it): a trigger met by chance inside a
+    # blob keeps no blob.
+    return any(f.start <= first + 16 and f.end >= last - 2
+               for f in find_secrets(text[lo:end]))
+
+
+def elide_noise(text: str) -> str:
+    """``text`` with each random-looking run of NOISE_MIN+ base64 characters replaced by
+    NOISE_MARK. Texts without such a run (nearly all) are returned as they are after a scan at
+    C speed: the text's shape (alphabet or not) as bytes, searched for a long run."""
+    if len(text) < NOISE_MIN:
+        return text
+    shape = text.encode("ascii", "replace").translate(_SHAPE)  # one byte per character
+    start = shape.find(_LONG_RUN)
+    if start < 0:
+        return text
+    parts: list[str] = []
+    last = 0
+    while start >= 0:
+        end = shape.find(b" ", start)
+        if end < 0:
+            end = len(shape)
+        if is_noise(text[start:end]) and not _credential(text, start, end):
+            parts += (text[last:start], NOISE_MARK)
+            last = end
+        start = shape.find(_LONG_RUN, end)
+    if not parts:
+        return text
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 _WORD = re.compile(r"[^\W_]+")

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from .analysis import elide_noise
+
 if TYPE_CHECKING:  # the parser module is not needed to search
     from archive import transcript
 
@@ -96,6 +98,7 @@ def turn_doc(doc: IndexedSession, turn: transcript.Turn, session_files: set[str]
         "tool_input": "\n".join(c.input_text for c in calls if c.input_text),
         "tool_output": "\n".join(_tool_output(c.output) for c in calls if c.output),
     }
+    texts = {name: elide_noise(value) for name, value in texts.items()}  # data is not words
     for name, value in texts.items():
         _put(fields, name, value)
     _put(fields, "tools", ",".join(dict.fromkeys(c.name for c in calls if c.name)))
@@ -125,6 +128,7 @@ def session_doc(doc: IndexedSession) -> dict:
         "models": ",".join(s.models),
         "files": "\n".join(s.files),
     }
+    texts = {name: elide_noise(value) for name, value in texts.items()}
     for name, value in texts.items():
         _put(fields, name, value)
     fields["session_key"] = doc.key

@@ -1,29 +1,77 @@
 """The index folder: creating it, its ``meta.json`` (schema version, last indexed snapshot),
-its permissions, and opening the committed index.
+its permissions, opening the committed index, and making a rebuilt index live.
 
 An index is derived data: whatever is wrong with the folder (another schema version, a
-half-created index), the answer is to rebuild it from the archive.
+half-created index, a damaged segment), the answer is to rebuild it from the archive. A
+rebuild is written beside the live index (``index.new/``) and made live by one rename, so
+searches keep answering from the old index until then, and a killed rebuild leaves the old
+index serving; what such a kill leaves beside it is removed by the next writer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import pickle
 import re
 import shutil
+import struct
+import sys
+import time
+import zlib
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
-from archive.errors import ArchiveError, IndexOutOfDate
+from archive.errors import ArchiveError, IndexDamaged, IndexOutOfDate
+from archive.faults import crash_point
+from archive.fsutil import atomic_write, fsync_dir, private_umask
 
 from .schema import SCHEMA_VERSION, build_schema
 
 INDEX_NAME = "MAIN"
 META_FILE = "meta.json"
 REINDEX_HINT = "run `archive reindex`, or the next ingest that archives anything rebuilds it"
+# Beside the live ``index/``: a rebuild in progress, and the index it replaced (both removed
+# by the next writer when a kill left them).
+STAGING = "new"
+RETIRED = "old"
+# What reading a truncated or garbled segment raises inside Whoosh (its files are pickles,
+# packed integers and zlib streams): damaged data, not a bug of ours.
+DAMAGE_ERRORS = (
+    pickle.UnpicklingError,
+    EOFError,
+    struct.error,
+    zlib.error,
+    UnicodeDecodeError,
+    OverflowError,
+    IndexError,
+    KeyError,
+    ValueError,
+    AssertionError,
+    MemoryError,
+    TypeError,  # Whoosh's varint reader on an emptied table of contents
+    NotADirectoryError,
+    IsADirectoryError,
+)
+
+# The subset an ingest's writer takes as damage (it also runs our parsing code, whose
+# ValueError or KeyError would be a bug, not a damaged index).
+WRITE_DAMAGE_ERRORS = (pickle.UnpicklingError, EOFError, struct.error, zlib.error)
+
+
+def damaged(exc: BaseException) -> IndexDamaged:
+    """The one-line error for an index that cannot be read (the exception's type names what
+    failed; its text may quote indexed bytes, so it is left out)."""
+    kind = type(exc)
+    name = kind.__name__ if kind.__name__ != "error" else f"{kind.__module__}.error"
+    return IndexDamaged(
+        f"the search index is damaged ({name} reading it)",
+        hint="run `archive reindex` to rebuild it from the archive",
+    )
 
 
 def storage(index_dir: Path) -> FileStorage:
@@ -43,23 +91,9 @@ def read_meta(index_dir: Path) -> dict | None:
 
 
 def write_meta(index_dir: Path, meta: dict) -> None:
-    """Atomic (temp + fsync + rename), 0600: a crash leaves the old or the new file."""
-    index_dir = Path(index_dir)
-    tmp = index_dir / f".{META_FILE}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, json.dumps(meta, sort_keys=True).encode() + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, index_dir / META_FILE)
-    with contextlib.suppress(OSError):
-        dfd = os.open(index_dir, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    """Atomic (temp + fsync + rename + fsync of the folder), 0600: a crash leaves the old or
+    the new file."""
+    atomic_write(Path(index_dir) / META_FILE, json.dumps(meta, sort_keys=True).encode() + b"\n")
 
 
 def make_dir(index_dir: Path) -> None:
@@ -76,15 +110,6 @@ def secure_tree(index_dir: Path) -> None:
                 if os.lstat(path).st_mode & 0o777 != mode:
                     os.chmod(path, mode)
     os.chmod(index_dir, 0o700)
-
-
-@contextlib.contextmanager
-def private_umask():
-    old = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def create_empty(index_dir: Path) -> None:
@@ -131,7 +156,7 @@ def exists(index_dir: Path) -> bool:
 def open_index(index_dir: Path):
     """Open the committed index for reading; checks the schema version first."""
     index_dir = Path(index_dir)
-    if not exists(index_dir):
+    if not exists(index_dir) and not _switched_in(index_dir):
         raise ArchiveError("no index yet: run `archive ingest`")
     check_version(index_dir)
     try:
@@ -143,6 +168,20 @@ def open_index(index_dir: Path):
         raise IndexOutOfDate(
             f"index cannot be read by this version ({e})", hint=REINDEX_HINT
         ) from None
+    except DAMAGE_ERRORS as e:
+        raise damaged(e) from None
+
+
+def _switched_in(index_dir: Path, wait: float = 2.0) -> bool:
+    """Where the filesystem cannot exchange two folders, a rebuilt index goes live by two
+    renames (``index`` → ``index.old``, ``index.new`` → ``index``): a search that falls in
+    between waits for the second one rather than reporting no index."""
+    deadline = time.monotonic() + wait
+    while os.path.isdir(beside(index_dir, RETIRED)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        if exists(index_dir):
+            return True
+    return False
 
 
 def indexed_snapshot(index_dir: Path) -> int | None:
@@ -153,20 +192,135 @@ def indexed_snapshot(index_dir: Path) -> int | None:
 
 
 def clear_index(index_dir: Path) -> None:
-    """Remove everything in the index folder and create an empty index (for reindex).
+    """Remove everything in the index folder and create an empty index in place.
 
-    The caller holds the archive lock. Searches running meanwhile keep their open files
-    (POSIX) or fail once; new searches see an empty index until reindex commits.
-    """
+    Only for an index that serves nothing (none yet, or one searches refuse); a rebuild of a
+    live index goes through ``start_beside`` and ``make_live`` instead."""
     index_dir = Path(index_dir)
-    if index_dir.is_dir():
+    if index_dir.is_dir() and not index_dir.is_symlink():
         for entry in os.scandir(index_dir):
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
             else:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
+    else:
+        remove_tree(index_dir)
     create_empty(index_dir)
+
+
+def beside(index_dir: Path, tag: str) -> Path:
+    """``index.new`` / ``index.old``: in the same folder, so a rename moves them."""
+    index_dir = Path(index_dir)
+    return index_dir.with_name(f"{index_dir.name}.{tag}")
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder (or whatever else sits at ``path``); gone already is fine."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return
+        shutil.rmtree(path)  # still there (a file appeared meanwhile): say why
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def leftovers(index_dir: Path) -> list[Path]:
+    """What a killed rebuild left beside the live index."""
+    return [p for p in (beside(index_dir, STAGING), beside(index_dir, RETIRED))
+            if os.path.lexists(p)]
+
+
+def clean_leftovers(index_dir: Path) -> None:
+    """Remove a half-built ``index.new/`` (never live) and a replaced ``index.old/``. When the
+    live index is missing because a kill fell between the two renames of the fallback switch,
+    the replaced index is put back first: the catalog's ``session_meta`` still describes it.
+    The caller holds the archive lock."""
+    index_dir = Path(index_dir)
+    retired = beside(index_dir, RETIRED)
+    if not os.path.lexists(index_dir) and retired.is_dir() and not retired.is_symlink():
+        os.rename(retired, index_dir)
+        fsync_dir(index_dir.parent)
+    for path in leftovers(index_dir):
+        remove_tree(path)
+
+
+def start_beside(index_dir: Path) -> Path:
+    """An empty index in ``index.new/`` for a rebuild, beside the live one (untouched)."""
+    new_dir = beside(index_dir, STAGING)
+    remove_tree(new_dir)
+    create_empty(new_dir)
+    return new_dir
+
+
+def make_live(index_dir: Path, new_dir: Path, *, durable: bool = True) -> None:
+    """Make the committed index in ``new_dir`` the live ``index_dir`` with one rename.
+
+    Its files are made durable first; then the two folders are exchanged atomically
+    (``renameat2(RENAME_EXCHANGE)`` on Linux, ``renamex_np(RENAME_SWAP)`` on macOS), so at
+    every instant ``index/`` is a complete index, the old or the new; the folder holding both
+    is fsync'ed, and the replaced index is removed. Where no exchange exists the switch is
+    two renames, which searches wait out (``open_index``) and ``clean_leftovers`` repairs.
+    Searches that had the old index open keep their open files; their next search opens the
+    new one (a file they open later is gone, which the search retries)."""
+    index_dir, new_dir = Path(index_dir), Path(new_dir)
+    if durable:
+        fsync_tree(new_dir)
+    retired: Path | None = None
+    if os.path.lexists(index_dir):
+        if exchange(new_dir, index_dir):
+            retired = new_dir  # it now holds the replaced index
+        else:
+            retired = beside(index_dir, RETIRED)
+            remove_tree(retired)
+            os.rename(index_dir, retired)
+            crash_point("index-between-renames")
+            os.rename(new_dir, index_dir)
+    else:
+        os.rename(new_dir, index_dir)
+    fsync_dir(index_dir.parent)
+    crash_point("index-live-before-cleanup")
+    if retired is not None:
+        remove_tree(retired)
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically; False where the system or the filesystem cannot."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if sys.platform.startswith("linux") and hasattr(libc, "renameat2"):
+            at_fdcwd, rename_exchange = -100, 2
+            rc = libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b),
+                                rename_exchange)
+        elif sys.platform == "darwin" and hasattr(libc, "renamex_np"):
+            rc = libc.renamex_np(os.fsencode(a), os.fsencode(b), 2)  # RENAME_SWAP
+        else:
+            return False
+    except OSError:
+        return False
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV):
+        return False  # not supported here: the caller falls back to two renames
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def fsync_tree(path: Path) -> None:
+    """fsync every file under ``path`` and the folders holding them."""
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(root))
 
 
 def doc_count(index_dir: Path) -> int:

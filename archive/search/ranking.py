@@ -18,7 +18,7 @@ from ._whoosh.blocks import preload_lengths
 from ._whoosh.scorer import FastScorer, weighting
 from .documents import texts_of
 from .filters import SearchFilters, filter_query
-from .folder import check_version, open_index, toc_names
+from .folder import DAMAGE_ERRORS, check_version, damaged, open_index, toc_names
 from .query_text import parse_query, scored_fields
 from .snippets import Highlighter
 
@@ -82,12 +82,17 @@ def search(
             return _search(
                 Path(index_dir), query, filters, limit, group_sessions, redact, same, titles
             )
-        except FileNotFoundError:
-            # A commit deleted the segment files of the TOC we had just read: read again.
+        except FileNotFoundError as e:
+            # A commit deleted the segment files of the TOC we had just read (or a reindex
+            # made another index live): read again. Still missing: the index lost a file.
             _SEARCHERS.pop(Path(index_dir), None)
             if attempt == 2:
-                raise
+                raise damaged(e) from None
             time.sleep(0.05)
+        except DAMAGE_ERRORS as e:
+            # A truncated or garbled segment (read when opened, or lazily by this search).
+            _SEARCHERS.pop(Path(index_dir), None)
+            raise damaged(e) from None
     return []
 
 

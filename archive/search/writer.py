@@ -22,10 +22,12 @@ from ._whoosh.segment import FastSegmentWriter, codec
 from ._whoosh.toc import committed_segments
 from .documents import IndexedSession, rebuild_session_doc, session_doc, texts_of, turn_doc
 from .folder import (
+    DAMAGE_ERRORS,
     INDEX_NAME,
     META_FILE,
     check_version,
     create_empty,
+    damaged,
     exists,
     secure_tree,
     storage,
@@ -124,7 +126,10 @@ class IndexWriter:
             if not exists(self.index_dir):
                 create_empty(self.index_dir)
             check_version(self.index_dir)
-            self._ix = storage(self.index_dir).open_index(INDEX_NAME)
+            try:
+                self._ix = storage(self.index_dir).open_index(INDEX_NAME)
+            except DAMAGE_ERRORS as e:  # a garbled table of contents: `archive reindex`
+                raise damaged(e) from None
         except BaseException:
             self.close()
             raise

@@ -17,7 +17,7 @@ import zlib
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo, _lenfield
 
-from archive.errors import ArchiveError
+from archive.errors import IndexDamaged
 
 from ..folder import REINDEX_HINT
 from . import WhooshInternalsChanged, took
@@ -106,7 +106,7 @@ def term_blocks(postfile, info, fmt, local: list[int] | None, values):
         return [(ids, vals) if values == "only" else (ids, weights, vals)]
     start = info.extent()[0]
     if postfile.get(start, 4) != WHOOSH3_HEADER_MAGIC:
-        raise ArchiveError("index segment unreadable (a posting list has no block header)",
+        raise IndexDamaged("the search index is damaged (a posting list has no block header)",
                            hint=REINDEX_HINT)
     took("blocks.raw")
     return w3_blocks(postfile, start + 4, fmt.fixed_value_size(), local, values)
