@@ -355,6 +355,10 @@ class Catalog:
 
     # -- files -----------------------------------------------------------------------------
 
+    def profiles(self) -> list[str]:
+        """Every profile the archive holds files of, sorted."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT profile FROM files ORDER BY 1")]
+
     def files_of_profile(self, profile: str) -> dict[str, FileRow]:
         cur = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE profile = ?", (profile,))
         return {row[2]: FileRow(*row) for row in cur}

@@ -24,6 +24,14 @@ def list_sessions(
     repo: Repository, filters: SearchFilters, limit: int | None = None, *, sort: str = "recent"
 ) -> list[dict]:
     """Main sessions as ``sessions --json`` rows: newest first, or largest context first."""
+    return sessions_page(repo, filters, limit, sort=sort)[0]
+
+
+def sessions_page(
+    repo: Repository, filters: SearchFilters, limit: int | None = None, *, sort: str = "recent"
+) -> tuple[list[dict], int]:
+    """The first ``limit`` rows of :func:`list_sessions`, and how many sessions match in all
+    (so a listing can say what it left out)."""
     rows = repo.catalog.sessions_matching(filters)
     if sort == "context":
         rows.sort(key=lambda r: r["context_tokens"] or 0, reverse=True)
@@ -34,10 +42,11 @@ def list_sessions(
         if r["session_id"] not in seen:
             seen.add(r["session_id"])
             unique.append(r)
+    total = len(unique)
     if limit:
         unique = unique[:limit]
     copies = copy_info(repo, [r["session_id"] for r in unique])
-    return [session_row(r) | copies[r["session_id"]] for r in unique]
+    return [session_row(r) | copies[r["session_id"]] for r in unique], total
 
 
 def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:

@@ -35,6 +35,7 @@ ArchiveDirOpt = Annotated[
         show_default=False,
     ),
 ]
+SESSION_HELP = "Session: id, unique prefix, or /rename name."
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print nothing unless something failed.")
@@ -244,17 +245,37 @@ def context_threshold(archive_dir: Path, given: int | None) -> int:
     return load_settings(archive_dir).context_threshold if archive_dir.is_dir() else 100_000
 
 
+def check_profile(repo, profile: str | None) -> None:
+    """``--profile`` must name a profile the archive holds: a typo is refused (exit 2) with
+    the known names, not answered with "no match"."""
+    if profile is None:
+        return
+    known = repo.catalog.profiles()
+    if profile not in known:
+        from ..errors import UsageError
+
+        raise UsageError(f"no profile {profile!r} in the archive",
+                         hint="known: " + (", ".join(known) or "none yet; run archive ingest"))
+
+
 def make_filters(profile, project, branch, model, tool, since, until):
-    """The filters of the shared listing and search options, dates parsed."""
+    """The filters of the shared listing and search options, dates parsed; ``--since`` after
+    ``--until`` is refused (exit 2)."""
     from ..dates import parse_when
+    from ..errors import UsageError
     from ..filters import SearchFilters
 
+    start = parse_when(since) if since else None
+    end = parse_when(until, end_of_day=True) if until else None
+    if start is not None and end is not None and start > end:
+        raise UsageError(f"--since {since} is later than --until {until}",
+                         hint="swap them, or drop one")
     return SearchFilters(
         profile=profile,
         project=project,
         branch=branch,
         model=model,
         tool=tool,
-        since=parse_when(since) if since else None,
-        until=parse_when(until, end_of_day=True) if until else None,
+        since=start,
+        until=end,
     )

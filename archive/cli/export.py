@@ -14,6 +14,7 @@ import typer
 
 from ..text import copies_note, plural
 from .common import (
+    SESSION_HELP,
     ArchiveDirOpt,
     FromOpt,
     VersionOpt,
@@ -34,7 +35,7 @@ class ExportFormat(StrEnum):
 
 @command()
 def export(
-    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     fmt: Annotated[
         ExportFormat, typer.Option("--format", help="md (context to start fresh), html, json.")
     ] = ExportFormat.md,

@@ -15,6 +15,7 @@ import typer
 from ..errors import EXIT_FAILURE
 from ..text import copies_note
 from .common import (
+    SESSION_HELP,
     ArchiveDirOpt,
     BranchOpt,
     FromOpt,
@@ -31,6 +32,7 @@ from .common import (
     UntilOpt,
     VersionOpt,
     archive_path,
+    check_profile,
     command,
     config_roots,
     context_threshold,
@@ -84,7 +86,7 @@ def roots(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt
 
 @command()
 def versions(
-    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     from_profile: FromOpt = None,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
@@ -143,7 +145,7 @@ def snapshots(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
 
 @command()
 def cat(
-    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     version: VersionOpt = None,
     from_profile: FromOpt = None,
     archive_dir: ArchiveDirOpt = None,
@@ -187,7 +189,7 @@ def search(
     ] = False,
     session: Annotated[
         str | None,
-        typer.Option("--session", help="Only this session (id, unique prefix, or name)."),
+        typer.Option("--session", help="Only this session (id, unique prefix, or /rename name)."),
     ] = None,
     no_redact: NoRedactOpt = False,
     archive_dir: ArchiveDirOpt = None,
@@ -206,6 +208,7 @@ def search(
 
     filters = make_filters(profile, project, branch, model, tool, since, until)
     with open_repo(archive_path(archive_dir)) as repo:
+        check_profile(repo, profile)
         if session:
             filters.session_ids = [repo.session_copies(session)[0].session_id]
         hits = run_search(
@@ -235,6 +238,9 @@ def sessions(
     since: SinceOpt = None,
     until: UntilOpt = None,
     limit: LimitOpt = 50,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every matching session (no --limit).")
+    ] = False,
     name: Annotated[
         str | None, typer.Option("--name", help="Custom name (/rename) contains this.")
     ] = None,
@@ -256,7 +262,7 @@ def sessions(
 
     Example: archive sessions --project myapp --since 2026-11-01
     """
-    from ..views import list_sessions
+    from ..views import sessions_page
 
     adir = archive_path(archive_dir)
     filters = make_filters(profile, project, branch, model, tool, since, until)
@@ -264,7 +270,8 @@ def sessions(
     if bloated:
         filters.min_context = context_threshold(adir, threshold)
     with open_repo(adir) as repo:
-        rows = list_sessions(repo, filters, limit, sort=sort)
+        check_profile(repo, profile)
+        rows, total = sessions_page(repo, filters, None if every else limit, sort=sort)
     rows = shown(rows)
     if json:
         print_json(rows)
@@ -276,11 +283,14 @@ def sessions(
 
     console = stdout()
     console.print(sessions_view(rows, width=console.width))
+    if total > len(rows):
+        console.print(f"showing {len(rows)} of {total} (--limit N, or --all)", style="dim",
+                      markup=False, highlight=False)
 
 
 @command()
 def show(
-    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     turn: Annotated[int | None, typer.Option("--turn", "-t", help="Only this turn.")] = None,
     version: VersionOpt = None,
     from_profile: FromOpt = None,
@@ -320,7 +330,7 @@ def show(
 
 @command()
 def diff(
-    session_id: Annotated[str, typer.Argument(help="Session id, unique prefix, or name.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     from_profiles: Annotated[
         list[str] | None,
         typer.Option("--from", help="A profile whose copy to compare (give two)."),
