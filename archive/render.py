@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -171,9 +172,9 @@ def repair_report(console: Console, result: RepairResult, *, forced: bool) -> No
         return
     verb = "Would rebuild" if result.dry_run else "Rebuilt"
     console.print(
-        f"{verb} the catalog from {result.manifests} manifests: {result.snapshots} snapshots, "
-        f"{result.files} files, {result.versions} versions, {result.gone_from_source} gone "
-        "from source.",
+        f"{verb} the catalog from {plural(result.manifests, 'manifest')}: "
+        f"{plural(result.snapshots, 'snapshot')}, {plural(result.files, 'file')}, "
+        f"{plural(result.versions, 'version')}, {result.gone_from_source} gone from source.",
         markup=False,
     )
     if result.reason:
@@ -190,17 +191,18 @@ def verify_report(console: Console, result: VerifyResult) -> None:
         console.print(f"damaged {d.what} {d.name}: {d.problem}", markup=False)
     status = "[green]sound[/green]" if result.ok else f"[red]{len(result.damage)} damaged[/red]"
     console.print(
-        f"Archive {status}: {result.objects_checked} objects and "
-        f"{result.versions_checked} versions checked, {result.manifests_checked} manifests"
+        f"Archive {status}: {plural(result.objects_checked, 'object')} and "
+        f"{plural(result.versions_checked, 'version')} checked, "
+        f"{plural(result.manifests_checked, 'manifest')}"
         + (
-            f"; {result.unmanifested_versions} versions in no manifest (the next ingest "
-            "records them)"
+            f"; {plural(result.unmanifested_versions, 'version')} in no manifest (the next "
+            "ingest records them)"
             if result.unmanifested_versions
             else ""
         )
         + (
-            f"; {result.unreferenced_objects} unreferenced objects (harmless, left by an "
-            "interrupted ingest)"
+            f"; {plural(result.unreferenced_objects, 'unreferenced object')} (harmless, left "
+            "by an interrupted ingest)"
             if result.unreferenced_objects
             else ""
         )
@@ -405,13 +407,13 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
         f"project {data['project'] or '-'}"
         + (f" on branch {data['branch']}" if data["branch"] else ""),
         f"{local_time(data['started'])} → {local_time(data['ended'])}, "
-        f"{data['turn_count']} turns, models {', '.join(data['models']) or '-'}",
+        f"{plural(data['turn_count'], 'turn')}, models {', '.join(data['models']) or '-'}",
     ]
     if data["context_tokens"] is not None:
         facts.append(
             f"context {data['context_tokens']:,} tokens (peak {data['peak_context_tokens']:,}"
             f"{', estimated' if data['context_estimated'] else ''}), "
-            f"{len(data['compactions'])} compactions"
+            f"{plural(len(data['compactions']), 'compaction')}"
         )
     if data["gone_from_source"]:
         facts.append("deleted at the source: this copy lives only in the archive")
@@ -446,6 +448,29 @@ def tool_line(call: dict):
                      f" ({human_size(call['output_size'])} out)"), style="dim"),
     )
     return grid
+
+
+def show_prompt_only(console: Console, data: dict) -> None:
+    """A session known only from history.jsonl: its prompts, dates and project, and why there
+    is nothing more."""
+    from rich.rule import Rule
+
+    console.print(Text("(prompt only) " + visible(data["prompts"][0]["prompt"] if data["prompts"]
+                                                  else ""), style="bold", overflow="fold"))
+    for fact in (
+        f"session {data['session_id']} (profile {', '.join(data['profiles'])})",
+        f"project {data['project'] or '-'}",
+        f"{local_time(data['started'])} → {local_time(data['ended'])}, "
+        f"{plural(len(data['prompts']), 'prompt')}",
+        "the transcript was lost before archiving: history.jsonl kept only the prompts",
+    ):
+        console.print("  " + fact, markup=False, highlight=False)
+    for p in data["prompts"]:
+        console.print(Rule(cell(f"Prompt {p['turn']} · {local_time(p['timestamp'])}"),
+                           align="left"))
+        prompt = Text("> ", style="bold cyan")
+        prompt.append(visible(p["prompt"] or ""), style="none")
+        console.print(prompt)
 
 
 def stats_table(title: str, rows: list[dict], key: str) -> Table:
@@ -524,8 +549,8 @@ def diff_report(console: Console, data: dict) -> None:
     console.print(f"Copies of {data['session_id']}:", markup=False)
     for c in data["copies"]:
         console.print(
-            f"  {c['profile']}: {c['turns']} turns, last change {local_time(c['last_change'])}, "
-            f"{human_size(c['size'])}",
+            f"  {c['profile']}: {plural(c['turns'], 'turn')}, "
+            f"last change {local_time(c['last_change'])}, {human_size(c['size'])}",
             markup=False,
         )
     first = data["first_differing_turn"]
@@ -554,7 +579,7 @@ def restore_report(console: Console, result: RestoreResult) -> None:
         f"{verb} session {result.original_session_id}{renamed} from profile "
         f"{result.source_profile} (version {result.version} of {result.newest_version}, "
         f"captured {result.captured_at}) into profile {result.profile}"
-        + (f", first {result.turns} turns" if result.turns else "")
+        + (f", first {plural(result.turns, 'turn')}" if result.turns else "")
     )
     where = {"cwd": "the transcript's cwd", "--project": "--project",
              "folder": "the source folder name"}[result.project_from]
@@ -570,6 +595,9 @@ def restore_report(console: Console, result: RestoreResult) -> None:
         say(f"  the files replaced were archived first (snapshot {result.archived_snapshot})")
     if result.dry_run:
         say("Nothing written (--dry-run).")
+    if result.project and not Path(result.project).is_dir():
+        say(f"note: the folder {result.project} does not exist here; the command below fails "
+            "until it does (restore again with --project PATH to pick one)")
     say("Resume it with:")
     command_line(console, result.resume_command, "  ")
 
@@ -641,8 +669,10 @@ def last_run_text(run: dict | None, log_path) -> str:
                 f"{run.get('message', '')}")
     text = (
         f"last run: {when}, {run.get('status')}: snapshot {run.get('snapshot')}, "
-        f"{run.get('files_seen', 0)} files seen, {run.get('versions_added', 0)} versions added, "
-        f"{human_size(run.get('bytes_stored', 0))} stored, {run.get('error_count', 0)} errors"
+        f"{plural(run.get('files_seen', 0), 'file')} seen, "
+        f"{plural(run.get('versions_added', 0), 'version')} added, "
+        f"{human_size(run.get('bytes_stored', 0))} stored, "
+        f"{plural(run.get('error_count', 0), 'error')}"
     )
     for e in run.get("errors", [])[:10]:
         text += f"\n  {e.get('profile')} {e.get('path')}: {e.get('error')}"

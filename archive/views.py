@@ -279,3 +279,33 @@ def stats(repo: Repository, bloated_threshold: int = 100_000) -> dict:
         "by_profile": by_profile,
         "by_project": repo.catalog.session_counts("project", bloated_threshold),
     }
+
+
+def prompt_only_session(repo: Repository, ref: str) -> dict | None:
+    """What history.jsonl kept of a session whose transcript was never archived (a "prompt
+    only" search hit): its prompts, dates and project, from every profile's history. None when
+    no history names a session starting with ``ref``."""
+    from .indexer import history_sessions
+
+    found: dict[str, dict] = {}
+    for file in repo.catalog.files_of_kind("history"):
+        version = repo.catalog.latest_version(file.id)
+        if version is None:
+            continue
+        for sid, s in history_sessions(repo, version).items():
+            if not sid.startswith(ref):
+                continue
+            row = found.setdefault(sid, {
+                "session_id": sid, "prompt_only": True, "profiles": [], "project": s.project,
+                "started": iso_utc(s.started) if s.started else None,
+                "ended": iso_utc(s.ended) if s.ended else None,
+                "prompts": [{"turn": t.number, "timestamp": iso_utc(t.timestamp)
+                             if t.timestamp else None, "prompt": t.prompt} for t in s.turns],
+            })
+            row["profiles"].append(file.profile)
+    if len(found) > 1:
+        from .errors import UsageError
+
+        raise UsageError(f"{ref!r} names {len(found)} prompt-only sessions",
+                         hint="give more of the id: " + ", ".join(sorted(found)))
+    return next(iter(found.values()), None)

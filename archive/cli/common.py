@@ -227,7 +227,21 @@ def config_roots(archive_dir: Path, root_options: list[str] | None):
 
     extra = [parse_root_option(v) for v in root_options or []]
     settings = load_settings(archive_dir) if archive_dir.is_dir() else None
-    return discover_roots(extra, settings.roots if settings else None)
+    configured = settings.roots if settings else None
+    if extra:  # a typo must not hide a profile and mark its sessions gone from source
+        from ..errors import UsageError
+
+        known = {r.profile: r.path for r in discover_roots([], configured)}
+        names = [name for name, _ in extra]
+        for name in names:
+            if name in known or names.count(name) > 1:
+                where = f" ({known[name]})" if name in known else ""
+                raise UsageError(
+                    f"--root {name}=…: {name} is already a profile{where}",
+                    hint="give the extra root a name of its own, e.g. "
+                    f"--root {name}-old=PATH",
+                )
+    return discover_roots(extra, configured)
 
 
 def open_repo(archive_dir: Path):

@@ -100,7 +100,7 @@ def export(
         result = export_session(
             loaded, fmt.value, turns=turn_range, tool_output=tool_output, redact=not no_redact
         )
-    if loaded.others:
+    if loaded.others and not from_profile:
         note(copies_note(loaded.others, f"exported {loaded.file.profile}"))
     if result.masked:
         kinds = ", ".join(f"{kind} ×{n}" for kind, n in sorted(result.masked.items()))

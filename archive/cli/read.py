@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_FAILURE
-from ..text import copies_note
+from ..text import copies_note, plural
 from .common import (
     SESSION_HELP,
     ArchiveDirOpt,
@@ -117,7 +117,7 @@ def versions(
     if json:
         print_json(rows)
         return
-    if copy.others:
+    if copy.others and not from_profile:
         note(copies_note(copy.others, f"showing {f.profile}"))
     from ..render import versions_table
 
@@ -304,24 +304,39 @@ def show(
 
     Example: archive show 4f2a --turn 3
     """
-    from ..errors import UsageError
-    from ..views import load_session, session_dict
+    from ..errors import SessionNotFound, UsageError
+    from ..views import load_session, prompt_only_session, session_dict
 
+    known = None
     with open_repo(archive_path(archive_dir)) as repo:
-        loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
+        try:
+            loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
+        except SessionNotFound:
+            known = prompt_only_session(repo, session_id)
+            if known is None:
+                raise
+    if known is not None:  # a "prompt only" search hit: what history.jsonl kept
+        known = shown(known, redact=not no_redact)
+        if json:
+            print_json(known, redact=not no_redact)
+            return
+        from ..render import show_prompt_only
+
+        show_prompt_only(stdout(), known)
+        return
     turns = loaded.session.turns
     if turn is not None:
         if not 1 <= turn <= len(turns):
             raise UsageError(
                 f"session {loaded.session.session_id} has no turn {turn}",
-                hint=f"it has {len(turns)} turns",
+                hint=f"it has {plural(len(turns), 'turn')}",
             )
         turns = [turns[turn - 1]]
     data = shown(session_dict(loaded, turns), redact=not no_redact)
     if json:
         print_json(data, redact=not no_redact)
         return
-    if loaded.others:
+    if loaded.others and not from_profile:
         note(copies_note(loaded.others, f"showing {loaded.file.profile}"))
     from ..render import show_session
 
@@ -375,10 +390,10 @@ def stats(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
 
     out = stdout()
     out.print(
-        f"{data['sessions']} sessions, {data['turns']} turns, "
-        f"{data['context_tokens']:,} tokens of context; {data['versions']} versions of "
-        f"{data['files']} files; archive {human_size(data['archive_bytes'])}, "
-        f"index {human_size(data['index_bytes'])}; {data['bloated']} sessions past "
+        f"{plural(data['sessions'], 'session')}, {plural(data['turns'], 'turn')}, "
+        f"{data['context_tokens']:,} tokens of context; {plural(data['versions'], 'version')}"
+        f" of {plural(data['files'], 'file')}; archive {human_size(data['archive_bytes'])}, "
+        f"index {human_size(data['index_bytes'])}; {plural(data['bloated'], 'session')} past "
         f"{data['bloated_threshold']:,} tokens"
     )
     out.print(stats_table("By profile", data["by_profile"], "profile"))
