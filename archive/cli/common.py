@@ -129,6 +129,42 @@ def to_terminal(text: str) -> str:
     return visible(text) if sys.stdout.isatty() else text
 
 
+NoPagerOpt = Annotated[
+    bool, typer.Option("--no-pager", help="Print directly, not through $PAGER (less -R).")
+]
+
+
+def paged(render, *, no_pager: bool = False) -> None:
+    """Run ``render(console)`` through the pager, as git does: on a terminal the output goes
+    to $PAGER (default ``less -R``, with LESS=FRX unless set, so a short view stays on the
+    screen); with ``--no-pager``, into a pipe or a file, or with PAGER=cat, it prints
+    directly. The console renders before the pager sees it: control characters from
+    transcripts are already made visible."""
+    import subprocess
+    import sys
+
+    console = stdout()
+    pager = os.environ.get("PAGER", "less -R").strip()
+    if no_pager or not sys.stdout.isatty() or pager in ("", "cat"):
+        render(console)
+        return
+    with console.capture() as captured:
+        render(console)
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    try:
+        proc = subprocess.Popen(pager, shell=True, stdin=subprocess.PIPE, env=env)
+    except OSError:
+        sys.stdout.write(captured.get())
+        return
+    try:
+        proc.stdin.write(captured.get().encode("utf-8", "replace"))
+        proc.stdin.close()
+    except BrokenPipeError:  # the reader quit early (q in less): not a failure
+        pass
+    proc.wait()
+
+
 def note(text: str) -> None:
     """A ``note:`` line on stderr: something the user may want to know, not a failure."""
     say(f"note: {text}", err=True)

@@ -22,6 +22,7 @@ from .common import (
     JsonOpt,
     LimitOpt,
     ModelOpt,
+    NoPagerOpt,
     NoRedactOpt,
     ProfileOpt,
     ProjectOpt,
@@ -39,6 +40,7 @@ from .common import (
     make_filters,
     note,
     open_repo,
+    paged,
     print_json,
     say,
     shown,
@@ -192,6 +194,7 @@ def search(
         typer.Option("--session", help="Only this session (id, unique prefix, or /rename name)."),
     ] = None,
     no_redact: NoRedactOpt = False,
+    no_pager: NoPagerOpt = False,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
 ):
@@ -220,8 +223,8 @@ def search(
     elif hits:
         from ..render import search_view
 
-        console = stdout()
-        console.print(search_view(hits, grouped=sessions, width=console.width))
+        paged(lambda console: console.print(
+            search_view(hits, grouped=sessions, width=console.width)), no_pager=no_pager)
     if not hits:
         if not json:
             say(f"no match for {query!r}", err=True)
@@ -251,6 +254,7 @@ def sessions(
     sort: Annotated[
         SortOrder, typer.Option("--sort", help="recent: last active first; context: largest.")
     ] = "recent",
+    no_pager: NoPagerOpt = False,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
 ):
@@ -281,11 +285,13 @@ def sessions(
         return
     from ..render import sessions_view
 
-    console = stdout()
-    console.print(sessions_view(rows, width=console.width))
-    if total > len(rows):
-        console.print(f"showing {len(rows)} of {total} (--limit N, or --all)", style="dim",
-                      markup=False, highlight=False)
+    def render(console) -> None:
+        console.print(sessions_view(rows, width=console.width))
+        if total > len(rows):
+            console.print(f"showing {len(rows)} of {total} (--limit N, or --all)", style="dim",
+                          markup=False, highlight=False)
+
+    paged(render, no_pager=no_pager)
 
 
 @command()
@@ -295,6 +301,7 @@ def show(
     version: VersionOpt = None,
     from_profile: FromOpt = None,
     no_redact: NoRedactOpt = False,
+    no_pager: NoPagerOpt = False,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
 ):
@@ -322,7 +329,7 @@ def show(
             return
         from ..render import show_prompt_only
 
-        show_prompt_only(stdout(), known)
+        paged(lambda console: show_prompt_only(console, known), no_pager=no_pager)
         return
     turns = loaded.session.turns
     if turn is not None:
@@ -340,7 +347,7 @@ def show(
         note(copies_note(loaded.others, f"showing {loaded.file.profile}"))
     from ..render import show_session
 
-    show_session(stdout(), data)
+    paged(lambda console: show_session(console, data), no_pager=no_pager)
 
 
 @command()
