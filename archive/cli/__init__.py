@@ -18,6 +18,7 @@ import typer
 
 from ..errors import EXIT_USAGE
 from . import (  # noqa: F401
+    completion,
     context,
     demo,
     export,
@@ -113,6 +114,8 @@ def _no_options() -> None:  # the group callback of a one-command app: no option
 
 def main() -> None:
     """Console-script entry point."""
+    if len(sys.argv) > 1 and sys.argv[1] == "__complete":  # a Tab in the shell
+        sys.exit(completion.run(sys.argv[2:]))
     try:
         app_for(sys.argv)()
     except KeyboardInterrupt:
