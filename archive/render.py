@@ -433,7 +433,13 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
             if "text" in step:
                 console.print(Markdown(step["text"], hyperlinks=False))
                 continue
-            console.print(tool_line(calls[step["tool_call"]]))
+            call = calls[step["tool_call"]]
+            console.print(tool_line(call))
+            if call.get("output"):  # show --tool-output
+                from rich.padding import Padding
+
+                console.print(Padding(Text(visible(call["output"].rstrip("\n")), style="dim"),
+                                      (0, 0, 0, 6)))
 
 
 def tool_line(call: dict):
@@ -546,6 +552,8 @@ def command_line(console: Console, command: str, indent: str = "    ") -> None:
 
 
 def diff_report(console: Console, data: dict) -> None:
+    from rich.padding import Padding
+
     console.print(f"Copies of {data['session_id']}:", markup=False)
     for c in data["copies"]:
         console.print(
@@ -563,6 +571,22 @@ def diff_report(console: Console, data: dict) -> None:
             "one only grew after the copy"
         )
         console.print(f"They {state}; same up to turn {first - 1}, different from turn {first}.")
+        for c in data["copies"]:  # the two sides of the turn where they part
+            side = c.get("at_first_difference")
+            head = f"{c['profile']}, turn {first}"
+            if side is None:
+                console.print(Text(f"{head}: (no such turn: this copy ends at turn "
+                                   f"{c['turns']})", style="bold"))
+                continue
+            console.print(Text(f"{head} · {local_time(side['timestamp'])}", style="bold"))
+            console.print(Padding(Text("> " + " ".join((side["prompt"] or "").split())[:300],
+                                       style="cyan"), (0, 0, 0, 2)))
+            for call in side["tool_calls"][:5]:
+                console.print(Padding(Text("→ " + " ".join(call.split())[:200], style="dim"),
+                                      (0, 0, 0, 2)))
+            answer = " ".join((side["answer"] or "(no text answer)").split())
+            console.print(Padding(cell(answer[:500] + ("…" if len(answer) > 500 else "")),
+                                  (0, 0, 0, 2)))
 
 
 def restore_report(console: Console, result: RestoreResult) -> None:

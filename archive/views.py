@@ -153,7 +153,9 @@ def turn_dict(turn: Turn, *, with_tool_output: bool = False) -> dict:
     }
 
 
-def session_dict(loaded: LoadedSession, turns: list[Turn] | None = None) -> dict:
+def session_dict(
+    loaded: LoadedSession, turns: list[Turn] | None = None, *, with_tool_output: bool = False
+) -> dict:
     s = loaded.session
     return {
         "session_id": s.session_id,
@@ -180,7 +182,8 @@ def session_dict(loaded: LoadedSession, turns: list[Turn] | None = None) -> dict
         ],
         "bad_lines": s.bad_lines,
         "turn_count": len(s.turns),
-        "turns": [turn_dict(t) for t in (s.turns if turns is None else turns)],
+        "turns": [turn_dict(t, with_tool_output=with_tool_output)
+                  for t in (s.turns if turns is None else turns)],
     }
 
 
@@ -243,10 +246,22 @@ def diff_copies(repo: Repository, ref: str, profiles: list[str] | None = None) -
                 "last_change": iso_utc(s.ended),
                 "sha256": v.sha256,
                 "size": v.size,
+                "at_first_difference": _side(s, first),
             }
             for f, v, s in loaded
         ],
     }
+
+
+def _side(session: Session, number: int | None) -> dict | None:
+    """One copy's side of the turn where the copies part: its prompt and answer, or None
+    when this copy has no such turn (it stopped earlier)."""
+    if number is None or number > len(session.turns):
+        return None
+    turn = session.turns[number - 1]
+    return {"turn": number, "timestamp": iso_utc(turn.timestamp), "prompt": turn.prompt,
+            "answer": turn.answer,
+            "tool_calls": [f"{c.name} {c.key_argument}" for c in turn.tool_calls]}
 
 
 def _dir_size(path) -> int:

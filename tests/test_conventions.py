@@ -158,3 +158,47 @@ def test_search_sessions_labels_the_main_session(archived, cli):
     assert any(h["session_id"] == BIG_ID and not h["agent_id"] for h in flat)
     grouped = [h for h in cli.json("search", "bead", "--sessions") if h["session_id"] == BIG_ID]
     assert len(grouped) == 1 and grouped[0]["agent_id"] is None
+
+
+# -- missing pieces ----------------------------------------------------------------------------
+
+
+def test_show_tool_output(archived, cli):
+    plain = cli("show", SHORT_ID, "--from", "default").stdout
+    full = cli("show", SHORT_ID, "--from", "default", "--tool-output").stdout
+    said = "The user doesn't want to proceed with this tool use"
+    assert said not in plain and said in " ".join(full.split())
+    data = cli.json("show", SHORT_ID, "--from", "default", "--tool-output")
+    assert any(c.get("output") for t in data["turns"] for c in t["tool_calls"])
+
+
+def _append_turn(path, prompt: str, answer: str) -> None:
+    last = orjson.loads(path.read_bytes().splitlines()[-1])
+    common = {"sessionId": SHORT_ID, "cwd": last.get("cwd"), "isSidechain": False,
+              "userType": "external", "version": "2.1.39"}
+    lines = [
+        {**common, "type": "user", "uuid": f"u-{prompt}", "parentUuid": last.get("uuid"),
+         "timestamp": "2026-11-20T10:00:00.000Z", "message": {"role": "user", "content": prompt}},
+        {**common, "type": "assistant", "uuid": f"a-{prompt}", "parentUuid": f"u-{prompt}",
+         "timestamp": "2026-11-20T10:01:00.000Z", "requestId": f"r-{prompt}",
+         "message": {"id": f"m-{prompt}", "role": "assistant", "model": "claude-opus-4-1",
+                     "content": [{"type": "text", "text": answer}]}},
+    ]
+    with path.open("ab") as f:
+        f.write(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+
+
+def test_diff_shows_both_sides_where_copies_part(archived, cli):
+    default = archived.session_file("default", "-home-marco-projects-spotter", SHORT_ID)
+    work = next((archived.root("work") / "projects").rglob(f"{SHORT_ID}.jsonl"))
+    _append_turn(default, "deploy to staging first", "staged it on the blue cluster")
+    _append_turn(work, "roll back the migration", "rolled back to revision 41")
+    cli("ingest", "--quiet")
+    out = " ".join(cli("diff", SHORT_ID).stdout.split())
+    assert "different from turn 2" in out
+    assert "default, turn 2" in out and "work, turn 2" in out
+    for text in ("deploy to staging first", "staged it on the blue cluster",
+                 "roll back the migration", "rolled back to revision 41"):
+        assert text in out
+    sides = {c["profile"]: c["at_first_difference"] for c in cli.json("diff", SHORT_ID)["copies"]}
+    assert sides["work"]["prompt"] == "roll back the migration"

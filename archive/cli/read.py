@@ -300,6 +300,9 @@ def show(
     turn: Annotated[int | None, typer.Option("--turn", "-t", help="Only this turn.")] = None,
     version: VersionOpt = None,
     from_profile: FromOpt = None,
+    tool_output: Annotated[bool, typer.Option(
+        "--tool-output", help="Each tool call's output under it (first 8,192 characters).")
+    ] = False,
     no_redact: NoRedactOpt = False,
     no_pager: NoPagerOpt = False,
     archive_dir: ArchiveDirOpt = None,
@@ -339,7 +342,8 @@ def show(
                 hint=f"it has {plural(len(turns), 'turn')}",
             )
         turns = [turns[turn - 1]]
-    data = shown(session_dict(loaded, turns), redact=not no_redact)
+    data = shown(session_dict(loaded, turns, with_tool_output=tool_output),
+                 redact=not no_redact)
     if json:
         print_json(data, redact=not no_redact)
         return
