@@ -9,6 +9,8 @@ Its layout, described in the README, is::
       index/           the Whoosh index, derived from the two above and rebuildable
       config.toml      optional: [roots] name = "path" for cron use
       lock             held (flock) by the one process that writes
+      machine-id       this archive's random id: its prefix in a shared bucket (remote/)
+      remotes.json     remotes added with `archive remote add`; remotes/<name>.key their keys
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .fsutil import private_umask as private_umask  # re-exported for callers th
 
 ARCHIVE_DIR_ENV = "SESSION_ARCHIVE_DIR"
 CONFIG_FILE = "config.toml"
+MACHINE_ID_FILE = "machine-id"
 
 
 def default_archive_dir() -> Path:
@@ -48,10 +51,38 @@ def ensure_private_dir(path: Path) -> bool:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode != 0o700:
         os.chmod(path, 0o700)
+    machine_id(path)
     if mode & 0o077:
         tighten_tree(path)
         return True
     return False
+
+
+def machine_id(archive_dir: Path) -> str:
+    """The archive's machine id, made with the archive: random, so cloned VMs and containers
+    sharing a host name still push under different prefixes. Written once (O_EXCL), never
+    changed (linked into place, so never seen half-written)."""
+    path = archive_dir / MACHINE_ID_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    import secrets
+
+    new = secrets.token_hex(16)
+    tmp = archive_dir / f".{MACHINE_ID_FILE}.{new}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(new + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)  # whole or absent; a concurrent first run's id wins
+    except FileExistsError:
+        new = path.read_text().strip()
+    finally:
+        tmp.unlink(missing_ok=True)
+    return new
 
 
 @dataclass

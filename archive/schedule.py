@@ -82,16 +82,18 @@ def _cron_quote(arg: str) -> str:
 
 
 def ingest_command(
-    archive_dir: Path, *, entry: list[str] | None = None, environ: dict[str, str] | None = None
+    archive_dir: Path, *, entry: list[str] | None = None, environ: dict[str, str] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> str:
-    """The shell command cron runs: a quiet ingest into ``archive_dir`` that logs its result."""
+    """The shell command cron runs: a quiet ingest into ``archive_dir`` that logs its result
+    (``extra``: more ingest options, e.g. ``--push``)."""
     env = os.environ if environ is None else environ
     adir = Path(os.path.abspath(archive_dir.expanduser()))
     words = [
         f"{name}={_cron_quote(env[name])}" for name in CAPTURED_ENV if env.get(name)
     ]
     args = [*(entry or entry_point()), "ingest", "--quiet", "--archive-dir", str(adir),
-            "--log", str(log_path_for(adir))]
+            "--log", str(log_path_for(adir)), *extra]
     return " ".join(words + [_cron_quote(a) for a in args])
 
 

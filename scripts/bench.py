@@ -4,7 +4,7 @@
     python scripts/bench.py [--mb 200] [--big-mb 1024] [--search-mb 100] [--search-big-mb 1024]
                             [--mcp-mb 100] [--mcp-big-mb 1024] [--web-mb 1024]
                             [--picker-mb 100] [--picker-big-mb 1024]
-                            [--shape both] [--scale-mb 5120]
+                            [--shape both] [--scale-mb 5120] [--remote-mb 200]
                             [--steps 12345678] [--rg PATH] [--out /tmp/sa-bench] [--keep]
 
 Measurements (each in a fresh folder under --out, removed afterwards unless --keep):
@@ -46,6 +46,10 @@ Measurements (each in a fresh folder under --out, removed afterwards unless --ke
    first ingest, cold search against rg (>= 5x), warm p50, the nightly ingest after 1% growth
    (<= 15 s), `archive sessions` (<= 0.3 s) and a no-op ingest; when not run, its rows are
    printed as "not run" with their targets.
+r. push and pull through a local SeaweedFS (`weed` from the test extra; skipped without it) of
+   a --remote-mb MiB archive (default 200): MiB/s of JSONL each way (pull without indexing), and
+   the bytes a second machine whose sessions are 90% the same files uploads, against its own
+   archive's object bytes (information).
 
 Prints a table and one JSON line; results also go to <out>/results.json. Ingests whose memory
 is measured run as `python -m archive ingest` in a child process, itself started by a small
@@ -998,6 +1002,72 @@ def bench_scale(work: Path, mb: float, seed: int, rg: str | None, runs: int,
 # -- report -------------------------------------------------------------------------------------
 
 
+# -- r ------------------------------------------------------------------------------------------
+
+
+def bench_remote(work: Path, mb: float, seed: int) -> dict:
+    """Push and pull throughput, and what a mostly-identical second machine sends."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from s3server import ServerUnavailable, start_server, stop_server
+
+    from archive.remote import config as remote_config
+    from archive.remote.bucket import Bucket
+    from archive.remote.crypto import Keys, new_key
+    from archive.remote.layout import check_key
+    from archive.remote.pull import pull
+    from archive.remote.push import push
+
+    try:
+        server = start_server(work / "s3")
+    except ServerUnavailable as exc:
+        log(f"r. skipped: {exc}")
+        return {"skipped": str(exc)}
+    os.environ.update(server.env)
+    url, key = server.new_place(), new_key()
+
+    def join(archive: Path) -> None:
+        remote = remote_config.Remote("bench", url, server.endpoint, archive.name)
+        check_key(Bucket(remote), Keys(key), "bench", create=True)
+        remote_config.add_remote(archive, remote, key)
+
+    try:
+        home_a, archive_a = work / "home-a", work / "archive-a"
+        log(f"r. generating a {mb:g} MiB corpus; ingesting (no index)")
+        corpus = gen_corpus.generate(home_a, total_mb=mb, seed=seed)
+        ingest(archive_a, roots_of(home_a), index=False, durable=False)
+        join(archive_a)
+        log("   pushing")
+        pushed = push(archive_a, "bench")
+        archive_b = work / "archive-b"
+        join(archive_b)
+        log("   pulling into a second archive")
+        pulled = pull(archive_b, "bench", index=False, durable=False)
+        home_c, archive_c = work / "home-c", work / "archive-c"
+        gen_corpus.generate(home_c, total_mb=mb / 10, seed=seed + 1)
+        sessions = sorted(p for p in home_a.rglob("*.jsonl"))
+        for i, src in enumerate(sessions):
+            if i % 10:  # 9 files in 10 shared
+                dest = home_c / src.relative_to(home_a)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)
+        log("   a 90%-identical machine: ingest, push")
+        ingest(archive_c, roots_of(home_c), index=False, durable=False)
+        join(archive_c)
+        twin = push(archive_c, "bench")
+        return {
+            "corpus": corpus,
+            "push": pushed.to_dict(),
+            "push_mib_per_s": corpus["bytes"] / MiB / pushed.seconds,
+            "pull": pulled.to_dict(),
+            "pull_mib_per_s": corpus["bytes"] / MiB / pulled.seconds,
+            "twin": twin.to_dict(),
+            "twin_objects_bytes": objects_bytes(archive_c),
+            "twin_sent_share": twin.bytes_sent / max(1, objects_bytes(archive_c)),
+        }
+    finally:
+        stop_server(server)
+
+
 def checks(results: dict) -> list[dict]:
     """Rows of the table: (figure, value, target, PASS/MISS or info)."""
     rows = []
@@ -1064,6 +1134,15 @@ def checks(results: dict) -> list[dict]:
             add(f"8. {mb}: picker keystroke-to-results p95", size["p95_ms"], "ms",
                 f"<= {TARGET_PICKER_P95_MS:g} ms" if at else None,
                 size["p95_ms"] <= TARGET_PICKER_P95_MS if at else None, "{:.1f}")
+    if (r := results.get("remote")) and "skipped" not in r:
+        mb = r["corpus"]["bytes"] / MiB
+        add(f"r. push of a {mb:.0f} MiB archive to local SeaweedFS", r["push_mib_per_s"],
+            "MiB/s", fmt="{:.1f}")
+        add("r. pull of it into an empty archive (no index)", r["pull_mib_per_s"], "MiB/s",
+            fmt="{:.1f}")
+        add("r. a 90%-identical machine's upload / its objects", r["twin_sent_share"], "x")
+        add("r. a 90%-identical machine's upload", r["twin"]["bytes_sent"] / MiB, "MiB",
+            fmt="{:.2f}")
     return rows
 
 
@@ -1264,8 +1343,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="corpus size for 8, the resume picker, small size (MiB, default 100)")
     ap.add_argument("--picker-big-mb", type=float, default=1024,
                     help="corpus size for 8, big size (MiB, default 1024; 0 skips it)")
-    ap.add_argument("--steps", default="12345678",
-                    help="which measurements to run (default 12345678; 9 = the 5 GiB step)")
+    ap.add_argument("--steps", default="12345678r",
+                    help="which measurements to run (default 12345678r; 9 = the 5 GiB step, "
+                    "r = push and pull)")
     ap.add_argument("--shape", choices=(*gen_corpus.SHAPES, "both"), default="both",
                     help="corpus shape of steps 1, 5 and 8: envelope (mostly JSON envelope and "
                          "capped tool output), dense (mostly prompt, answer, thinking and tool "
@@ -1274,6 +1354,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="corpus size for 9, a heavy user's history (MiB, default 5120: "
                          "minutes per shape; run only when 9 is in --steps)")
 
+    ap.add_argument("--remote-mb", type=float, default=200,
+                    help="archive size for r, push and pull (MiB, default 200; 0 skips r)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/sa-bench"))
     ap.add_argument("--keep", action="store_true", help="keep generated corpora and archives")
     args = ap.parse_args(argv)
@@ -1309,13 +1391,14 @@ def main(argv: list[str] | None = None) -> int:
            lambda w, shape=shape: bench_scale(w, args.scale_mb, args.seed, args.rg,
                                               args.search_runs, shape))
           for shape in shapes),
+        ("r", "remote", lambda w: bench_remote(w, args.remote_mb, args.seed)),
     ]
     results["meta"]["rss_baseline_mib"] = rss_baseline()
     for key, name, fn in steps:
         if key not in args.steps or (key == "4" and not args.big_mb) or (
             key == "5" and not args.search_mb) or (key == "6" and not args.mcp_mb) or (
             key == "7" and not args.web_mb) or (key == "8" and not args.picker_mb) or (
-            key == "9" and not args.scale_mb
+            key == "9" and not args.scale_mb) or (key == "r" and not args.remote_mb
         ):
             continue
         work = run_dir / name

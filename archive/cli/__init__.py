@@ -26,6 +26,7 @@ from . import (  # noqa: F401
     mcp,
     nightly,
     read,
+    remote,
     restore,
     secrets,
     serve,
@@ -36,7 +37,7 @@ from .common import APP_SETTINGS, app
 COMMAND_ORDER = (
     "roots", "ingest", "versions", "snapshots", "cat", "verify", "search", "sessions", "show",
     "diff", "reindex", "repair", "stats", "demo", "context", "export", "at-risk", "lost",
-    "restore", "resume", "secrets", "mcp", "serve",
+    "restore", "resume", "secrets", "mcp", "serve", "push", "pull",
 )
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import EXIT_FAILURE, ArchiveError
+from ..errors import EXIT_FAILURE, EXIT_USAGE, ArchiveError
 from ..text import plural
 from .common import (
     ArchiveDirOpt,
@@ -42,6 +42,12 @@ def ingest(
         Path | None,
         typer.Option(help="Append this run's result to a log file (kept to the last 10 runs)."),
     ] = None,
+    push: Annotated[
+        bool, typer.Option("--push", help="Then push to every remote (`archive remote`).")
+    ] = False,
+    pull: Annotated[
+        bool, typer.Option("--pull", help="Then pull from every remote.")
+    ] = False,
 ):
     """Snapshot the session files of every config root into the archive.
 
@@ -93,9 +99,51 @@ def ingest(
         print_json(result.to_dict())
     elif not quiet:
         ingest_summary(stdout(), result)
+    code = _sync_remotes(adir, push, pull, quiet or json)
     if result.errors:
         ingest_errors(err, result)
         raise typer.Exit(EXIT_FAILURE)
+    if code:
+        raise typer.Exit(code)
+
+
+def _sync_remotes(adir: Path, push: bool, pull: bool, quiet: bool) -> int:
+    """``ingest --push/--pull``: each remote in turn, push before pull (this machine's news
+    leaves even when a pull fails). A failure is one error line; the exit code is the first
+    failure's, after every remote was tried."""
+    if not (push or pull):
+        return 0
+    from ..remote.config import load_remotes
+
+    remotes = load_remotes(adir)
+    if not remotes:
+        typer.echo("error: --push/--pull: no remote added yet (`archive remote add NAME "
+                   "s3://BUCKET`)", err=True)
+        return EXIT_USAGE
+    code = 0
+    for name in remotes:
+        for on, verb in ((push, "push"), (pull, "pull")):
+            if not on:
+                continue
+            try:
+                if verb == "push":
+                    from ..remote.push import push as run
+
+                    problems = run(adir, name).problems
+                else:
+                    from ..remote.pull import pull as run
+
+                    problems = [f"refused {p['key']}: {p['problem']}"
+                                for p in run(adir, name).refused]
+            except ArchiveError as exc:
+                problems = [f"{exc} ({exc.hint})" if exc.hint else str(exc)]
+                code = code or exc.exit_code
+            for p in problems:
+                typer.echo(f"error: {verb} {name}: {p}", err=True)
+            code = code or (EXIT_FAILURE if problems else 0)
+            if not problems and not quiet:
+                typer.echo(f"{verb} {name}: done", err=True)
+    return code
 
 
 def _log_failure(log: Path, exc: ArchiveError) -> None:
@@ -108,13 +156,35 @@ def _log_failure(log: Path, exc: ArchiveError) -> None:
 
 
 @command()
-def verify(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
+def verify(
+    archive_dir: ArchiveDirOpt = None,
+    json: JsonOpt = False,
+    remote: Annotated[
+        str | None,
+        typer.Option("--remote", metavar="NAME",
+                     help="Check a remote's bucket against its manifests instead."),
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", metavar="N", min=1,
+                     help="With --remote: fetch and re-hash N random objects, not all."),
+    ] = None,
+):
     """Re-hash every stored object and check every catalog reference.
 
-    Exit 0 when the archive is sound, 1 with a list of what is damaged.
+    With --remote NAME, check the bucket instead: every manifest of every machine opens, every
+    object they name is there, and each object (or --sample N of them) authenticates and
+    re-hashes. Exit 0 when sound, 1 with a list of what is damaged.
 
-    Example: archive verify
+    Example: archive verify; archive verify --remote cloud --sample 200
     """
+    if remote is not None:
+        _verify_remote(archive_path(archive_dir), remote, sample, json)
+        return
+    if sample is not None:
+        raise ArchiveError(
+            "--sample needs --remote", hint="archive verify --remote NAME --sample N", exit_code=2
+        )
     from ..verify import verify as run_verify
 
     with open_repo(archive_path(archive_dir)) as repo:
@@ -125,6 +195,29 @@ def verify(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
         from ..render import verify_report
 
         verify_report(stdout(), result)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _verify_remote(adir: Path, name: str, sample: int | None, json: bool) -> None:
+    from ..remote.check import verify_remote
+
+    result = verify_remote(adir, name, sample=sample)
+    if json:
+        print_json(result.to_dict())
+    else:
+        checked = f"{result.objects_checked} of {result.objects_named} objects re-hashed"
+        stdout().print(
+            f"Remote {result.remote}: {result.manifests} manifests from "
+            f"{len(result.machines)} machines, {checked}"
+            + (f", {result.unreferenced} not named by any manifest yet" if result.unreferenced
+               else "")
+            + (": sound." if result.ok else f": {len(result.problems)} problems."),
+            markup=False,
+        )
+        for p in result.problems:
+            who = f" (needed by {p['needed_by']})" if p.get("needed_by") else ""
+            stdout().print(f"  {p['what']} {p['key']}: {p['problem']}{who}", markup=False)
     if not result.ok:
         raise typer.Exit(EXIT_FAILURE)
 

@@ -58,6 +58,12 @@ def schedule_install(
     at: Annotated[
         str, typer.Option("--at", metavar="HH:MM", help="Time of day to run (24 h, local).")
     ] = "03:17",
+    push: Annotated[
+        bool, typer.Option("--push", help="Also push to every remote after the ingest.")
+    ] = False,
+    pull: Annotated[
+        bool, typer.Option("--pull", help="Also pull from every remote after the ingest.")
+    ] = False,
     archive_dir: ArchiveDirOpt = None,
 ):
     """Add (or replace) the crontab line that runs `archive ingest` daily.
@@ -72,7 +78,8 @@ def schedule_install(
 
     adir = archive_path(archive_dir)
     try:
-        done = schedule.install(adir, at)
+        extra = tuple(flag for flag, on in (("--push", push), ("--pull", pull)) if on)
+        done = schedule.install(adir, at, extra=extra)
     except schedule.CrontabMissing as exc:
         if exc.line:
             say(exc.line)
