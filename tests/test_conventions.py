@@ -55,6 +55,8 @@ def test_overview_gives_whole_descriptions(cli, monkeypatch):
     for info in app.registered_commands:
         first = " ".join(info.callback.__doc__.strip().split("\n\n")[0].split())
         assert first in flat, first
+    assert "Tab completion for bash, zsh and fish: commands, options, profiles, session ids " \
+        "and names." in flat
 
 
 @pytest.mark.parametrize("command", ["show", "versions", "cat", "export", "restore", "context",

@@ -66,8 +66,9 @@ for _info in app.registered_commands:
     if _info.short_help is None and _info.help is None:
         _info.short_help = _first_line(_info.callback.__doc__)
 for _group in app.registered_groups:
-    if _group.short_help is None:
-        _group.short_help = _first_line(_group.help or _group.typer_instance.info.help)
+    from typer.main import solve_typer_info_help
+
+    _group.short_help = _first_line(solve_typer_info_help(_group))
 
 
 def _show_version(value: bool) -> None:
