@@ -23,7 +23,7 @@ completion_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-app.add_typer(completion_app)
+app.add_typer(completion_app, name="completion")
 
 SHELLS = ("bash", "zsh", "fish")
 # Options whose value is a profile name; commands whose argument is a session.
