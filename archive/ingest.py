@@ -179,7 +179,8 @@ def ingest(
             if run.at_risk:
                 result.warnings.append(
                     f"{plural(run.at_risk, 'file')} that Claude Code deletes within "
-                    f"{AT_RISK_DAYS} days were not archived yet; archived them now"
+                    f"{AT_RISK_DAYS} days {'was' if run.at_risk == 1 else 'were'} not archived "
+                    "yet; archived now"
                 )
             crash_point("after-catalog-before-index")
             if index:
