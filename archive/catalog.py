@@ -369,6 +369,16 @@ class Catalog:
 
     # -- files -----------------------------------------------------------------------------
 
+    def profiles(self) -> list[str]:
+        """Every profile the archive holds files of, sorted."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT profile FROM files ORDER BY 1")]
+
+    def files_of_kind(self, kind: str) -> list[FileRow]:
+        """Every file of one kind (``history``, ``session``…), by profile."""
+        cur = self.conn.execute(
+            f"SELECT {_FILE_COLS} FROM files WHERE kind = ? ORDER BY profile", (kind,))
+        return [FileRow(*row) for row in cur]
+
     def files_of_profile(self, profile: str) -> dict[str, FileRow]:
         cur = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE profile = ?", (profile,))
         return {row[2]: FileRow(*row) for row in cur}

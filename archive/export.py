@@ -278,6 +278,10 @@ ul.tools li { padding: .1rem 0; color: var(--muted); }
 ul.tools .name { color: var(--fg); font-weight: 600; margin-right: .4rem; }
 ul.tools .error { color: var(--err); }
 details summary { cursor: pointer; font-size: .85rem; }
+.md { overflow-wrap: anywhere; }
+.md h1, .md h2, .md h3, .md h4 { font-size: 1.05rem; margin: 1rem 0 .4rem; }
+.md table { border-collapse: collapse; margin: .5rem 0; font-size: .92rem; }
+.md th, .md td { border: 1px solid var(--line); padding: .25rem .5rem; text-align: left; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .8rem; }
 """
 
@@ -293,15 +297,11 @@ def _esc(text: str | None) -> str:
 
 
 _FENCE = re.compile(r"^```[^\n]*\n?", re.MULTILINE)
-_INLINE_CODE = re.compile(r"`([^`\n]+)`")
-_BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
 
 
-def _html_text(text: str, *, markdown: bool = False) -> str:
-    """Plain text as HTML keeping its line breaks; fenced code blocks become <pre>.
-
-    With ``markdown`` (answers), `code` and **bold** are shown as such. They are applied to
-    already escaped text and add only fixed tags, so no transcript text becomes markup."""
+def _html_text(text: str) -> str:
+    """Plain text (a prompt) as HTML keeping its line breaks; fenced code blocks become
+    <pre>."""
     out = []
     for i, part in enumerate(_FENCE.split(text)):
         if not part.strip("\n"):
@@ -310,11 +310,21 @@ def _html_text(text: str, *, markdown: bool = False) -> str:
             out.append(f"<pre><code>{_esc(part.rstrip(chr(10)))}</code></pre>")
             continue
         escaped = _esc(part.strip("\n"))
-        if markdown:
-            escaped = _INLINE_CODE.sub(r"<code>\1</code>", escaped)
-            escaped = _BOLD.sub(r"<strong>\1</strong>", escaped)
         out.append(f'<div class="text">{escaped}</div>')
     return "\n".join(out)
+
+
+def _markdown_html(text: str) -> str:
+    """An answer's Markdown as HTML (headings, lists, tables, code blocks, emphasis) by
+    markdown-it-py, with raw HTML off: a ``<script>`` in a transcript stays text. Links to
+    ``javascript:`` and the like are refused by markdown-it, and the page's CSP fetches
+    nothing."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "xhtmlOut": False})
+    md.enable(["table", "strikethrough"])
+    return f'<div class="md">{md.render(text)}</div>'
+
 
 
 def render_html(data: dict) -> str:
@@ -353,7 +363,7 @@ def render_html(data: dict) -> str:
                 items.append(item + "</li>")
             parts.append('<ul class="tools">' + "\n".join(items) + "</ul>")
         answer = (
-            _html_text(turn["answer"], markdown=True)
+            _markdown_html(turn["answer"])
             if turn["answer"]
             else "<p><em>(no text answer)</em></p>"
         )

@@ -30,6 +30,7 @@ from .faults import crash_point
 from .history import parse_history
 from .repo import Repository
 from .transcript import (
+    TITLE_LIMIT,
     Session,
     Turn,
     iter_lines,
@@ -324,7 +325,7 @@ def history_sessions(repo: Repository, version: VersionRow) -> dict[str, Session
             s.started = s.started or when
             s.ended = when or s.ended
     for s in sessions.values():
-        s.title = "(prompt only) " + shorten(s.turns[0].prompt)
+        s.title = "(prompt only) " + shorten(s.turns[0].prompt, TITLE_LIMIT)
     return sessions
 
 

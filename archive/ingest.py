@@ -47,6 +47,7 @@ from .repo import Repository
 from .retention import DAY, SWEPT_KINDS, cleanup_periods
 from .roots import Root, SourceFile, WalkReport, iter_root_stats, source_file
 from .store import Chunker, ObjectStore
+from .text import plural
 
 READ_BLOCK = 1024 * 1024
 AT_RISK_DAYS = 7  # warn about files Claude Code's cleanup deletes within this many days
@@ -178,8 +179,9 @@ def ingest(
             run.flush()
             if run.at_risk:
                 result.warnings.append(
-                    f"{run.at_risk} files that Claude Code deletes within {AT_RISK_DAYS} days "
-                    "were not archived yet; archived them now"
+                    f"{plural(run.at_risk, 'file')} that Claude Code deletes within "
+                    f"{AT_RISK_DAYS} days {'was' if run.at_risk == 1 else 'were'} not archived "
+                    "yet; archived now"
                 )
             crash_point("after-catalog-before-index")
             if index:

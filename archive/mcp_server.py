@@ -41,6 +41,7 @@ from .filters import SearchFilters
 from .outward import json_bytes, outward, outward_data
 from .query import search
 from .repo import Repository
+from .text import plural
 from .transcript import estimate_tokens
 from .views import list_sessions, load_session, session_dict
 
@@ -359,7 +360,7 @@ def _turn_range(session_id: str, n: int, turn, start, end) -> tuple[int, int]:
     for value in (first, last):
         if not 1 <= value <= n:  # the words of `archive show --turn`
             raise UsageError(f"session {session_id} has no turn {value}",
-                             hint=f"it has {n} turns")
+                             hint=f"it has {plural(n, 'turn')}")
     if first > last:
         raise UsageError(f"start {first} is after end {last}")
     return first, last

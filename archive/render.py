@@ -6,7 +6,9 @@ Times are stored in UTC and shown in the local time zone; sizes in binary units.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -24,6 +26,14 @@ if TYPE_CHECKING:  # annotations only: importing ingest would cost every search 
     from .retention import AtRisk, LostSession
     from .secrets import SecretReport
     from .verify import VerifyResult
+
+
+def one_line(value) -> Text:
+    """A cell cut with "…" to one line where the column ends (titles: a terminal column is
+    the only place they are cut)."""
+    text = cell(" ".join(str(value or "").split()))
+    text.no_wrap, text.overflow = True, "ellipsis"
+    return text
 
 
 def cell(value) -> Text:
@@ -164,9 +174,9 @@ def repair_report(console: Console, result: RepairResult, *, forced: bool) -> No
         return
     verb = "Would rebuild" if result.dry_run else "Rebuilt"
     console.print(
-        f"{verb} the catalog from {result.manifests} manifests: {result.snapshots} snapshots, "
-        f"{result.files} files, {result.versions} versions, {result.gone_from_source} gone "
-        "from source.",
+        f"{verb} the catalog from {plural(result.manifests, 'manifest')}: "
+        f"{plural(result.snapshots, 'snapshot')}, {plural(result.files, 'file')}, "
+        f"{plural(result.versions, 'version')}, {result.gone_from_source} gone from source.",
         markup=False,
     )
     if result.reason:
@@ -183,17 +193,18 @@ def verify_report(console: Console, result: VerifyResult) -> None:
         console.print(f"damaged {d.what} {d.name}: {d.problem}", markup=False)
     status = "[green]sound[/green]" if result.ok else f"[red]{len(result.damage)} damaged[/red]"
     console.print(
-        f"Archive {status}: {result.objects_checked} objects and "
-        f"{result.versions_checked} versions checked, {result.manifests_checked} manifests"
+        f"Archive {status}: {plural(result.objects_checked, 'object')} and "
+        f"{plural(result.versions_checked, 'version')} checked, "
+        f"{plural(result.manifests_checked, 'manifest')}"
         + (
-            f"; {result.unmanifested_versions} versions in no manifest (the next ingest "
-            "records them)"
+            f"; {plural(result.unmanifested_versions, 'version')} in no manifest (the next "
+            "ingest records them)"
             if result.unmanifested_versions
             else ""
         )
         + (
-            f"; {result.unreferenced_objects} unreferenced objects (harmless, left by an "
-            "interrupted ingest)"
+            f"; {plural(result.unreferenced_objects, 'unreferenced object')} (harmless, left "
+            "by an interrupted ingest)"
             if result.unreferenced_objects
             else ""
         )
@@ -206,13 +217,61 @@ def _short_project(project: str | None, width: int = 32) -> str:
     return project if len(project) <= width else "…" + project[-(width - 1):]
 
 
-def _snippet_text(hit: dict):
-    from rich.text import Text
+# Markdown markup and escaped line breaks a snippet carries from an answer or a tool input: a
+# snippet is plain text on one line.
+_SNIPPET_NOISE = re.compile(r"\\[nrt]|\*\*|__|^#{1,6} |(?<=\s)#{1,6} |`{3}|\s+", re.M)
 
-    text = Text(hit["snippet"])
-    for start, end in hit.get("highlights") or []:
+
+def plain_snippet(text: str, highlights=()) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` as one plain line (whitespace and ``\\n`` collapsed, ``**``/``##``/fences
+    dropped), with the ``highlights`` spans moved to where their text now is."""
+    out: list[str] = []
+    where: list[int] = []  # old offset -> new offset
+    n = pos = 0
+    for m in _SNIPPET_NOISE.finditer(text):
+        out.append(text[pos:m.start()])
+        where.extend(range(n, n + m.start() - pos))
+        n += m.start() - pos
+        gap = " " if m.group().isspace() or m.group().startswith("\\") else ""
+        out.append(gap)
+        where.extend([n] * (m.end() - m.start()))
+        n += len(gap)
+        pos = m.end()
+    out.append(text[pos:])
+    where.extend(range(n, n + len(text) - pos))
+    where.append(n + len(text) - pos)
+    line = "".join(out)
+    lead = len(line) - len(line.lstrip())
+    line = line.strip()
+    spans = []
+    for start, end in highlights or ():
+        lo = max(where[min(start, len(text))] - lead, 0)
+        hi = min(where[min(end, len(text))] - lead, len(line))
+        if lo < hi:
+            spans.append((lo, hi))
+    return line, spans
+
+
+def _snippet_text(hit: dict) -> Text:
+    line, spans = plain_snippet(hit["snippet"] or "", hit.get("highlights") or [])
+    text = cell(line)
+    for start, end in spans:
         text.stylize("bold reverse", start, end)
     return text
+
+
+def heading(lead: str, facts: list[str], width: int, *, squeeze: int) -> Text:
+    """A block's first line: ``lead`` in bold, then the ``facts`` dimmed, on one line. When it
+    is too long, ``facts[squeeze]`` (a project path) gives way from its start, so an id, a count
+    or a time is never cut nor left alone on the next line."""
+    facts = list(facts)
+    over = len(lead) + 2 + len(" · ".join(facts)) - width
+    if over > 0:
+        keep = max(len(facts[squeeze]) - over, 8)
+        facts[squeeze] = _short_project(facts[squeeze], keep)
+    head = Text(visible(lead), style="bold", no_wrap=True, overflow="ellipsis")
+    head.append("  " + visible(" · ".join(facts)), style="dim")
+    return head
 
 
 # Below this width a table leaves the snippet no room: each hit becomes a heading line and its
@@ -230,14 +289,12 @@ def search_view(hits: list[dict], *, grouped: bool, width: int):
 
     blocks = []
     for h in hits:
-        head = Text(_hit_session(h), style="bold")
         facts = []
         if not grouped and h["turn"] is not None:
             facts.append(f"turn {h['turn']}")
-        facts += [", ".join(h.get("profiles") or [h["profile"]]),
-                  _short_project(h["project"], max(16, width // 4)), local_time(h["timestamp"])]
-        head.append("  " + " · ".join(facts), style="dim")
-        blocks.append(head)
+        facts += [local_time(h["timestamp"]), ", ".join(h.get("profiles") or [h["profile"]]),
+                  h["project"] or "-"]
+        blocks.append(heading(_hit_session(h), facts, width, squeeze=len(facts) - 1))
         if grouped and h.get("title"):
             blocks.append(Text("  " + h["title"], style="italic", overflow="ellipsis",
                                no_wrap=True))
@@ -266,7 +323,7 @@ def search_table(hits: list[dict], *, grouped: bool) -> Table:
     table.add_column("project", no_wrap=True)
     table.add_column("date", no_wrap=True)
     if grouped:
-        table.add_column("title")
+        table.add_column("title", ratio=1)
     table.add_column("snippet", ratio=1)
     for h in hits:
         cells = [cell(_hit_session(h))]
@@ -275,7 +332,7 @@ def search_table(hits: list[dict], *, grouped: bool) -> Table:
         profiles = ", ".join(h.get("profiles") or [h["profile"]])
         cells += [cell(profiles), cell(_short_project(h["project"])), local_time(h["timestamp"])]
         if grouped:
-            cells.append(cell(h.get("title") or ""))
+            cells.append(one_line(h.get("title")))
         table.add_row(*cells, _snippet_text(h))
     return table
 
@@ -290,18 +347,18 @@ def sessions_view(rows: list[dict], *, width: int):
 
     blocks = []
     for r in rows:
-        head = Text((r["session_id"] or "-")[:8] + (" †" if r["gone_from_source"] else ""),
-                    style="bold")
+        lead = (r["session_id"] or "-")[:8] + (" †" if r["gone_from_source"] else "")
         profiles = ", ".join(r.get("profiles") or [r["profile"]])
         if r.get("diverged"):
             profiles += " (diverged)"
-        turns = plural(r["turns"], "turn")
-        facts = [profiles, _short_project(r["project"], max(16, width // 4)),
-                 local_time(r["ended"] or r["started"]), turns,
-                 tokens(r.get("context_tokens"), r.get("context_estimated"))]
-        head.append("  " + " · ".join(facts), style="dim")
-        blocks.append(head)
-        blocks.append(Padding(cell(_title_of(r) or "(untitled)"), (0, 0, 0, 2)))
+        if r.get("forked_from"):
+            profiles += f" (fork of {r['forked_from'][:8]})"
+        facts = [local_time(r["ended"] or r["started"]), plural(r["turns"], "turn"),
+                 tokens(r.get("context_tokens"), r.get("context_estimated")), profiles,
+                 r["project"] or "-"]
+        blocks.append(heading(lead, facts, width, squeeze=4))
+        title = one_line(_title_of(r) or "(untitled)")
+        blocks.append(Padding(title, (0, 0, 0, 2)))
     return Group(*blocks)
 
 
@@ -325,11 +382,11 @@ def sessions_table(rows: list[dict]) -> Table:
         profiles = ", ".join(r.get("profiles") or [r["profile"]])
         if r.get("diverged"):
             profiles += " (diverged)"
-        title = _title_of(r)
+        title = one_line(_title_of(r))
         table.add_row(
             cell(sid), cell(profiles), cell(_short_project(r["project"])),
             local_time(r["ended"] or r["started"]), str(r["turns"]),
-            tokens(r.get("context_tokens"), r.get("context_estimated")), cell(title),
+            tokens(r.get("context_tokens"), r.get("context_estimated")), title,
         )
     return table
 
@@ -364,13 +421,13 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
         f"project {data['project'] or '-'}"
         + (f" on branch {data['branch']}" if data["branch"] else ""),
         f"{local_time(data['started'])} → {local_time(data['ended'])}, "
-        f"{data['turn_count']} turns, models {', '.join(data['models']) or '-'}",
+        f"{plural(data['turn_count'], 'turn')}, models {', '.join(data['models']) or '-'}",
     ]
     if data["context_tokens"] is not None:
         facts.append(
             f"context {data['context_tokens']:,} tokens (peak {data['peak_context_tokens']:,}"
             f"{', estimated' if data['context_estimated'] else ''}), "
-            f"{len(data['compactions'])} compactions"
+            f"{plural(len(data['compactions']), 'compaction')}"
         )
     if data["gone_from_source"]:
         facts.append("deleted at the source: this copy lives only in the archive")
@@ -386,22 +443,58 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
         console.print(
             Rule(cell(f"Turn {turn['turn']} · {local_time(turn['timestamp'])}"), align="left")
         )
-        console.print("[bold cyan]>[/bold cyan] ", end="")
-        console.print(turn["prompt"], markup=False, highlight=False)
+        prompt = Text("> ", style="bold cyan")
+        prompt.append(visible(turn["prompt"] or ""), style="none")
+        console.print(prompt)
         calls = turn["tool_calls"]
         for step in turn["steps"]:  # text and tool calls as they happened
             if "text" in step:
                 console.print(Markdown(step["text"], hyperlinks=False))
                 continue
             call = calls[step["tool_call"]]
-            mark = "✗" if call["is_error"] else "→"
-            console.print(
-                Text(
-                    f"  {mark} {call['name']} {call['key_argument']}"
-                    f" ({human_size(call['output_size'])} out)",
-                    style="dim",
-                )
-            )
+            console.print(tool_line(call))
+            if call.get("output"):  # show --tool-output
+                from rich.padding import Padding
+
+                console.print(Padding(Text(visible(call["output"].rstrip("\n")), style="dim"),
+                                      (0, 0, 0, 6)))
+
+
+def tool_line(call: dict):
+    """``  → Bash ls -la (1.2 KiB out)``; a long one wraps under its name, indented."""
+    mark = "✗" if call["is_error"] else "→"
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    grid.add_row(
+        Text(f"  {mark}", style="dim"),
+        Text(visible(f"{call['name']} {call['key_argument']}"
+                     f" ({human_size(call['output_size'])} out)"), style="dim"),
+    )
+    return grid
+
+
+def show_prompt_only(console: Console, data: dict) -> None:
+    """A session known only from history.jsonl: its prompts, dates and project, and why there
+    is nothing more."""
+    from rich.rule import Rule
+
+    console.print(Text("(prompt only) " + visible(data["prompts"][0]["prompt"] if data["prompts"]
+                                                  else ""), style="bold", overflow="fold"))
+    for fact in (
+        f"session {data['session_id']} (profile {', '.join(data['profiles'])})",
+        f"project {data['project'] or '-'}",
+        f"{local_time(data['started'])} → {local_time(data['ended'])}, "
+        f"{plural(len(data['prompts']), 'prompt')}",
+        "the transcript was lost before archiving: history.jsonl kept only the prompts",
+    ):
+        console.print("  " + fact, markup=False, highlight=False)
+    for p in data["prompts"]:
+        console.print(Rule(cell(f"Prompt {p['turn']} · {local_time(p['timestamp'])}"),
+                           align="left"))
+        prompt = Text("> ", style="bold cyan")
+        prompt.append(visible(p["prompt"] or ""), style="none")
+        console.print(prompt)
 
 
 def stats_table(title: str, rows: list[dict], key: str) -> Table:
@@ -458,24 +551,32 @@ def context_chart(console: Console, report: dict, width: int = 40) -> None:
     if first is None:
         console.print(f"No turn is past {tokens(threshold)} tokens.")
         return
-    console.print(f"Turn {first} is the first past {tokens(threshold)} tokens. Two ways on:")
-    if report["commands"].get("fork"):
-        console.print(
-            f"  fork from turn {report['suggested_fork_turn']}: {report['commands']['fork']}",
-            markup=False, highlight=False,
-        )
-    console.print(
-        f"  start fresh from a hand-off: {report['commands']['handoff']}",
-        markup=False, highlight=False,
-    )
+    ways = [("fork from turn {}".format(report["suggested_fork_turn"]),
+             report["commands"].get("fork")),
+            ("start fresh from a hand-off", report["commands"].get("handoff"))]
+    ways = [(label, cmd) for label, cmd in ways if cmd]
+    count = {1: "One way", 2: "Two ways"}.get(len(ways), f"{len(ways)} ways")
+    console.print(f"Turn {first} is the first past {tokens(threshold)} tokens. {count} on:",
+                  markup=False, highlight=False)
+    for label, cmd in ways:
+        console.print(f"  {label}:", markup=False, highlight=False)
+        command_line(console, cmd)
+
+
+def command_line(console: Console, command: str, indent: str = "    ") -> None:
+    """A command meant to be copied: whole on its own line, never wrapped or cut (a terminal
+    narrower than it wraps it softly, so a paste still gets one line)."""
+    console.print(indent + command, markup=False, highlight=False, soft_wrap=True)
 
 
 def diff_report(console: Console, data: dict) -> None:
+    from rich.padding import Padding
+
     console.print(f"Copies of {data['session_id']}:", markup=False)
     for c in data["copies"]:
         console.print(
-            f"  {c['profile']}: {c['turns']} turns, last change {local_time(c['last_change'])}, "
-            f"{human_size(c['size'])}",
+            f"  {c['profile']}: {plural(c['turns'], 'turn')}, "
+            f"last change {local_time(c['last_change'])}, {human_size(c['size'])}",
             markup=False,
         )
     first = data["first_differing_turn"]
@@ -488,13 +589,29 @@ def diff_report(console: Console, data: dict) -> None:
             "one only grew after the copy"
         )
         console.print(f"They {state}; same up to turn {first - 1}, different from turn {first}.")
+        for c in data["copies"]:  # the two sides of the turn where they part
+            side = c.get("at_first_difference")
+            head = f"{c['profile']}, turn {first}"
+            if side is None:
+                console.print(Text(f"{head}: (no such turn: this copy ends at turn "
+                                   f"{c['turns']})", style="bold"))
+                continue
+            console.print(Text(f"{head} · {local_time(side['timestamp'])}", style="bold"))
+            console.print(Padding(Text("> " + " ".join((side["prompt"] or "").split())[:300],
+                                       style="cyan"), (0, 0, 0, 2)))
+            for call in side["tool_calls"][:5]:
+                console.print(Padding(Text("→ " + " ".join(call.split())[:200], style="dim"),
+                                      (0, 0, 0, 2)))
+            answer = " ".join((side["answer"] or "(no text answer)").split())
+            console.print(Padding(cell(answer[:500] + ("…" if len(answer) > 500 else "")),
+                                  (0, 0, 0, 2)))
 
 
 def restore_report(console: Console, result: RestoreResult) -> None:
     """What ``restore`` wrote (or would write), and the command that resumes it."""
 
     def say(text: str = "") -> None:
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
+        console.print(text, markup=False, highlight=False, overflow="fold")
 
     verb = "Would restore" if result.dry_run else "Restored"
     renamed = (
@@ -504,7 +621,7 @@ def restore_report(console: Console, result: RestoreResult) -> None:
         f"{verb} session {result.original_session_id}{renamed} from profile "
         f"{result.source_profile} (version {result.version} of {result.newest_version}, "
         f"captured {result.captured_at}) into profile {result.profile}"
-        + (f", first {result.turns} turns" if result.turns else "")
+        + (f", first {plural(result.turns, 'turn')}" if result.turns else "")
     )
     where = {"cwd": "the transcript's cwd", "--project": "--project",
              "folder": "the source folder name"}[result.project_from]
@@ -520,8 +637,41 @@ def restore_report(console: Console, result: RestoreResult) -> None:
         say(f"  the files replaced were archived first (snapshot {result.archived_snapshot})")
     if result.dry_run:
         say("Nothing written (--dry-run).")
+    if result.project and not Path(result.project).is_dir():
+        say(f"note: the folder {result.project} does not exist here; the command below fails "
+            "until it does (restore again with --project PATH to pick one)")
     say("Resume it with:")
-    say(f"  {result.resume_command}")
+    command_line(console, result.resume_command, "  ")
+
+
+def _blocks(title: str, items: list[tuple[str, list[str], int, str]], width: int):
+    """Rows as blocks for a narrow terminal: a heading line (``lead`` and facts, the fact at
+    the given index giving way when long), then an indented line of text."""
+    from rich.console import Group
+    from rich.padding import Padding
+
+    parts: list = [Text(title, style="bold")]
+    for lead, facts, squeeze, body in items:
+        parts.append(heading(lead, facts, width, squeeze=squeeze))
+        if body:
+            parts.append(Padding(cell(body), (0, 0, 0, 2)))
+    return Group(*parts)
+
+
+def secrets_view(reports: list[SecretReport], *, width: int):
+    """``secrets`` for a terminal ``width`` wide: the table, or blocks below WIDE_SEARCH."""
+    if width >= WIDE_SEARCH:
+        return secrets_table(reports)
+    items = []
+    for r in reports:
+        kinds = ", ".join(f"{kind} ×{n}" for kind, n in r.to_dict()["kinds"].items())
+        items.append((
+            r.session_id[:8],
+            [local_time(r.ended), f"{plural(r.total, 'string')} in turns {turn_ranges(r.turns)}",
+             r.profile, r.project or "-"],
+            3, kinds,
+        ))
+    return _blocks("Sessions holding credential-shaped strings", items, width)
 
 
 def secrets_table(reports: list[SecretReport]) -> Table:
@@ -561,8 +711,10 @@ def last_run_text(run: dict | None, log_path) -> str:
                 f"{run.get('message', '')}")
     text = (
         f"last run: {when}, {run.get('status')}: snapshot {run.get('snapshot')}, "
-        f"{run.get('files_seen', 0)} files seen, {run.get('versions_added', 0)} versions added, "
-        f"{human_size(run.get('bytes_stored', 0))} stored, {run.get('error_count', 0)} errors"
+        f"{plural(run.get('files_seen', 0), 'file')} seen, "
+        f"{plural(run.get('versions_added', 0), 'version')} added, "
+        f"{human_size(run.get('bytes_stored', 0))} stored, "
+        f"{plural(run.get('error_count', 0), 'error')}"
     )
     for e in run.get("errors", [])[:10]:
         text += f"\n  {e.get('profile')} {e.get('path')}: {e.get('error')}"
@@ -577,31 +729,60 @@ def _home_short(path: str) -> str:
     return "~" + path[len(home):] if path.startswith(home + os.sep) else path
 
 
-def at_risk_table(rows: list[AtRisk], days: int) -> Table:
-    """Files Claude Code deletes within ``days``, one row per session (its files together)."""
+def _risk_groups(rows: list[AtRisk]) -> list[tuple]:
+    """(profile, first to go, the session's file, files held, files) per session."""
     from pathlib import Path
 
     groups: dict[tuple, list] = {}
     for r in rows:
         groups.setdefault((r.profile, r.session_id or r.relpath), []).append(r)
-    table = Table(title=f"Deleted by Claude Code within {days} days", title_justify="left")
-    for name, justify in (("days left", "right"), ("profile", "left"), ("session", "left"),
-                          ("files", "right"), ("archived", "left"), ("last change", "left"),
-                          ("path", "left")):
-        table.add_column(name, justify=justify, overflow="fold" if name == "path" else "ellipsis")
+    out = []
     for (profile, _), group in groups.items():
         first = min(group, key=lambda r: r.days_left)
         main = next((r for r in group if r.kind == "session"), first)
         held = sum(r.archived for r in group)
         archived = "yes" if held == len(group) else "no" if held == 0 else f"{held}/{len(group)}"
+        name = main.session_id or Path(main.relpath).name
+        left = f"{first.days_left:.1f}" if first.days_left > 0 else "next start"
+        out.append((profile, first, main, name, left, archived, len(group)))
+    return out
+
+
+def at_risk_view(rows: list[AtRisk], days: int, *, width: int):
+    """``at-risk`` for a terminal ``width`` wide: the table, or blocks below WIDE_SEARCH."""
+    if width >= WIDE_SEARCH:
+        return at_risk_table(rows, days)
+    items = []
+    for profile, first, main, name, left, archived, files in _risk_groups(rows):
+        when = f"{left} days left" if left != "next start" else "deleted at next start"
+        items.append((name, [when, plural(files, "file"), f"archived {archived}", profile,
+                             local_time(first.mtime)], 3, _home_short(main.path)))
+    return _blocks(f"Deleted by Claude Code within {days} days", items, width)
+
+
+def lost_view(rows: list[LostSession], *, width: int):
+    """``lost`` for a terminal ``width`` wide: the table, or blocks below WIDE_SEARCH."""
+    if width >= WIDE_SEARCH:
+        return lost_table(rows)
+    items = [(r.session_id, [local_time(r.started), plural(r.prompts, "prompt"), r.profile,
+                             r.project or "-"], 3, " ".join(r.first_prompt.split()))
+             for r in rows]
+    return _blocks("Lost sessions (in history.jsonl, not at the source, not archived)", items,
+                   width)
+
+
+def at_risk_table(rows: list[AtRisk], days: int) -> Table:
+    """Files Claude Code deletes within ``days``, one row per session (its files together)."""
+    table = Table(title=f"Deleted by Claude Code within {days} days", title_justify="left")
+    for name, justify in (("days left", "right"), ("profile", "left"), ("session", "left"),
+                          ("files", "right"), ("archived", "left"), ("last change", "left"),
+                          ("path", "left")):
+        table.add_column(name, justify=justify, overflow="fold" if name == "path" else "ellipsis")
+    for profile, first, main, name, left, archived, files in _risk_groups(rows):
         table.add_row(
-            Text(f"{first.days_left:.1f}" if first.days_left > 0 else "next start"),
-            Text(profile),
-            Text(main.session_id or Path(main.relpath).name),
-            Text(str(len(group))),
-            Text(archived, style="green" if held == len(group) else "bold red"),
-            Text(local_time(first.mtime)),
-            Text(_home_short(main.path)),
+            Text(left), Text(profile), Text(name), Text(str(files)),
+            Text(archived, style="green" if archived == "yes" else "bold red"),
+            Text(local_time(first.mtime)), Text(_home_short(main.path)),
         )
     return table
 

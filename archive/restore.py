@@ -62,7 +62,7 @@ from .paths import (
 )
 from .repo import Repository
 from .roots import Root, check_profile_name, find_root
-from .text import copies_note
+from .text import copies_note, plural
 from .transcript import iter_lines, parse_lines
 
 _READ = 1024 * 1024
@@ -241,7 +241,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
     source_dir = file.relpath.rsplit("/", 1)[0]  # projects/<folder>
     source_folder = check_part(source_dir.split("/")[-1], "source project folder")
     notes = []
-    if copy.others:
+    if copy.others and not from_profile:
         notes.append(copies_note(copy.others, f"restored the copy of {file.profile}"))
 
     limit = None
@@ -249,8 +249,8 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         session = _parse(repo, chosen)
         if len(session.turns) < turns:
             raise UsageError(
-                f"version {chosen.seq} of session {sid} has {len(session.turns)} turns, "
-                f"not {turns}"
+                f"version {chosen.seq} of session {sid} has "
+                f"{plural(len(session.turns), 'turn')}, not {turns}"
             )
         limit = session.turns[turns - 1].end_offset
         source_cwd = session.project

@@ -192,6 +192,11 @@ def estimate_tokens(text_chars: int) -> int:
     return (text_chars + 3) // 4
 
 
+# A title made from the first prompt is one line, cut only to bound what the catalog holds: a
+# terminal column cuts it further where it must (render.py), --json and exports never do.
+TITLE_LIMIT = 500
+
+
 def shorten(text: str, width: int = 80) -> str:
     """One line of at most ``width`` characters, whitespace collapsed, "…" where it was cut."""
     line = " ".join(text.split()) if isinstance(text, str) else ""
@@ -779,6 +784,6 @@ class _Parser:
             or s.agent_name
             or self._ai_title
             or self._summary
-            or (shorten(s.turns[0].prompt, 80) if s.turns else None)
+            or (shorten(s.turns[0].prompt, TITLE_LIMIT) if s.turns else None)
         )
         return s

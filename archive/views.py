@@ -24,6 +24,14 @@ def list_sessions(
     repo: Repository, filters: SearchFilters, limit: int | None = None, *, sort: str = "recent"
 ) -> list[dict]:
     """Main sessions as ``sessions --json`` rows: newest first, or largest context first."""
+    return sessions_page(repo, filters, limit, sort=sort)[0]
+
+
+def sessions_page(
+    repo: Repository, filters: SearchFilters, limit: int | None = None, *, sort: str = "recent"
+) -> tuple[list[dict], int]:
+    """The first ``limit`` rows of :func:`list_sessions`, and how many sessions match in all
+    (so a listing can say what it left out)."""
     rows = repo.catalog.sessions_matching(filters)
     if sort == "context":
         rows.sort(key=lambda r: r["context_tokens"] or 0, reverse=True)
@@ -34,10 +42,11 @@ def list_sessions(
         if r["session_id"] not in seen:
             seen.add(r["session_id"])
             unique.append(r)
+    total = len(unique)
     if limit:
         unique = unique[:limit]
     copies = copy_info(repo, [r["session_id"] for r in unique])
-    return [session_row(r) | copies[r["session_id"]] for r in unique]
+    return [session_row(r) | copies[r["session_id"]] for r in unique], total
 
 
 def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
@@ -173,7 +182,9 @@ def turn_dict(turn: Turn, *, with_tool_output: bool = False) -> dict:
     }
 
 
-def session_dict(loaded: LoadedSession, turns: list[Turn] | None = None) -> dict:
+def session_dict(
+    loaded: LoadedSession, turns: list[Turn] | None = None, *, with_tool_output: bool = False
+) -> dict:
     s = loaded.session
     return {
         "session_id": s.session_id,
@@ -201,7 +212,8 @@ def session_dict(loaded: LoadedSession, turns: list[Turn] | None = None) -> dict
         "bad_lines": s.bad_lines,
         "parts": loaded.parts,
         "turn_count": len(s.turns),
-        "turns": [turn_dict(t) for t in (s.turns if turns is None else turns)],
+        "turns": [turn_dict(t, with_tool_output=with_tool_output)
+                  for t in (s.turns if turns is None else turns)],
     }
 
 
@@ -264,10 +276,22 @@ def diff_copies(repo: Repository, ref: str, profiles: list[str] | None = None) -
                 "last_change": iso_utc(s.ended),
                 "sha256": v.sha256,
                 "size": v.size,
+                "at_first_difference": _side(s, first),
             }
             for f, v, s in loaded
         ],
     }
+
+
+def _side(session: Session, number: int | None) -> dict | None:
+    """One copy's side of the turn where the copies part: its prompt and answer, or None
+    when this copy has no such turn (it stopped earlier)."""
+    if number is None or number > len(session.turns):
+        return None
+    turn = session.turns[number - 1]
+    return {"turn": number, "timestamp": iso_utc(turn.timestamp), "prompt": turn.prompt,
+            "answer": turn.answer,
+            "tool_calls": [f"{c.name} {c.key_argument}" for c in turn.tool_calls]}
 
 
 def _dir_size(path) -> int:
@@ -303,3 +327,33 @@ def stats(repo: Repository, bloated_threshold: int = 100_000) -> dict:
         "by_profile": by_profile,
         "by_project": repo.catalog.session_counts("project", bloated_threshold),
     }
+
+
+def prompt_only_session(repo: Repository, ref: str) -> dict | None:
+    """What history.jsonl kept of a session whose transcript was never archived (a "prompt
+    only" search hit): its prompts, dates and project, from every profile's history. None when
+    no history names a session starting with ``ref``."""
+    from .indexer import history_sessions
+
+    found: dict[str, dict] = {}
+    for file in repo.catalog.files_of_kind("history"):
+        version = repo.catalog.latest_version(file.id)
+        if version is None:
+            continue
+        for sid, s in history_sessions(repo, version).items():
+            if not sid.startswith(ref):
+                continue
+            row = found.setdefault(sid, {
+                "session_id": sid, "prompt_only": True, "profiles": [], "project": s.project,
+                "started": iso_utc(s.started) if s.started else None,
+                "ended": iso_utc(s.ended) if s.ended else None,
+                "prompts": [{"turn": t.number, "timestamp": iso_utc(t.timestamp)
+                             if t.timestamp else None, "prompt": t.prompt} for t in s.turns],
+            })
+            row["profiles"].append(file.profile)
+    if len(found) > 1:
+        from .errors import UsageError
+
+        raise UsageError(f"{ref!r} names {len(found)} prompt-only sessions",
+                         hint="give more of the id: " + ", ".join(sorted(found)))
+    return next(iter(found.values()), None)

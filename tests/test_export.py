@@ -379,3 +379,50 @@ def test_cli_masks_every_kind_and_says_so(home, cli):
     kept_md = cli("export", session_id, "--no-redact").stdout
     for *_, secret in SECRETS:
         assert secret in kept_md
+
+
+MARKDOWN_ANSWER = """## Updates done
+
+- first item
+- second **bold** item
+
+| file | lines |
+|------|-------|
+| a.py | 12    |
+
+```python
+print("<b>not bold</b>")
+```
+
+A raw <script>document.title='pwned'</script> tag and <img src=x onerror=alert(1)> stay text.
+"""
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (CI installs it)")
+def test_html_renders_answer_markdown_in_headless_chromium(tmp_path):
+    """Headings, lists, tables and code blocks of an answer are rendered (markdown-it-py);
+    raw HTML in the transcript stays text: no script runs, no element is made from it."""
+    assert CHROMIUM, "CI needs: apt-get install -y --no-install-recommends chromium"
+    path = _write_transcript(tmp_path / "t.jsonl", "11111111-2222-4333-8444-666666666666",
+                             [("show me markdown", MARKDOWN_ANSWER, "ls", "out")])
+    page = tmp_path / "md.html"
+    page.write_text(export_session(parse_file(path), "html").text, encoding="utf-8")
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+         page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    answer = dom[dom.index('<div class="answer">'):]
+    assert "<h2>Updates done</h2>" in answer and "## Updates" not in answer
+    assert re.search(r"<ul>\s*<li>first item</li>\s*<li>second <strong>bold</strong> item", answer)
+    assert re.search(r"<table>.*<th>file</th>.*<td>a\.py</td>", answer, re.S)
+    assert '<pre><code class="language-python">print("&lt;b&gt;not bold&lt;/b&gt;")' in answer
+    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in answer
+    assert "<script" not in answer and "<img" not in answer
+    assert "pwned" not in re.search(r"<title>(.*?)</title>", dom, re.S).group(1)

@@ -313,5 +313,5 @@ def test_ingest_warns_about_files_claude_code_is_about_to_delete(home, cli):
     old = __import__("time").time() - 27 * 86400  # default cleanupPeriodDays is 30
     os.utime(path, (old, old))
     result = cli("ingest")
-    assert "1 files that Claude Code deletes within 7 days were not archived yet" in result.stderr
+    assert "1 file that Claude Code deletes within 7 days was not archived yet" in result.stderr
     assert "deletes within" not in cli("ingest").stderr  # archived now: nothing to warn about

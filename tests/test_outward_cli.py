@@ -240,6 +240,7 @@ def _pty_run(env: dict, args: list[str], columns: int = 200) -> str:
     full_env.update(env)
     full_env.pop("COLUMNS", None)
     full_env["TERM"] = "xterm-256color"
+    full_env["PAGER"] = "cat"  # the bytes this process writes, not a pager waiting for keys
     proc = subprocess.Popen([sys.executable, "-m", "archive", *args], stdin=slave, stdout=slave,
                             stderr=slave, env=full_env, close_fds=True)
     os.close(slave)

@@ -18,6 +18,7 @@ import typer
 
 from ..errors import EXIT_USAGE
 from . import (  # noqa: F401
+    completion,
     context,
     demo,
     export,
@@ -52,6 +53,45 @@ app.registered_commands.sort(
 )
 
 
+def _first_line(doc: str | None) -> str | None:
+    """A docstring's first paragraph on one line: the command's description in the overview."""
+    if not doc:
+        return None
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+# `archive` alone lists every command with its whole one-line description (click would cut it
+# to the terminal's width with "..."; a given short help is wrapped instead).
+for _info in app.registered_commands:
+    if _info.short_help is None and _info.help is None:
+        _info.short_help = _first_line(_info.callback.__doc__)
+for _group in app.registered_groups:
+    from typer.main import solve_typer_info_help
+
+    _group.short_help = _first_line(solve_typer_info_help(_group))
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"archive (session-archive) {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True, no_args_is_help=False)
+def _top(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_show_version, is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """A searchable, versioned archive of Claude Code sessions."""
+    if ctx.invoked_subcommand is None:  # `archive` alone: the overview, on stdout, exit 0
+        typer.echo(ctx.get_help())
+
+
 def app_for(argv: list[str]) -> typer.Typer:
     """The app that runs ``archive COMMAND …``: one holding just COMMAND.
 
@@ -76,6 +116,8 @@ def _no_options() -> None:  # the group callback of a one-command app: no option
 
 def main() -> None:
     """Console-script entry point."""
+    if len(sys.argv) > 1 and sys.argv[1] == "__complete":  # a Tab in the shell
+        sys.exit(completion.run(sys.argv[2:]))
     try:
         app_for(sys.argv)()
     except KeyboardInterrupt:

@@ -35,6 +35,7 @@ ArchiveDirOpt = Annotated[
         show_default=False,
     ),
 ]
+SESSION_HELP = "Session: id, unique prefix, or /rename name."
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print nothing unless something failed.")
@@ -130,6 +131,42 @@ def to_terminal(text: str) -> str:
     from ..outward import visible
 
     return visible(text) if sys.stdout.isatty() else text
+
+
+NoPagerOpt = Annotated[
+    bool, typer.Option("--no-pager", help="Print directly, not through $PAGER (less -R).")
+]
+
+
+def paged(render, *, no_pager: bool = False) -> None:
+    """Run ``render(console)`` through the pager, as git does: on a terminal the output goes
+    to $PAGER (default ``less -R``, with LESS=FRX unless set, so a short view stays on the
+    screen); with ``--no-pager``, into a pipe or a file, or with PAGER=cat, it prints
+    directly. The console renders before the pager sees it: control characters from
+    transcripts are already made visible."""
+    import subprocess
+    import sys
+
+    console = stdout()
+    pager = os.environ.get("PAGER", "less -R").strip()
+    if no_pager or not sys.stdout.isatty() or pager in ("", "cat"):
+        render(console)
+        return
+    with console.capture() as captured:
+        render(console)
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    try:
+        proc = subprocess.Popen(pager, shell=True, stdin=subprocess.PIPE, env=env)
+    except OSError:
+        sys.stdout.write(captured.get())
+        return
+    try:
+        proc.stdin.write(captured.get().encode("utf-8", "replace"))
+        proc.stdin.close()
+    except BrokenPipeError:  # the reader quit early (q in less): not a failure
+        pass
+    proc.wait()
 
 
 def note(text: str) -> None:
@@ -230,7 +267,21 @@ def config_roots(archive_dir: Path, root_options: list[str] | None):
 
     extra = [parse_root_option(v) for v in root_options or []]
     settings = load_settings(archive_dir) if archive_dir.is_dir() else None
-    return discover_roots(extra, settings.roots if settings else None)
+    configured = settings.roots if settings else None
+    if extra:  # a typo must not hide a profile and mark its sessions gone from source
+        from ..errors import UsageError
+
+        known = {r.profile: r.path for r in discover_roots([], configured)}
+        names = [name for name, _ in extra]
+        for name in names:
+            if name in known or names.count(name) > 1:
+                where = f" ({known[name]})" if name in known else ""
+                raise UsageError(
+                    f"--root {name}=…: {name} is already a profile{where}",
+                    hint="give the extra root a name of its own, e.g. "
+                    f"--root {name}-old=PATH",
+                )
+    return discover_roots(extra, configured)
 
 
 def open_repo(archive_dir: Path):
@@ -248,18 +299,36 @@ def context_threshold(archive_dir: Path, given: int | None) -> int:
     return load_settings(archive_dir).context_threshold if archive_dir.is_dir() else 100_000
 
 
+def check_profile(repo, profile: str | None) -> None:
+    """``--profile`` must name a profile the archive holds: a typo is refused (exit 2) with
+    the known names, not answered with "no match"."""
+    if profile is None:
+        return
+    known = repo.catalog.profiles()
+    if profile not in known:
+        from ..errors import UsageError
+
+        raise UsageError(f"no profile {profile!r} in the archive",
+                         hint="known: " + (", ".join(known) or "none yet; run archive ingest"))
+
+
 def make_filters(profile, project, branch, model, tool, since, until, agent=None):
-    """The filters of the shared listing and search options, dates parsed."""
+    """The filters of the shared listing and search options, dates parsed; ``--since`` after
+    ``--until`` is refused (exit 2)."""
     from ..dates import parse_when
+    from ..errors import UsageError
     from ..filters import SearchFilters
 
     if agent is not None:
         from ..sources import AGENTS
 
         if agent not in AGENTS:
-            from ..errors import UsageError
-
             raise UsageError(f"unknown agent {agent!r}", hint=f"use one of: {', '.join(AGENTS)}")
+    start = parse_when(since) if since else None
+    end = parse_when(until, end_of_day=True) if until else None
+    if start is not None and end is not None and start > end:
+        raise UsageError(f"--since {since} is later than --until {until}",
+                         hint="swap them, or drop one")
     return SearchFilters(
         agent=agent,
         profile=profile,
@@ -267,6 +336,6 @@ def make_filters(profile, project, branch, model, tool, since, until, agent=None
         branch=branch,
         model=model,
         tool=tool,
-        since=parse_when(since) if since else None,
-        until=parse_when(until, end_of_day=True) if until else None,
+        since=start,
+        until=end,
     )

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .common import (
+    SESSION_HELP,
     ArchiveDirOpt,
     FromOpt,
     JsonOpt,
@@ -24,7 +25,7 @@ from .common import (
 
 @command()
 def context(
-    session_id: Annotated[str, typer.Argument(help="Session id, unique prefix, or name.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     threshold: ThresholdOpt = None,
     version: VersionOpt = None,
     from_profile: FromOpt = None,

@@ -63,10 +63,10 @@ def run_demo(home: Path, archive_dir: Path, console: Console) -> None:
     with Repository(archive_dir) as repo:
         hits = search(repo, "test", SearchFilters(), limit=5)
     console.print(search_view(hits, grouped=False, width=console.width))
-    console.print(
-        f"\nTry: archive --help, or any command with --archive-dir {archive_dir}, e.g.\n"
-        f"  archive snapshots --archive-dir {archive_dir}\n"
-        f"  archive sessions --archive-dir {archive_dir}\n"
-        f"  archive show 556 --archive-dir {archive_dir}\n"
-        f"  archive search 'microphone OR recorder' --archive-dir {archive_dir}"
-    )
+    from ..render import command_line
+
+    console.print(f"\nTry: archive --help, or any command with --archive-dir {archive_dir}, e.g.",
+                  markup=False, highlight=False, soft_wrap=True)
+    for line in ("archive snapshots", "archive sessions", "archive show 556",
+                    "archive search 'microphone OR recorder'"):
+        command_line(console, f"{line} --archive-dir {archive_dir}", "  ")

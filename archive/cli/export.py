@@ -14,6 +14,7 @@ import typer
 
 from ..text import copies_note, plural
 from .common import (
+    SESSION_HELP,
     ArchiveDirOpt,
     FromOpt,
     VersionOpt,
@@ -34,7 +35,7 @@ class ExportFormat(StrEnum):
 
 @command()
 def export(
-    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     fmt: Annotated[
         ExportFormat, typer.Option("--format", help="md (context to start fresh), html, json.")
     ] = ExportFormat.md,
@@ -99,7 +100,7 @@ def export(
         result = export_session(
             loaded, fmt.value, turns=turn_range, tool_output=tool_output, redact=not no_redact
         )
-    if loaded.others:
+    if loaded.others and not from_profile:
         note(copies_note(loaded.others, f"exported {loaded.file.profile}"))
     if result.masked:
         kinds = ", ".join(f"{kind} ×{n}" for kind, n in sorted(result.masked.items()))

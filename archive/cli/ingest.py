@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_FAILURE, EXIT_USAGE, ArchiveError
+from ..text import plural
 from .common import (
     ArchiveDirOpt,
     JsonOpt,
@@ -257,9 +258,9 @@ def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False, json: Js
         print_json(stats.to_dict())
     elif not quiet:
         stdout().print(
-            f"Reindexed {stats.transcripts} transcripts: {stats.turns} turns, "
-            f"{stats.documents} documents"
-            + (f", {stats.bad_lines} bad lines skipped" if stats.bad_lines else "")
+            f"Reindexed {plural(stats.transcripts, 'transcript')}: "
+            f"{plural(stats.turns, 'turn')}, {plural(stats.documents, 'document')}"
+            + (f", {plural(stats.bad_lines, 'bad line')} skipped" if stats.bad_lines else "")
         )
     if stats.skipped:
         from ..render import index_skipped
@@ -304,7 +305,7 @@ def repair(
         typer.echo(f"error: manifest {m['name']}: {m['problem']}", err=True)
     if result.missing_objects:
         typer.echo(
-            f"error: {result.missing_objects} objects named by manifests are missing "
+            f"error: {plural(result.missing_objects, 'object')} named by manifests missing "
             "(`archive verify` names the versions that need them)",
             err=True,
         )

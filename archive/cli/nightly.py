@@ -189,7 +189,7 @@ def at_risk_command(
     if json:
         print_json([r.to_dict() for r in rows])
     else:
-        from ..render import at_risk_table
+        from ..render import at_risk_view
 
         out = stdout()
         periods = cleanup_periods(found)
@@ -199,7 +199,7 @@ def at_risk_command(
             markup=False,
         )
         if rows:
-            out.print(at_risk_table(rows, days))
+            out.print(at_risk_view(rows, days, width=out.width))
             sessions = len({(r.profile, r.session_id or r.relpath) for r in rows})
             line = (f"{plural(sessions, 'session')} ({plural(len(rows), 'file')}) "
                     f"deleted within {days} days")
@@ -242,7 +242,7 @@ def lost(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt 
         out.print("no lost session: every session in history.jsonl is at the source or archived",
                   markup=False)
         return
-    from ..render import lost_table
+    from ..render import lost_view
 
-    out.print(lost_table(rows))
+    out.print(lost_view(rows, width=out.width))
     out.print(f"{plural(len(rows), 'session')} lost before being archived", markup=False)

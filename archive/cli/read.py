@@ -13,8 +13,9 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_FAILURE
-from ..text import copies_note
+from ..text import copies_note, plural
 from .common import (
+    SESSION_HELP,
     AgentOpt,
     ArchiveDirOpt,
     BranchOpt,
@@ -22,6 +23,7 @@ from .common import (
     JsonOpt,
     LimitOpt,
     ModelOpt,
+    NoPagerOpt,
     NoRedactOpt,
     ProfileOpt,
     ProjectOpt,
@@ -32,12 +34,14 @@ from .common import (
     UntilOpt,
     VersionOpt,
     archive_path,
+    check_profile,
     command,
     config_roots,
     context_threshold,
     make_filters,
     note,
     open_repo,
+    paged,
     print_json,
     say,
     shown,
@@ -87,7 +91,7 @@ def roots(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt
 
 @command()
 def versions(
-    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     from_profile: FromOpt = None,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
@@ -118,7 +122,7 @@ def versions(
     if json:
         print_json(rows)
         return
-    if copy.others:
+    if copy.others and not from_profile:
         note(copies_note(copy.others, f"showing {f.profile}"))
     from ..render import versions_table
 
@@ -146,7 +150,7 @@ def snapshots(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
 
 @command()
 def cat(
-    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     version: VersionOpt = None,
     from_profile: FromOpt = None,
     archive_dir: ArchiveDirOpt = None,
@@ -191,9 +195,10 @@ def search(
     ] = False,
     session: Annotated[
         str | None,
-        typer.Option("--session", help="Only this session (id, unique prefix, or name)."),
+        typer.Option("--session", help="Only this session (id, unique prefix, or /rename name)."),
     ] = None,
     no_redact: NoRedactOpt = False,
+    no_pager: NoPagerOpt = False,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
 ):
@@ -210,6 +215,7 @@ def search(
 
     filters = make_filters(profile, project, branch, model, tool, since, until, agent)
     with open_repo(archive_path(archive_dir)) as repo:
+        check_profile(repo, profile)
         if session:
             filters.session_ids = [repo.session_copies(session)[0].session_id]
         hits = run_search(
@@ -221,8 +227,8 @@ def search(
     elif hits:
         from ..render import search_view
 
-        console = stdout()
-        console.print(search_view(hits, grouped=sessions, width=console.width))
+        paged(lambda console: console.print(
+            search_view(hits, grouped=sessions, width=console.width)), no_pager=no_pager)
     if not hits:
         if not json:
             say(f"no match for {query!r}", err=True)
@@ -240,6 +246,9 @@ def sessions(
     since: SinceOpt = None,
     until: UntilOpt = None,
     limit: LimitOpt = 50,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every matching session (no --limit).")
+    ] = False,
     name: Annotated[
         str | None, typer.Option("--name", help="Custom name (/rename) contains this.")
     ] = None,
@@ -250,6 +259,7 @@ def sessions(
     sort: Annotated[
         SortOrder, typer.Option("--sort", help="recent: last active first; context: largest.")
     ] = "recent",
+    no_pager: NoPagerOpt = False,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
 ):
@@ -261,7 +271,7 @@ def sessions(
 
     Example: archive sessions --project myapp --since 2026-11-01
     """
-    from ..views import list_sessions
+    from ..views import sessions_page
 
     adir = archive_path(archive_dir)
     filters = make_filters(profile, project, branch, model, tool, since, until, agent)
@@ -269,7 +279,8 @@ def sessions(
     if bloated:
         filters.min_context = context_threshold(adir, threshold)
     with open_repo(adir) as repo:
-        rows = list_sessions(repo, filters, limit, sort=sort)
+        check_profile(repo, profile)
+        rows, total = sessions_page(repo, filters, None if every else limit, sort=sort)
     rows = shown(rows)
     if json:
         print_json(rows)
@@ -279,17 +290,26 @@ def sessions(
         return
     from ..render import sessions_view
 
-    console = stdout()
-    console.print(sessions_view(rows, width=console.width))
+    def render(console) -> None:
+        console.print(sessions_view(rows, width=console.width))
+        if total > len(rows):
+            console.print(f"showing {len(rows)} of {total} (--limit N, or --all)", style="dim",
+                          markup=False, highlight=False)
+
+    paged(render, no_pager=no_pager)
 
 
 @command()
 def show(
-    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     turn: Annotated[int | None, typer.Option("--turn", "-t", help="Only this turn.")] = None,
     version: VersionOpt = None,
     from_profile: FromOpt = None,
+    tool_output: Annotated[bool, typer.Option(
+        "--tool-output", help="Each tool call's output under it (first 8,192 characters).")
+    ] = False,
     no_redact: NoRedactOpt = False,
+    no_pager: NoPagerOpt = False,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
 ):
@@ -299,33 +319,49 @@ def show(
 
     Example: archive show 4f2a --turn 3
     """
-    from ..errors import UsageError
-    from ..views import load_session, session_dict
+    from ..errors import SessionNotFound, UsageError
+    from ..views import load_session, prompt_only_session, session_dict
 
+    known = None
     with open_repo(archive_path(archive_dir)) as repo:
-        loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
+        try:
+            loaded = load_session(repo, session_id, from_profile=from_profile, version=version)
+        except SessionNotFound:
+            known = prompt_only_session(repo, session_id)
+            if known is None:
+                raise
+    if known is not None:  # a "prompt only" search hit: what history.jsonl kept
+        known = shown(known, redact=not no_redact)
+        if json:
+            print_json(known, redact=not no_redact)
+            return
+        from ..render import show_prompt_only
+
+        paged(lambda console: show_prompt_only(console, known), no_pager=no_pager)
+        return
     turns = loaded.session.turns
     if turn is not None:
         if not 1 <= turn <= len(turns):
             raise UsageError(
                 f"session {loaded.session.session_id} has no turn {turn}",
-                hint=f"it has {len(turns)} turns",
+                hint=f"it has {plural(len(turns), 'turn')}",
             )
         turns = [turns[turn - 1]]
-    data = shown(session_dict(loaded, turns), redact=not no_redact)
+    data = shown(session_dict(loaded, turns, with_tool_output=tool_output),
+                 redact=not no_redact)
     if json:
         print_json(data, redact=not no_redact)
         return
-    if loaded.others:
+    if loaded.others and not from_profile:
         note(copies_note(loaded.others, f"showing {loaded.file.profile}"))
     from ..render import show_session
 
-    show_session(stdout(), data)
+    paged(lambda console: show_session(console, data), no_pager=no_pager)
 
 
 @command()
 def diff(
-    session_id: Annotated[str, typer.Argument(help="Session id, unique prefix, or name.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     from_profiles: Annotated[
         list[str] | None,
         typer.Option("--from", help="A profile whose copy to compare (give two)."),
@@ -370,10 +406,10 @@ def stats(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
 
     out = stdout()
     out.print(
-        f"{data['sessions']} sessions, {data['turns']} turns, "
-        f"{data['context_tokens']:,} tokens of context; {data['versions']} versions of "
-        f"{data['files']} files; archive {human_size(data['archive_bytes'])}, "
-        f"index {human_size(data['index_bytes'])}; {data['bloated']} sessions past "
+        f"{plural(data['sessions'], 'session')}, {plural(data['turns'], 'turn')}, "
+        f"{data['context_tokens']:,} tokens of context; {plural(data['versions'], 'version')}"
+        f" of {plural(data['files'], 'file')}; archive {human_size(data['archive_bytes'])}, "
+        f"index {human_size(data['index_bytes'])}; {plural(data['bloated'], 'session')} past "
         f"{data['bloated_threshold']:,} tokens"
     )
     out.print(stats_table("By profile", data["by_profile"], "profile"))

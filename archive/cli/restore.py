@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from .common import (
+    SESSION_HELP,
     ArchiveDirOpt,
     FromOpt,
     JsonOpt,
@@ -28,7 +29,7 @@ from .common import (
 
 @command()
 def restore(
-    session_id: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
+    session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     to: Annotated[
         str,
         typer.Option("--to", help="Profile to write into (see `archive roots`).",
@@ -117,7 +118,8 @@ def restore(
 @command()
 def resume(
     query: Annotated[str | None, typer.Argument(
-        help="A session (id, prefix, name) to resume, or words to search for.")] = None,
+        help="A session (id, unique prefix, or /rename name) to resume, or words to find it "
+        "by.")] = None,
     to: Annotated[str | None, typer.Option(
         "--to", help="Profile to resume in [default: the one it was found in].")] = None,
     from_profile: Annotated[str | None, typer.Option(

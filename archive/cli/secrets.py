@@ -42,10 +42,10 @@ def secrets(profile: ProfileOpt = None, archive_dir: ArchiveDirOpt = None, json:
     if not reports:
         say("no credential-shaped strings in the archived sessions", err=True)
         return
-    from ..render import secrets_table
+    from ..render import secrets_view
 
     out = stdout()
-    out.print(secrets_table(reports))
+    out.print(secrets_view(reports, width=out.width))
     total = sum(r.total for r in reports)
     out.print(
         f"{plural(total, 'credential-shaped string')} in {plural(len(reports), 'session')} "

@@ -204,14 +204,20 @@ def _keep_first(ranked: list[_Raw], keys: list) -> list[_Raw]:
 
 def _group(raw: list[_Raw]) -> list[_Raw]:
     """One result per session_id: its best turn with that turn's score; the session document
-    only when no turn matched (so grouped and flat scores agree)."""
+    only when no turn matched (so grouped and flat scores agree). A session is its main
+    transcript: when a turn of it matched, that turn stands for the session, ranked by the
+    best score of all its members (sub-agent matches roll up into it)."""
     groups: dict[str, list[_Raw]] = {}
     for r in raw:
         groups.setdefault(r.stored.get("session_id") or r.stored["key"], []).append(r)
     chosen = []
     for members in groups.values():
         turns = [r for r in members if r.stored.get("kind") == "turn"]
-        chosen.append((turns or members)[0])  # members are in rank order
+        best = (turns or members)[0]  # members are in rank order
+        main = [r for r in turns if not r.stored.get("agent_id")]
+        if main and main[0] is not best:
+            best = _Raw(main[0].docnum, best.score, main[0].stored)
+        chosen.append(best)
     chosen.sort(key=_Raw.rank_key)
     return chosen
 

@@ -1,0 +1,143 @@
+"""Every read command at 80 and at 200 columns over the fixture archive (issue 16, "Done when").
+
+No column is narrower than its content's shortest useful form (ids and counts whole, no
+zero-width column), every command the tool suggests is whole on one line (so pasting it works),
+hit headings never leave the time alone on a line, snippets are one plain line, and wrapped
+tool lines of `show` stay indented.
+"""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+import pytest
+from conftest import BIG_ID, SHORT_ID
+
+PLANTED_KEY = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+GROWING_ID = "7acd37a8-2745-4b58-a8a9-46164b22ad9e"
+LOST_ID = "9b1e0000-1111-4222-8333-444455556666"
+
+
+@pytest.fixture
+def archived(home, cli):
+    """The fixture home plus a session holding a credential and a history.jsonl naming a
+    session that was never archived, ingested."""
+    secret = home.session_file("work", "-experiments-worktrees", SHORT_ID.replace("5", "7"))
+    lines = [orjson.dumps({
+        "type": "user", "uuid": "u1", "parentUuid": None, "sessionId": secret.stem,
+        "cwd": "/experiments/worktrees", "timestamp": "2026-11-10T01:00:00.000Z",
+        "message": {"role": "user", "content": f"deploy with token {PLANTED_KEY} please"}})]
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_bytes(b"\n".join(lines) + b"\n")
+    history = [{"display": "a prompt whose session was deleted before any ingest",
+                "pastedContents": {}, "timestamp": 1772000000000,
+                "project": "/Users/dain/workspace/lost-project", "sessionId": LOST_ID}]
+    (home.root("default") / "history.jsonl").write_bytes(
+        b"".join(orjson.dumps(h) + b"\n" for h in history))
+    cli("ingest", "--quiet")
+    cli("restore", SHORT_ID, "--to", "work")  # a second copy, for `diff`
+    cli("ingest", "--quiet")
+    return home
+
+
+READS = {
+    "roots": ["roots"],
+    "snapshots": ["snapshots"],
+    "versions": ["versions", SHORT_ID],
+    "search": ["search", "test OR file", "--limit", "8"],
+    "search-sessions": ["search", "test OR file", "--sessions", "--limit", "8"],
+    "sessions": ["sessions"],
+    "show": ["show", BIG_ID],
+    "diff": ["diff", SHORT_ID[:8]],
+    "stats": ["stats"],
+    "context": ["context", BIG_ID, "--threshold", "1000"],
+    "secrets": ["secrets"],
+    "at-risk": ["at-risk", "--days", "100000"],
+    "lost": ["lost"],
+    "restore": ["restore", BIG_ID, "--to", "work", "--turns", "2", "--new-id", "--dry-run"],
+}
+
+# A cell or heading piece that is an id or a count cut short: `556046…`, `12…`.
+CUT = re.compile(r"[0-9a-f]{1,7}…|~?\d[\d,.]*[KMG]?…")
+TIME_ALONE = re.compile(r"^\s*(\d{4}-\d\d-\d\d )?\d\d:\d\d\s*$")
+
+
+def run(cli, monkeypatch, args, columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    return cli(*args, code=None)
+
+
+def check_columns(out: str, columns: int) -> None:
+    for line in out.splitlines():
+        # Only a command meant to be copied may be longer than the terminal (it wraps softly).
+        copied = line.lstrip().startswith(("archive ", "cd "))
+        assert len(line) <= columns or copied, (columns, line)
+        # A zero-width column shows as two borders side by side.
+        assert not re.search(r"[┃│][┃│]", line), (columns, line)
+        if "┃" in line:  # a header row: no header name cut
+            assert "…" not in line, (columns, line)
+        for piece in re.split(r"[┃│]|\s{2,}| · ", line):  # ids and counts whole
+            assert not CUT.fullmatch(piece.strip()), (columns, line)
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_every_read_command_reads_well(archived, cli, monkeypatch, columns):
+    for name, args in READS.items():
+        result = run(cli, monkeypatch, args, columns)
+        assert result.exit_code in (0, 1), (name, result.output)
+        check_columns(result.stdout, columns)
+        if name.startswith("search"):
+            for line in result.stdout.splitlines():
+                assert not TIME_ALONE.match(line), (name, columns, line)
+                assert "\\n" not in line, (name, columns, line)
+                if name == "search":  # a snippet line (titles are the grouped rows' own)
+                    assert "**" not in line, (name, columns, line)
+                assert not line.lstrip().startswith("#"), (name, columns, line)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines()]
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_suggested_commands_are_whole_on_one_line(archived, cli, monkeypatch, columns):
+    grows = ["context", GROWING_ID, "--threshold", "50000"]  # past it from turn 4
+    report = cli.json(*grows)
+    out = run(cli, monkeypatch, grows, columns).stdout
+    assert "Two ways on:" in out
+    assert report["commands"]["fork"] and report["commands"]["handoff"]
+    for command in report["commands"].values():
+        assert command in _lines(out), (columns, command, out)
+    args = ["restore", BIG_ID, "--to", "work", "--turns", "2", "--dry-run"]
+    resume = cli.json(*args)["resume_command"]
+    assert len(resume) > 80
+    assert resume in _lines(run(cli, monkeypatch, args, columns).stdout)
+    demo = run(cli, monkeypatch, ["demo", "--archive-dir", str(archived.path / "demo")], columns)
+    tries = [line for line in _lines(demo.stdout) if line.startswith("archive ")]
+    assert len(tries) >= 4
+    assert all(line.endswith(f"--archive-dir {archived.path / 'demo'}") for line in tries), tries
+
+
+def test_show_tool_lines_stay_indented_when_wrapped(archived, cli, monkeypatch):
+    out = run(cli, monkeypatch, ["show", BIG_ID], 80).stdout.splitlines()
+    blocks = []
+    for i, line in enumerate(out):
+        if re.match(r"^  [→✗] ", line):
+            block = [line]
+            for nxt in out[i + 1:]:
+                if not nxt.startswith("    ") or re.match(r"^  [→✗] ", nxt):
+                    break
+                block.append(nxt)
+            blocks.append(block)
+    assert blocks
+    assert any(len(b) > 1 for b in blocks)  # some wrap at 80 columns
+    for block in blocks:  # and every one ends with its size, in the indented block
+        joined = " ".join(line.strip() for line in block)
+        assert re.search(r"\(\d[\d.]* (B|KiB|MiB) out\)$", joined), block
+
+
+def test_titles_are_cut_only_by_a_terminal_column(archived, cli):
+    rows = cli.json("sessions", "--all")
+    longest = max(len(r["title"] or "") for r in rows)
+    assert longest > 80, longest
