@@ -363,3 +363,14 @@ def test_what_counts_as_data(text, kept):
     assert (out == f"before {text} after") == kept, out
     if not kept:
         assert out.startswith("before ") and out.endswith(" after") and NOISE_MARK in out
+
+
+def test_the_name_of_an_assignment_stays_words():
+    """`NAME=<data>` is one run of the base64 alphabet ('=' is its padding): only the value
+    may be elided, never the name people search for."""
+    from archive.search.analysis import NOISE_MARK, elide_noise
+
+    blob = "Qm9vbXNoYWthbGFrYTEyMzQ1Njc4OTBhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejk4NzY1NDMy"
+    out = elide_noise(f"set DEPLOY_PAYLOAD_DATA={blob} now")
+    assert out == f"set DEPLOY_PAYLOAD_DATA={NOISE_MARK} now"
+    assert elide_noise(f"padded {blob}== end") == f"padded {NOISE_MARK} end"

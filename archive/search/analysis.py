@@ -193,7 +193,12 @@ def elide_noise(text: str) -> str:
         end = shape.find(b" ", start)
         if end < 0:
             end = len(shape)
-        if is_noise(text[start:end]) and not _credential(text, start, end):
+        label = text[start:end].rstrip("=").rfind("=")
+        if label >= 0:  # `NAME=value`: the name stays words; only the value may be data
+            start += label + 1
+        if end - start >= NOISE_MIN and is_noise(text[start:end]) and not _credential(
+            text, start, end
+        ):
             parts += (text[last:start], NOISE_MARK)
             last = end
         start = shape.find(_LONG_RUN, end)
