@@ -820,6 +820,9 @@ def bench_mcp(work: Path, mb: float, big_mb: float, seed: int) -> dict:
         calls = mcp_calls(archive, home, long_sid if key == "small" else None)
         out["sizes"][key] = {"jsonl_bytes": jsonl_bytes(home), **calls}
         log(f"   search p50 {calls['search']['p50_ms']:.1f} ms")
+    return out
+
+
 # -- 7. the web front-end ---------------------------------------------------------------------
 
 WEB_LONG_ID = "b0000000-0000-4000-8000-000000002000"
