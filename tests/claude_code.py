@@ -10,47 +10,32 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import npm_client
 import orjson
 
 VERSION = "2.1.328"
-REPO = Path(__file__).resolve().parent.parent
-INSTALLER = REPO / "scripts/install-claude-code.sh"
 
 
 def cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "session-archive-tests" / f"claude-code-{VERSION}"
+    return npm_client.cache_dir("claude-code", VERSION)
 
 
 def claude_or_reason() -> tuple[Path | None, str]:
     """The pinned ``claude`` (installed now if absent, npm and its registry permitting), or
     why there is none."""
-    exe = cache_dir() / "node_modules/.bin/claude"
-    if exe.exists():
-        return exe, ""
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            return None, f"{tool} is not installed: Claude Code {VERSION} cannot be installed"
-    try:
-        probe = subprocess.run(
-            ["npm", "view", f"@anthropic-ai/claude-code@{VERSION}", "version"],
-            capture_output=True, text=True, timeout=60,
-        )
-    except subprocess.TimeoutExpired:
-        return None, "the npm registry did not answer within 60 s"
-    if probe.returncode != 0 or VERSION not in probe.stdout:
-        return None, f"the npm registry does not offer @anthropic-ai/claude-code@{VERSION}"
-    result = subprocess.run(["sh", str(INSTALLER)], capture_output=True, text=True,
-                            timeout=900, env=os.environ | {"CLAUDE_CODE_VERSION": VERSION})
-    if result.returncode != 0 or not exe.exists():
-        return None, f"installing Claude Code {VERSION} failed: {result.stderr.strip()[-300:]}"
-    return exe, ""
+    return npm_client.client_or_reason(
+        version=VERSION,
+        name="claude-code",
+        package="@anthropic-ai/claude-code",
+        binary="claude",
+        installer="install-claude-code.sh",
+        version_env="CLAUDE_CODE_VERSION",
+        label="Claude Code",
+    )
 
 
 # -- the stand-in Messages API ------------------------------------------------------------------

@@ -11,46 +11,34 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import npm_client
 import orjson
 
 VERSION = "0.171.0"
-REPO = Path(__file__).resolve().parent.parent
-INSTALLER = REPO / "scripts/install-codex.sh"
 MODEL = "gpt-standin"
 
 
 def cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "session-archive-tests" / f"codex-{VERSION}"
+    return npm_client.cache_dir("codex", VERSION)
 
 
 def codex_or_reason() -> tuple[Path | None, str]:
-    """The pinned ``codex`` (installed now if absent, npm and its registry permitting), or why
-    there is none."""
-    exe = cache_dir() / "node_modules/.bin/codex"
-    if exe.exists():
-        return exe, ""
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            return None, f"{tool} is not installed: Codex CLI {VERSION} cannot be installed"
-    try:
-        probe = subprocess.run(["npm", "view", f"@openai/codex@{VERSION}", "version"],
-                               capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        return None, "the npm registry did not answer within 60 s"
-    if probe.returncode != 0 or VERSION not in probe.stdout:
-        return None, f"the npm registry does not offer @openai/codex@{VERSION}"
-    result = subprocess.run(["sh", str(INSTALLER)], capture_output=True, text=True,
-                            timeout=900, env=os.environ | {"CODEX_VERSION": VERSION})
-    if result.returncode != 0 or not exe.exists():
-        return None, f"installing Codex CLI {VERSION} failed: {result.stderr.strip()[-300:]}"
-    return exe, ""
+    """The pinned ``codex`` (installed now if absent, npm and its registry permitting), or
+    why there is none."""
+    return npm_client.client_or_reason(
+        version=VERSION,
+        name="codex",
+        package="@openai/codex",
+        binary="codex",
+        installer="install-codex.sh",
+        version_env="CODEX_VERSION",
+        label="Codex CLI",
+    )
 
 
 def write_config(codex_home: Path, url: str) -> None:
