@@ -17,7 +17,7 @@ from ..errors import EXIT_FAILURE, AmbiguousSession, ArchiveError
 
 APP_SETTINGS = dict(
     name="archive",
-    help="A searchable, versioned archive of Claude Code sessions.",
+    help="A searchable, versioned archive of Claude Code and Codex CLI sessions.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
