@@ -253,8 +253,14 @@ def plain_snippet(text: str, highlights=()) -> tuple[str, list[tuple[int, int]]]
 
 
 def _snippet_text(hit: dict) -> Text:
+    """The snippet, wrapped to its column with every character kept. Folded, not cut with
+    "…": Rich strips a wrapped line's trailing space only when its *characters* exceed the
+    width, so a line of double-width characters (CJK, ✅, 🚀) that fits but for that space is
+    cut with "…" over its last character; folding crops only the space (and breaks a word
+    longer than the column instead of cutting it)."""
     line, spans = plain_snippet(hit["snippet"] or "", hit.get("highlights") or [])
     text = cell(line)
+    text.overflow = "fold"
     for start, end in spans:
         text.stylize("bold reverse", start, end)
     return text
