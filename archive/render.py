@@ -354,7 +354,7 @@ def sessions_view(rows: list[dict], *, width: int):
     blocks = []
     for r in rows:
         lead = (r["session_id"] or "-")[:8] + (" †" if r["gone_from_source"] else "")
-        profiles = ", ".join(r.get("profiles") or [r["profile"]])
+        profiles = ", ".join(r.get("addresses") or r.get("profiles") or [r["profile"]])
         if r.get("diverged"):
             profiles += " (diverged)"
         if r.get("forked_from"):
@@ -385,7 +385,7 @@ def sessions_table(rows: list[dict]) -> Table:
     table.add_column("title", ratio=1)
     for r in rows:
         sid = (r["session_id"] or "-")[:8] + (" †" if r["gone_from_source"] else "")
-        profiles = ", ".join(r.get("profiles") or [r["profile"]])
+        profiles = ", ".join(r.get("addresses") or r.get("profiles") or [r["profile"]])
         if r.get("diverged"):
             profiles += " (diverged)"
         title = one_line(_title_of(r))
@@ -581,7 +581,7 @@ def diff_report(console: Console, data: dict) -> None:
     console.print(f"Copies of {data['session_id']}:", markup=False)
     for c in data["copies"]:
         console.print(
-            f"  {c['profile']}: {plural(c['turns'], 'turn')}, "
+            f"  {c.get('address') or c['profile']}: {plural(c['turns'], 'turn')}, "
             f"last change {local_time(c['last_change'])}, {human_size(c['size'])}",
             markup=False,
         )
@@ -597,7 +597,7 @@ def diff_report(console: Console, data: dict) -> None:
         console.print(f"They {state}; same up to turn {first - 1}, different from turn {first}.")
         for c in data["copies"]:  # the two sides of the turn where they part
             side = c.get("at_first_difference")
-            head = f"{c['profile']}, turn {first}"
+            head = f"{c.get('address') or c['profile']}, turn {first}"
             if side is None:
                 console.print(Text(f"{head}: (no such turn: this copy ends at turn "
                                    f"{c['turns']})", style="bold"))

@@ -49,7 +49,11 @@ VersionOpt = Annotated[
 ]
 FromOpt = Annotated[
     str | None,
-    typer.Option("--from", help="Read the copy of this profile when several hold the session."),
+    typer.Option(
+        "--from", metavar="PROFILE[:PROJECT]",
+        help="Read this copy when several hold the session: a profile, or PROFILE:PROJECT "
+        "(an end of the project path) when the profile holds two.",
+    ),
 ]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Only this profile.")]
 AgentOpt = Annotated[
