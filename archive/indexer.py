@@ -27,6 +27,7 @@ from .config import load_settings
 from .dates import iso_utc
 from .errors import Damaged
 from .faults import crash_point
+from .forks import MARK, turn_marks
 from .history import parse_history
 from .repo import Repository
 from .transcript import (
@@ -347,6 +348,7 @@ def _index_history(repo, writer, file: FileRow, version: VersionRow, archived: s
 
 
 def _meta_row(file: FileRow, version: VersionRow, s: Session) -> dict:
+    marks = turn_marks(s) if file.kind == "session" else None
     return {
         "file_id": file.id,
         "version_id": version.id,
@@ -369,4 +371,6 @@ def _meta_row(file: FileRow, version: VersionRow, s: Session) -> dict:
         "compactions": len(s.compactions),
         "context_estimated": int(s.context_estimated),
         "bad_lines": s.bad_lines,
+        "turn_marks": marks,
+        "fork_key": marks[:MARK] if marks else None,
     }

@@ -357,15 +357,20 @@ def sessions_view(rows: list[dict], *, width: int):
         profiles = ", ".join(r.get("addresses") or r.get("profiles") or [r["profile"]])
         if r.get("diverged"):
             profiles += " (diverged)"
-        if r.get("forked_from"):
-            profiles += f" (fork of {r['forked_from'][:8]})"
         facts = [local_time(r["ended"] or r["started"]), plural(r["turns"], "turn"),
                  tokens(r.get("context_tokens"), r.get("context_estimated")), profiles,
-                 r["project"] or "-"]
-        blocks.append(heading(lead, facts, width, squeeze=4))
+                 *filter(None, [fork_note(r)]), r["project"] or "-"]
+        blocks.append(heading(lead, facts, width, squeeze=len(facts) - 1))
         title = one_line(_title_of(r) or "(untitled)")
         blocks.append(Padding(title, (0, 0, 0, 2)))
     return Group(*blocks)
+
+
+def fork_note(r: dict) -> str:
+    """``from 1a2b3c4d (turn 12)``: the session a fork came from, and the turns it took."""
+    if not r.get("forked_from"):
+        return ""
+    return f"from {r['forked_from'][:8]} (turn {r['forked_turns']})"
 
 
 def _title_of(r: dict) -> str:
@@ -388,6 +393,8 @@ def sessions_table(rows: list[dict]) -> Table:
         profiles = ", ".join(r.get("addresses") or r.get("profiles") or [r["profile"]])
         if r.get("diverged"):
             profiles += " (diverged)"
+        if r.get("forked_from"):
+            profiles += f" · {fork_note(r)}"
         title = one_line(_title_of(r))
         table.add_row(
             cell(sid), cell(profiles), cell(_short_project(r["project"])),

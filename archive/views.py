@@ -46,8 +46,13 @@ def sessions_page(
     total = len(unique)
     if limit:
         unique = unique[:limit]
+    from .forks import fork_links
+
     copies = copy_info(repo, [r["session_id"] for r in unique])
-    return [session_row(r) | copies[r["session_id"]] for r in unique], total
+    forks = fork_links(repo.catalog, unique)
+    no_fork = {"forked_from": None, "forked_turns": None}
+    return [session_row(r) | copies[r["session_id"]] | forks.get(r["session_id"], no_fork)
+            for r in unique], total
 
 
 def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
