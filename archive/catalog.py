@@ -711,19 +711,27 @@ class Catalog:
         return [row[1] for row in cur if row[1] != "turn_marks"]
 
     def kin(self, fork_keys: list[str]) -> list[dict]:
-        """Every copy of the main sessions whose first turn has one of ``fork_keys``: its
-        session id, turn marks and the snapshot that first archived it (archive.forks)."""
+        """Every copy of the main sessions whose first turn has one of ``fork_keys`` and is
+        shared with another session id: its session id, fork key, turn marks and the snapshot
+        that first archived it (archive.forks). Sessions with no kin cost no marks read."""
         if not fork_keys or "fork_key" not in self._columns("session_meta"):
             return []
-        marks = ",".join("?" for _ in fork_keys)
-        cur = self.conn.execute(
-            "SELECT m.session_id, m.turn_marks, f.first_snapshot, f.id FROM session_meta m "
-            "JOIN files f ON f.id = m.file_id "
-            f"WHERE f.kind = 'session' AND m.fork_key IN ({marks})",
-            tuple(fork_keys),
-        )
-        return [{"session_id": s, "turn_marks": t, "first_snapshot": fs, "file_id": fid}
-                for s, t, fs, fid in cur]
+        out = []
+        for start in range(0, len(fork_keys), 500):  # within SQLite's parameter limit
+            batch = tuple(fork_keys[start:start + 500])
+            marks = ",".join("?" for _ in batch)
+            cur = self.conn.execute(
+                "SELECT m.session_id, m.fork_key, m.turn_marks, f.first_snapshot, f.id "
+                "FROM session_meta m JOIN files f ON f.id = m.file_id "
+                f"WHERE f.kind = 'session' AND m.fork_key IN ({marks}) AND m.fork_key IN ("
+                "  SELECT k.fork_key FROM session_meta k JOIN files g ON g.id = k.file_id "
+                f"  WHERE g.kind = 'session' AND k.fork_key IN ({marks}) "
+                "  GROUP BY k.fork_key HAVING COUNT(DISTINCT k.session_id) > 1)",
+                batch + batch,
+            )
+            out += [{"session_id": s, "fork_key": k, "turn_marks": t, "first_snapshot": fs,
+                     "file_id": fid} for s, k, t, fs, fid in cur]
+        return out
 
     def sessions_matching(self, filters: SearchFilters) -> list[dict]:
         """``session_rows`` narrowed by ``filters`` (substring filters ignore case), newest

@@ -46,32 +46,32 @@ def fork_links(catalog, rows: list[dict]) -> dict[str, dict]:
     """For each session of ``rows`` (session_rows) that is a fork: ``{"forked_from": origin
     session id, "forked_turns": turns it took from the origin}``, by session id."""
     keys = sorted({r["fork_key"] for r in rows if r.get("fork_key")})
-    if not keys:
-        return {}
-    # Per session id: its longest marks and when it was first archived (any copy).
-    kin: dict[str, dict] = {}
+    # Per fork key, per session id: its longest marks and when it was first archived.
+    groups: dict[str, dict[str, dict]] = {}
     for k in catalog.kin(keys):
         if not k["session_id"] or not k["turn_marks"]:
             continue
-        seen = kin.setdefault(k["session_id"], {"marks": "", "first": (k["first_snapshot"],
-                                                                        k["file_id"])})
+        first = (k["first_snapshot"], k["file_id"])
+        seen = groups.setdefault(k["fork_key"], {}).setdefault(
+            k["session_id"], {"marks": "", "first": first})
         if len(k["turn_marks"]) > len(seen["marks"]):
             seen["marks"] = k["turn_marks"]
-        seen["first"] = min(seen["first"], (k["first_snapshot"], k["file_id"]))
+        seen["first"] = min(seen["first"], first)
     links: dict[str, dict] = {}
-    for sid in {r["session_id"] for r in rows if r.get("fork_key")}:
-        me = kin.get(sid)
-        if me is None:
+    for r in rows:
+        kin = groups.get(r.get("fork_key") or "", {})
+        me = kin.get(r["session_id"])
+        if me is None or r["session_id"] in links:
             continue
         best = None
         for other, them in kin.items():
-            if other == sid or them["first"] >= me["first"]:
+            if other == r["session_id"] or them["first"] >= me["first"]:
                 continue  # only a session archived before this one can be its origin
             shared = _shared(me["marks"], them["marks"])
             if shared and (best is None or (shared, _neg(them["first"])) > best[:2]):
                 best = (shared, _neg(them["first"]), other)
         if best is not None:
-            links[sid] = {"forked_from": best[2], "forked_turns": best[0]}
+            links[r["session_id"]] = {"forked_from": best[2], "forked_turns": best[0]}
     return links
 
 
