@@ -61,3 +61,29 @@ def test_custom_title_names_over_agent_name_and_ai_title_is_no_name(claude_home,
     assert cli.json("show", "chosen name")["session_id"] == SID
     assert "no session matches" in cli("show", "agent label", code=2).stderr
     assert "no session matches" in cli("show", "generated words", code=2).stderr
+
+
+# -- a Cowork session's file history comes back with it ------------------------------------------
+
+
+def test_a_cowork_session_is_restored_with_its_file_history_byte_exact(claude_home, cli,
+                                                                     monkeypatch):
+    from test_claude_current import ACCOUNT, ORG, TASK, lay_out_cowork
+
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("APPDATA", raising=False)
+    (claude_home / ".claude" / "projects").mkdir(parents=True)
+    base = lay_out_cowork(claude_home / ".config" / "Claude")
+    history = base / TASK / ".claude" / "file-history" / SID
+    (history / "3f1c0e2a@v2").write_bytes(b"\x00\xffbinary\r\n")
+    before = {p.name: p.read_bytes() for p in history.iterdir()}
+    cli("ingest", "-q")
+    done = cli.json("restore", SID, "--from", f"cowork-{ORG[:8]}-{ACCOUNT[:8]}",
+                    "--to", "default")
+    root = claude_home / ".claude"
+    assert Path(done["path"]).read_bytes() == MAIN.read_bytes()
+    restored = root / "file-history" / SID
+    assert {p.name: p.read_bytes() for p in restored.iterdir()} == before
+    assert {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} >= {
+        f"file-history/{SID}/3f1c0e2a@v1", f"file-history/{SID}/3f1c0e2a@v2"}
+    assert not (root / TASK).exists()  # nothing of the Cowork layout leaks into the root
