@@ -83,6 +83,10 @@ def human_size(n: int | float) -> str:
     return f"{n:.1f} TiB"
 
 
+# How a root was found (Root.found_by), as the note column of `archive roots` says it.
+_ORIGIN_NOTES = {"ccs": "CCS instance", "cowork": "Cowork account", "config": "config.toml"}
+
+
 def roots_table(rows: list[dict]) -> Table:
     table = Table(title="Config roots", title_justify="left")
     table.add_column("profile", style="bold")
@@ -90,7 +94,8 @@ def roots_table(rows: list[dict]) -> Table:
     table.add_column("sessions", justify="right")
     table.add_column("note")
     for row in rows:
-        notes = []
+        origin = row.get("origin", "default")
+        notes = [_ORIGIN_NOTES.get(origin, f"${origin}" if origin.isupper() else origin)]
         if row.get("agent", "claude") != "claude":
             notes.append(f"agent {row['agent']}")
         if not row["exists"]:

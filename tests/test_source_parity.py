@@ -87,3 +87,46 @@ def test_a_cowork_session_is_restored_with_its_file_history_byte_exact(claude_ho
     assert {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} >= {
         f"file-history/{SID}/3f1c0e2a@v1", f"file-history/{SID}/3f1c0e2a@v2"}
     assert not (root / TASK).exists()  # nothing of the Cowork layout leaks into the root
+
+
+# -- each root says how it was found ----------------------------------------------------------
+
+
+def test_roots_say_how_each_root_was_found(claude_home, cli, monkeypatch, tmp_path):
+    from test_claude_current import ACCOUNT, ORG, lay_out_cowork
+
+    home = claude_home
+    for var in ("XDG_CONFIG_HOME", "APPDATA", "CODEX_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    (home / ".claude" / "projects").mkdir(parents=True)
+    (home / ".ccs" / "instances" / "work").mkdir(parents=True)
+    (home / ".codex" / "sessions").mkdir(parents=True)
+    (home / ".ccs" / "codex-instances" / "team" / "sessions").mkdir(parents=True)
+    lay_out_cowork(home / ".config" / "Claude")
+    archive = tmp_path / "archive"
+    archive.mkdir(mode=0o700, exist_ok=True)
+    (archive / "config.toml").write_text(f'[roots]\nbackup = "{tmp_path / "backup"}"\n')
+    cowork = f"cowork-{ORG[:8]}-{ACCOUNT[:8]}"
+    args = ("roots", "--root", f"old={tmp_path / 'old'}")
+    found = {r["profile"]: (r["agent"], r["origin"]) for r in cli.json(*args)}
+    assert found == {
+        "default": ("claude", "default"), "work": ("claude", "ccs"),
+        cowork: ("claude", "cowork"), "codex": ("codex", "default"),
+        "codex-team": ("codex", "ccs"), "backup": ("claude", "config"),
+        "old": ("claude", "--root"),
+    }
+    # Named by a variable: the variable is the origin.
+    elsewhere, codex_elsewhere = tmp_path / "claude-cfg", tmp_path / "codex-home"
+    elsewhere.mkdir()
+    (codex_elsewhere / "sessions").mkdir(parents=True)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(elsewhere))
+    monkeypatch.setenv("CODEX_HOME", str(codex_elsewhere))
+    found = {r["profile"]: r["origin"] for r in cli.json(*args)}
+    assert found["default"] == "CLAUDE_CONFIG_DIR" and found["codex"] == "CODEX_HOME"
+    # The table says it too, within 80 columns.
+    monkeypatch.setenv("COLUMNS", "80")
+    table = cli(*args).stdout
+    assert max(len(line) for line in table.splitlines()) <= 80
+    for word in ("$CLAUDE_CONFIG_DIR", "$CODEX_HOME", "CCS instance", "Cowork account",
+                 "config.toml", "--root"):
+        assert word in table, word

@@ -62,7 +62,7 @@ def roots(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt
     The default root is $CLAUDE_CONFIG_DIR or ~/.claude; each ~/.ccs/instances/NAME is a profile
     NAME. Codex CLI homes are profiles of agent codex: $CODEX_HOME or ~/.codex (profile codex)
     and each ~/.ccs/codex-instances/NAME (codex-NAME). More come from [roots] in the archive's
-    config.toml and from --root NAME=PATH.
+    config.toml and from --root NAME=PATH. Each row says how its root was found (origin).
 
     Example: archive roots --root old=/mnt/backup/.claude
     """
@@ -78,7 +78,8 @@ def roots(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt
     if json:
         print_json(
             [
-                {k: row[k] for k in ("profile", "agent", "path", "exists", "session_files")}
+                {k: row[k] for k in ("profile", "agent", "origin", "path", "exists",
+                                     "session_files")}
                 | {"aliases": row["aliases"], "projects_shared_with": row["projects_shared_with"]}
                 for row in rows
             ]

@@ -50,7 +50,8 @@ class CodexSource(Source):
         found = []
         default = Path(environ.get("CODEX_HOME") or home / ".codex").expanduser()
         if default.is_dir():  # unlike ~/.claude, not listed where Codex was never used
-            found.append(Root("codex", default, "default", agent="codex"))
+            found.append(Root("codex", default, "default", agent="codex",
+                              env="CODEX_HOME" if environ.get("CODEX_HOME") else None))
         ccs_home = Path(environ["CCS_HOME"]).expanduser() if environ.get("CCS_HOME") else home
         instances = ccs_home / ".ccs" / "codex-instances"
         if instances.is_dir():
