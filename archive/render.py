@@ -566,6 +566,8 @@ def context_chart(console: Console, report: dict, width: int = 40) -> None:
     for label, cmd in ways:
         console.print(f"  {label}:", markup=False, highlight=False)
         command_line(console, cmd)
+    if report.get("fork_unavailable"):
+        console.print(f"  no fork: {report['fork_unavailable']}", markup=False, highlight=False)
 
 
 def command_line(console: Console, command: str, indent: str = "    ") -> None:

@@ -130,3 +130,142 @@ def test_roots_say_how_each_root_was_found(claude_home, cli, monkeypatch, tmp_pa
     for word in ("$CLAUDE_CONFIG_DIR", "$CODEX_HOME", "CCS instance", "Cowork account",
                  "config.toml", "--root"):
         assert word in table, word
+
+
+# -- both kinds in one archive: the context's ways on, the agent filter ------------------------
+
+CODEX_SID = "01a2429b-6f58-7c10-b9f2-dcba7a45c79f"
+CODEX_REL = f"sessions/2026/12/04/rollout-2026-12-04T19-50-12-{CODEX_SID}.jsonl"
+CODEX_FIXTURE = Path(__file__).parent / "fixtures" / "codex-0.171.0"
+# Contexts: the Claude Code session 10,000 then 12,000 tokens, the Codex one 1,202 then 1,203.
+CODEX_OVER = "1202"  # turn 2 of the Codex session is the first past it
+CLAUDE_OVER = "11000"  # turn 2 of the Claude Code session is the first past it
+
+
+def lay_out_both(home: Path) -> None:
+    """The Claude Code 2.1.328 session in ~/.claude and the Codex 0.171.0 rollout in ~/.codex."""
+    shutil.copytree(CURRENT / PROJECT, home / ".claude" / "projects" / PROJECT)
+    dest = home / ".codex" / CODEX_REL
+    dest.parent.mkdir(parents=True)
+    shutil.copyfile(CODEX_FIXTURE / CODEX_REL, dest)
+
+
+@pytest.fixture
+def both(claude_home, monkeypatch):
+    monkeypatch.delenv("CODEX_HOME", raising=False)
+    lay_out_both(claude_home)
+    return claude_home
+
+
+def test_context_offers_the_fork_only_where_the_source_can_fork(both, cli):
+    cli("ingest", "-q")
+    codex = cli.json("context", CODEX_SID, "--threshold", CODEX_OVER)
+    assert codex["first_turn_over"] == 2
+    assert "fork" not in codex["commands"] and codex["suggested_fork_turn"] is None
+    assert "Codex CLI" in codex["fork_unavailable"] and "--turns" in codex["fork_unavailable"]
+    assert codex["commands"]["handoff"].startswith(f"archive export {CODEX_SID} ")
+    text = cli("context", CODEX_SID, "--threshold", CODEX_OVER).stdout
+    assert "One way on" in text and "archive restore" not in text
+    assert "no fork: a Codex CLI session is restored as archived" in text
+    # The fork restore would refuse is exactly what is no longer offered.
+    refused = cli("restore", CODEX_SID, "--turns", "1", "--new-id", "--to", "codex", code=2)
+    assert "--turns is not supported for Codex CLI sessions" in refused.stderr
+
+    claude = cli.json("context", SID, "--threshold", CLAUDE_OVER)
+    assert claude["suggested_fork_turn"] == 1 and claude["fork_unavailable"] is None
+    assert claude["commands"]["fork"] == f"archive restore {SID} --turns 1 --new-id --to default"
+    assert "fork from turn 1" in cli("context", SID, "--threshold", CLAUDE_OVER).stdout
+    # A session past the threshold from its first turn says why it has no fork too.
+    first = cli.json("context", SID, "--threshold", "5000")
+    assert first["commands"].keys() == {"handoff"} and "turn 1" in first["fork_unavailable"]
+
+
+def test_the_agent_filter_of_search_and_sessions_on_the_cli(both, cli):
+    """The CLI's --agent, the reference the MCP tools and the web pages are held to below."""
+    cli("ingest", "-q")
+    ids = {a: {r["session_id"] for r in cli.json("sessions", "--agent", a)} for a in
+           ("claude", "codex")}
+    assert ids == {"claude": {SID}, "codex": {CODEX_SID}}
+    hits = cli.json("search", "please", "--agent", "codex")
+    assert hits and {h["session_id"] for h in hits} == {CODEX_SID}
+    assert "unknown agent 'gemini'" in cli("sessions", "--agent", "gemini", code=2).stderr
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """Both kinds ingested by the real CLI in a subprocess, with a context threshold under
+    turn 2 of the Codex session (config.toml), for the MCP server and the web app."""
+    from test_mcp import archive_cli, env_for
+
+    base = tmp_path_factory.mktemp("mixed")
+    home, archive = base / "home", base / "archive"
+    home.mkdir()
+    lay_out_both(home)
+    env = {k: v for k, v in env_for(home, archive).items() if k != "CODEX_HOME"}
+    archive_cli(env, "ingest", "--quiet")
+    (archive / "config.toml").write_text(f"[context]\nthreshold = {CODEX_OVER}\n")
+    return {"home": home, "archive": archive, "env": env, "base": base}
+
+
+def test_mcp_search_and_list_sessions_take_the_agent(mixed):
+    from test_mcp import Client
+
+    client = Client(mixed["env"], mixed["base"] / "mcp.log")
+    try:
+        tools = {t.name: t for t in client.tools()}
+        for name in ("search", "list_sessions"):
+            assert "agent" in tools[name].input_schema["properties"], name
+        for agent, sid in (("codex", CODEX_SID), ("claude", SID)):
+            listed = client.ok("list_sessions", agent=agent)["sessions"]
+            assert [s["session_id"] for s in listed] == [sid], agent
+        assert len(client.ok("list_sessions")["sessions"]) == 2
+        hits = client.ok("search", query="please", agent="codex")["hits"]
+        assert hits and {h["session_id"] for h in hits} == {CODEX_SID}
+        hits = client.ok("search", query="please", agent="claude")["hits"]
+        assert hits and {h["session_id"] for h in hits} == {SID}
+        from test_mcp import archive_cli
+
+        cli_error = archive_cli(mixed["env"], "sessions", "--agent", "gemini", code=2).stderr
+        assert cli_error.startswith("error: unknown agent 'gemini'")
+        for tool, args in (("list_sessions", {}), ("search", {"query": "please"})):
+            text, is_error = client.call(tool, agent="gemini", **args)
+            assert is_error and text.splitlines()[0] == cli_error.splitlines()[0], tool
+        # session_context says why a Codex session gets no fork.
+        report = client.ok("session_context", session=CODEX_SID)
+        assert report["first_turn_over"] == 2 and "fork" not in report["commands"]
+        assert "Codex CLI" in report["fork_unavailable"]
+    finally:
+        client.close()
+
+
+def test_web_search_and_sessions_pages_take_the_agent(mixed):
+    from urllib.parse import urlparse
+
+    from test_web import Server, start_server, stop
+
+    proc, url = start_server(mixed["env"], mixed["archive"])
+    u = urlparse(url)
+    server = Server(url, f"{u.scheme}://{u.netloc}", u.query.split("token=")[1], u.port, proc)
+    try:
+        every = server.page("/sessions")
+        assert CODEX_SID[:8] in every and SID[:8] in every
+        assert '<select name="agent">' in every and '<option value="codex"' in every
+        codex = server.page("/sessions?agent=codex")
+        assert CODEX_SID[:8] in codex and SID[:8] not in codex
+        assert '<option value="codex" title="Codex CLI" selected>' in codex
+        claude = server.page("/sessions?agent=claude")
+        assert SID[:8] in claude and CODEX_SID[:8] not in claude
+        found = server.page("/?q=please&agent=codex")
+        assert f"/session/{CODEX_SID}" in found and f"/session/{SID}" not in found
+        found = server.page("/?q=please&agent=claude")
+        assert f"/session/{SID}" in found and f"/session/{CODEX_SID}" not in found
+        status, _, body = server.get("/?q=please&agent=gemini")
+        assert status == 400 and "unknown agent" in body
+        status, _, body = server.get("/sessions?agent=gemini")
+        assert status == 400 and "unknown agent" in body
+        # The context page of a Codex session past the threshold: no fork, and why.
+        page = server.page(f"/session/{CODEX_SID}/context")
+        assert 'id="fork-command"' not in page and "One way on" in page
+        assert "no fork: a Codex CLI session is restored as archived" in page
+    finally:
+        stop(proc)

@@ -27,6 +27,9 @@ class Source:
     agent: str = ""  # the name in --agent, session_meta.agent and the index: "claude", "codex"
     label: str = ""  # what people call it: "Claude Code", "Codex CLI"
     tops: tuple[str, ...] = ()  # first path parts in a root that belong to this source
+    # Why a session of this source cannot be forked (``restore --turns N --new-id``), or None
+    # when it can: ``context`` offers the fork only where restore would do it, else says this.
+    no_fork: str | None = None
 
     def discover(self, environ: Mapping[str, str], home: Path) -> list[Root]:
         """The roots (profiles) of this source found on this machine; missing ones included

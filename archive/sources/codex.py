@@ -43,6 +43,8 @@ class CodexSource(Source):
     agent = "codex"
     label = "Codex CLI"
     tops = TOPS
+    no_fork = ("a Codex CLI session is restored as archived: restore has no --turns or "
+               "--new-id for it")
 
     def discover(self, environ: Mapping[str, str], home: Path) -> list[Root]:
         from ..roots import PROFILE_NAME, Root
