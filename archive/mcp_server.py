@@ -208,8 +208,8 @@ class ArchiveTools:
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def list_sessions(self, *, agent=None, profile=None, project=None, branch=None, model=None, tool=None,
-                      since=None, until=None, name=None, bloated=False, threshold=None,
+    def list_sessions(self, *, agent=None, profile=None, project=None, branch=None, model=None,
+                      tool=None, since=None, until=None, name=None, bloated=False, threshold=None,
                       sort="recent", limit=20, offset=0, budget_tokens=DEFAULT_BUDGET) -> str:
         budget = _check_budget(budget_tokens)
         _check_rows(limit, offset)
@@ -568,7 +568,8 @@ CONTEXT_DOC = """\
 How large a session's context is: context_tokens now, peak, compactions (turn, trigger, \
 tokens before), the first turn past threshold, the suggested fork turn (the last turn under \
 it) with ready commands (a fork with archive restore, where the session's agent can fork; \
-fork_unavailable says why not; a hand-off with archive export --budget), and the growth turn by turn ([turn, tokens], sampled to fit budget_tokens)."""
+fork_unavailable says why not; a hand-off with archive export --budget), and the growth \
+turn by turn ([turn, tokens], sampled to fit budget_tokens)."""
 
 
 def build_server(archive_dir: Path):

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from test_claude_current import CURRENT, MAIN, PROJECT, SID, lay_out_current
-from test_claude_current import claude_home  # noqa: F401 (a fixture)
+import test_claude_current
+from test_claude_current import CURRENT, MAIN, PROJECT, SID
+
+claude_home = test_claude_current.claude_home  # the fixture: an empty HOME and archive
 
 # -- names: agent-name lines name a session ---------------------------------------------------
 
