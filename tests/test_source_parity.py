@@ -271,3 +271,90 @@ def test_web_search_and_sessions_pages_take_the_agent(mixed):
         assert "no fork: a Codex CLI session is restored as archived" in page
     finally:
         stop(proc)
+
+
+# -- resume captures a live Codex rollout first ---------------------------------------------------
+
+
+def _grow_rollout(path: Path, words: str) -> bytes:
+    """One more exchange appended to a rollout, as Codex writes it after ``codex resume``."""
+    stamp = "2026-12-05T08:00:00.000Z"
+    lines = [
+        {"timestamp": stamp, "type": "response_item", "payload": {
+            "type": "message", "role": "user",
+            "content": [{"type": "input_text", "text": f"third prompt {words}"}]}},
+        {"timestamp": stamp, "type": "response_item", "payload": {
+            "type": "message", "role": "assistant",
+            "content": [{"type": "output_text", "text": f"third answer {words}"}]}},
+    ]
+    with open(path, "ab") as fh:
+        fh.write(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    return path.read_bytes()
+
+
+def test_resume_captures_a_grown_codex_rollout_before_restoring_it(both, cli, tmp_path):
+    from archive.resume import plan_resume
+    from archive.roots import discover_roots
+
+    rollout = both / ".codex" / CODEX_REL
+    cli("ingest", "-q")
+    archived = rollout.read_bytes()
+    grown = _grow_rollout(rollout, "wombat-lantern")
+    other = tmp_path / "spare-codex"
+    (other / "sessions").mkdir(parents=True)
+    out = cli("resume", CODEX_SID, "--to", "spare", "--root", f"spare={other}")
+    assert out.stdout.strip().endswith(f"CODEX_HOME={other} codex resume {CODEX_SID}")
+    assert "captured 1 changed file(s) of the session first" in out.stderr
+    # What went into the other home is the rollout as it is now, not last ingest's copy.
+    assert (other / CODEX_REL).read_bytes() == grown != archived
+    sizes = [v["size"] for v in cli.json("versions", CODEX_SID, "--from", "codex")]
+    assert sizes == [len(archived), len(grown)]
+    assert [h["session_id"] for h in cli.json("search", "wombat", "--agent", "codex")] == \
+        [CODEX_SID]
+
+    # In the home that holds it: nothing is written there, the new bytes are archived all the
+    # same, and the command is plain `codex resume`.
+    again = _grow_rollout(rollout, "second-growth")
+    plan = plan_resume(both.parent / "archive", discover_roots(), CODEX_SID)
+    assert not plan.restored and plan.restored_path == rollout
+    assert plan.captured == [f"codex/{CODEX_REL}"] and rollout.read_bytes() == again
+    assert plan.launch.argv == ["codex", "resume", CODEX_SID] and plan.launch.env == {}
+    assert [v["size"] for v in cli.json("versions", CODEX_SID, "--from", "codex")][-1] == \
+        len(again)
+
+
+def test_resume_last_finds_the_newest_codex_rollout(both, cli):
+    import os
+
+    cli("ingest", "-q")
+    claude = both / ".claude" / "projects" / PROJECT / f"{SID}.jsonl"
+    rollout = both / ".codex" / CODEX_REL
+    os.utime(claude, ns=(1_900_000_000 * 10**9,) * 2)
+    os.utime(rollout, ns=(1_900_000_100 * 10**9,) * 2)  # the rollout was written last
+    out = cli("resume", "--last")
+    assert out.stdout.strip().endswith(f"codex resume {CODEX_SID}")
+
+
+def test_resume_captures_a_grown_cowork_session_and_its_file_history_first(claude_home, cli,
+                                                                           monkeypatch):
+    from test_claude_current import ACCOUNT, ORG, TASK, lay_out_cowork
+
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("APPDATA", raising=False)
+    (claude_home / ".claude" / "projects").mkdir(parents=True)
+    config = lay_out_cowork(claude_home / ".config" / "Claude") / TASK / ".claude"
+    cli("ingest", "-q")
+    (transcript,) = (config / "projects").glob(f"*/{SID}.jsonl")
+    with open(transcript, "ab") as fh:
+        fh.write(orjson.dumps({"type": "user", "sessionId": SID, "uuid": "grown-1",
+                               "cwd": "/sessions/epic-laughing-keller",
+                               "message": {"role": "user", "content": "one more thing"}})
+                 + b"\n")
+    snapshot = config / "file-history" / SID / "3f1c0e2a@v2"
+    snapshot.write_bytes(b"written after the last ingest\n")
+    out = cli("resume", SID, "--from", f"cowork-{ORG[:8]}-{ACCOUNT[:8]}", "--to", "default")
+    assert "captured 2 changed file(s) of the session first" in out.stderr
+    root = claude_home / ".claude"
+    (restored,) = (root / "projects").glob(f"*/{SID}.jsonl")
+    assert restored.read_bytes() == transcript.read_bytes()
+    assert (root / "file-history" / SID / "3f1c0e2a@v2").read_bytes() == snapshot.read_bytes()

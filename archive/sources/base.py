@@ -70,5 +70,22 @@ class Source:
         """The same as a command to run: (argv, variables added to the environment)."""
         raise NotImplementedError
 
+    def live_transcripts(self, root: Root, session_id: str | None = None
+                         ) -> Iterator[tuple[str, str, int]]:
+        """``(relpath, session id, mtime_ns)`` of each main transcript in ``root`` as it is now
+        (only ``session_id``'s when given): what ``resume`` captures fresh before restoring,
+        and what ``resume --last`` compares. Walks the root; a source may know a shorter way."""
+        from ..roots import WalkReport
+
+        for relpath, _path, _size, mtime_ns, _inode in self.iter_stats(root, WalkReport()):
+            kind, sid = self.classify(relpath)
+            if kind == "session" and sid and (session_id is None or sid == session_id):
+                yield relpath, sid, mtime_ns
+
+    def companions(self, root: Root, relpath: str, session_id: str) -> list[str]:
+        """The files, relative to ``root``, captured and restored with the transcript at
+        ``relpath`` (its sidecars); none unless the source keeps some."""
+        return []
+
     def owns(self, relpath: str) -> bool:
         return relpath.split("/", 1)[0] in self.tops
