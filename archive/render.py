@@ -143,7 +143,15 @@ def index_skipped(console: Console, skipped: list[dict]) -> None:
 
 
 def versions_table(session_id: str, rows: list[dict]) -> Table:
-    table = Table(title=cell(f"Versions of {session_id}"), title_justify="left")
+    """One row per version; under the table, for each set-aside copy (a1, a2…), when Claude
+    Code set it aside and where it lies."""
+    asides = [row for row in rows if row.get("set_aside")]
+    caption = "\n".join(
+        f"{row['version']}: set aside {local_time(row.get('set_aside_at'))}, {row['path']}"
+        for row in asides
+    )
+    table = Table(title=cell(f"Versions of {session_id}"), title_justify="left",
+                  caption=cell(caption) if asides else None, caption_justify="left")
     for col, justify in (
         ("version", "right"), ("captured", "left"), ("size", "right"),
         ("snapshot", "right"), ("profile", "left"), ("sha256", "left"),

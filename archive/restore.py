@@ -114,7 +114,7 @@ class RestoreResult:
     project_from: str  # "cwd" | "--project" | "folder"
     source_profile: str
     others: list[str]
-    version: int
+    version: int | str  # its number, or a set-aside copy's label (a1, …)
     newest_version: int
     captured_at: str
     turns: int | None
@@ -154,7 +154,7 @@ def restore(
     to: str,
     from_profile: str | None = None,
     project: str | None = None,
-    version: int | None = None,
+    version: int | str | None = None,
     at: str | None = None,
     turns: int | None = None,
     new_id: bool = False,
@@ -249,7 +249,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         session = _parse(repo, chosen)
         if len(session.turns) < turns:
             raise UsageError(
-                f"version {chosen.seq} of session {sid} has "
+                f"version {repo.version_ref(file, chosen)} of session {sid} has "
                 f"{plural(len(session.turns), 'turn')}, not {turns}"
             )
         limit = session.turns[turns - 1].end_offset
@@ -346,7 +346,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         project_from=project_from,
         source_profile=file.profile,
         others=copy.others,
-        version=chosen.seq,
+        version=repo.version_ref(file, chosen),
         newest_version=versions[-1].seq,
         captured_at=chosen.captured_at,
         turns=turns,
@@ -406,7 +406,7 @@ def _plan_other(repo, target, copy, source, versions, chosen, *, new_project, tu
         project_from="cwd" if session.project else "folder",
         source_profile=file.profile,
         others=copy.others,
-        version=chosen.seq,
+        version=repo.version_ref(file, chosen),
         newest_version=versions[-1].seq,
         captured_at=chosen.captured_at,
         turns=None,

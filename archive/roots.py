@@ -31,6 +31,22 @@ SET_ASIDE = re.compile(
     r"(?:\.orphaned-\d+-[A-Za-z0-9]+\.jsonl|\.jsonl\.superseded-\d+|\.superseded-\d+\.jsonl)$"
 )
 
+_SET_ASIDE_MS = re.compile(r"\.(?:orphaned|superseded)-(\d{1,16})")
+
+
+def set_aside_time(name: str) -> str | None:
+    """When Claude Code set a copy aside, from the milliseconds in its name (ISO-8601 UTC)."""
+    from datetime import UTC, datetime
+
+    match = _SET_ASIDE_MS.search(name)
+    if match is None:
+        return None
+    try:
+        when = datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
 
 @dataclass
 class Root:

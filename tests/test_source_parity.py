@@ -358,3 +358,62 @@ def test_resume_captures_a_grown_cowork_session_and_its_file_history_first(claud
     (restored,) = (root / "projects").glob(f"*/{SID}.jsonl")
     assert restored.read_bytes() == transcript.read_bytes()
     assert (root / "file-history" / SID / "3f1c0e2a@v2").read_bytes() == snapshot.read_bytes()
+
+
+# -- set-aside copies are versions of their session -----------------------------------------------
+
+
+def test_set_aside_copies_are_listed_read_and_restored_as_versions(claude_home, cli):
+    from test_claude_current import ORPHANED, SUPERSEDED, lay_out_current
+
+    root = claude_home / ".claude"
+    folder = lay_out_current(root)
+    cli("ingest", "-q")
+    rows = cli.json("versions", SID)
+    assert [(r["version"], r["set_aside"]) for r in rows] == [
+        (1, False), ("a1", True), ("a2", True)]
+    # In the order Claude Code set them aside (the times in their names).
+    assert [(r["path"].rsplit("/", 1)[1], r["set_aside_at"]) for r in rows[1:]] == [
+        (ORPHANED, "2026-12-04T19:49:54.723Z"), (SUPERSEDED, "2026-12-04T19:50:00.000Z")]
+    assert rows[0]["set_aside_at"] is None and rows[0]["path"].endswith(f"{SID}.jsonl")
+    assert {r["size"] for r in rows[1:]} == {(folder / n).stat().st_size
+                                            for n in (ORPHANED, SUPERSEDED)}
+    table = cli("versions", SID).stdout
+    assert "a1: set aside" in table and "a2: set aside" in table
+    assert ORPHANED in "".join(line.strip() for line in table.splitlines())  # wrapped path
+
+    # cat reads a set-aside copy's exact bytes by its label.
+    assert cli("cat", SID, "--version", "a1").stdout_bytes == (folder / ORPHANED).read_bytes()
+    assert cli("cat", SID, "-v", "A2").stdout_bytes == (folder / SUPERSEDED).read_bytes()
+    assert cli("cat", SID, "--version", "1").stdout_bytes == MAIN.read_bytes()
+    missing = cli("cat", SID, "--version", "a3", code=2)
+    assert "no set-aside copy a3" in missing.stderr and "a1, a2" in missing.stderr
+    assert "is not a version" in cli("cat", SID, "--version", "x1", code=2).stderr
+
+    # restore puts a set-aside version back as the session's transcript.
+    other = claude_home / ".ccs" / "instances" / "other"
+    other.mkdir(parents=True)
+    done = cli.json("restore", SID, "--version", "a1", "--to", "other")
+    assert done["version"] == "a1"
+    assert Path(done["path"]).read_bytes() == (folder / ORPHANED).read_bytes()
+    assert Path(done["path"]).name == f"{SID}.jsonl"
+
+    # A copy set aside later gets the next label; the labels given before stay.
+    later = f"{SID}.orphaned-1796413900000-9f9f9f9f.jsonl"
+    (folder / later).write_bytes(MAIN.read_bytes()[:1000].rsplit(b"\n", 1)[0] + b"\n")
+    cli("ingest", "-q")  # also archives the restored copy: --from names the one with copies
+    rows = cli.json("versions", SID, "--from", "default")
+    assert [r["path"].rsplit("/", 1)[1] for r in rows[1:]] == [ORPHANED, SUPERSEDED, later]
+    assert [r["version"] for r in rows] == [1, "a1", "a2", "a3"]
+    assert cli("cat", SID, "--from", "default", "--version", "a3").stdout_bytes == \
+        (folder / later).read_bytes()
+
+
+def test_a_session_without_set_aside_copies_lists_only_its_own_versions(claude_home, cli):
+    folder = claude_home / ".claude" / "projects" / PROJECT
+    shutil.copytree(CURRENT / PROJECT, folder)
+    cli("ingest", "-q")
+    rows = cli.json("versions", SID)
+    assert [(r["version"], r["set_aside"]) for r in rows] == [(1, False)]
+    assert "set aside" not in cli("versions", SID).stdout
+    assert "no set-aside copy a1" in cli("cat", SID, "--version", "a1", code=2).stderr

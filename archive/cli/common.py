@@ -47,6 +47,13 @@ RootOpt = Annotated[
 VersionOpt = Annotated[
     int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
 ]
+# Where the bytes of a version are asked for (cat, restore): a set-aside copy's label too.
+VersionRefOpt = Annotated[
+    str | None,
+    typer.Option("--version", "-v", metavar="N|aN",
+                 help="Version number, or a set-aside copy (a1, a2…, as `versions` lists) "
+                 "[default: newest]."),
+]
 FromOpt = Annotated[
     str | None,
     typer.Option("--from", help="Read the copy of this profile when several hold the session."),
