@@ -101,7 +101,7 @@ CREATE TABLE IF NOT EXISTS session_meta (
     ended TEXT,
     turns INTEGER NOT NULL,
     title TEXT,
-    custom_title TEXT,
+    custom_title TEXT,                   -- the name: custom-title, else agent-name (/rename)
     context_tokens INTEGER,
     peak_context_tokens INTEGER,
     compactions INTEGER NOT NULL,
@@ -451,7 +451,8 @@ class Catalog:
         return [FileRow(*row) for row in cur]
 
     def sessions_named(self, name: str) -> list[FileRow]:
-        """Main transcripts whose custom name (``/rename``) is ``name``, ignoring case."""
+        """Main transcripts whose name (``/rename``: custom-title, else agent-name) is ``name``,
+        ignoring case."""
         cur = self.conn.execute(
             f"SELECT {', '.join('f.' + c.strip() for c in _FILE_COLS.split(','))} "
             "FROM files f JOIN session_meta m ON m.file_id = f.id "
