@@ -417,3 +417,39 @@ def test_a_session_without_set_aside_copies_lists_only_its_own_versions(claude_h
     assert [(r["version"], r["set_aside"]) for r in rows] == [(1, False)]
     assert "set aside" not in cli("versions", SID).stdout
     assert "no set-aside copy a1" in cli("cat", SID, "--version", "a1", code=2).stderr
+
+
+def test_the_picker_does_not_fork_a_codex_session_and_says_why(both, cli):
+    """Ctrl+F on a Codex session stays in the picker with the source's reason (restore would
+    refuse the fork after the picker closed)."""
+    import asyncio
+    import os
+
+    pytest.importorskip("textual")
+    from archive.roots import discover_roots
+    from archive.tui.app import PickerApp
+
+    cli("ingest", "-q")
+    notes: list[str] = []
+
+    async def go(keys):
+        app = PickerApp(Path(os.environ["SESSION_ARCHIVE_DIR"]), discover_roots())
+        app.notify = lambda message, **kw: notes.append(str(message))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press(*"please")
+            for _ in range(200):
+                await pilot.pause(0.05)
+                row = app.current
+                if row is not None and row.agent == "codex" and app.session_data:
+                    break
+                await pilot.press("down")
+            assert app.current.agent == "codex"
+            for key in keys:
+                await pilot.press(key)
+                await pilot.pause(0.1)
+            if app.is_running:
+                await pilot.press("escape")
+        return app.return_value
+
+    assert asyncio.run(go(["ctrl+f"])) is None
+    assert any(n.startswith("no fork: a Codex CLI session") for n in notes), notes
