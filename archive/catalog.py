@@ -101,7 +101,7 @@ CREATE TABLE IF NOT EXISTS session_meta (
     ended TEXT,
     turns INTEGER NOT NULL,
     title TEXT,
-    custom_title TEXT,
+    custom_title TEXT,                   -- the name: custom-title, else agent-name (/rename)
     context_tokens INTEGER,
     peak_context_tokens INTEGER,
     compactions INTEGER NOT NULL,
@@ -463,7 +463,8 @@ class Catalog:
         return [FileRow(*row) for row in cur]
 
     def sessions_named(self, name: str) -> list[FileRow]:
-        """Main transcripts whose custom name (``/rename``) is ``name``, ignoring case."""
+        """Main transcripts whose name (``/rename``: custom-title, else agent-name) is ``name``,
+        ignoring case."""
         cur = self.conn.execute(
             f"SELECT {', '.join('f.' + c.strip() for c in _FILE_COLS.split(','))} "
             "FROM files f JOIN session_meta m ON m.file_id = f.id "
@@ -733,9 +734,41 @@ class Catalog:
                      "file_id": fid} for s, k, t, fs, fid in cur]
         return out
 
-    def sessions_matching(self, filters: SearchFilters) -> list[dict]:
-        """``session_rows`` narrowed by ``filters`` (substring filters ignore case), newest
-        first; ``session_ids`` is not a listing filter and is ignored."""
+    def session_page(
+        self, filters: SearchFilters, limit: int | None, *, by_context: bool = False
+    ) -> tuple[list[dict], int]:
+        """The listing's rows: the first copy of each session matching ``filters`` in listing
+        order (newest first, or largest context first), the first ``limit`` of them (None:
+        all), and how many sessions match. The order is taken in SQL over two columns and
+        whole rows are read for the page only: reading every row of 60,000 sessions into
+        dictionaries took most of a 0.75 s `archive sessions`."""
+        where, params = self._session_filter(filters)
+        order = "COALESCE(m.ended, m.started, '') DESC, f.id DESC"
+        if by_context:
+            order = f"COALESCE(m.context_tokens, 0) DESC, {order}"
+        cur = self.conn.execute(
+            "SELECT m.session_id, f.id FROM files f JOIN session_meta m ON m.file_id = f.id "
+            "JOIN versions v ON v.id = m.version_id "
+            f"WHERE f.kind = 'session' {where} ORDER BY {order}",
+            params,
+        )
+        first: dict[str | None, int] = {}
+        for session_id, file_id in cur:
+            first.setdefault(session_id, file_id)
+        page = list(first.values())
+        if limit:
+            page = page[:limit]
+        rows: dict[int, dict] = {}
+        for i in range(0, len(page), 500):
+            part = page[i : i + 500]
+            marks = ",".join("?" for _ in part)
+            rows.update((r["file_id"], r) for r in self.session_rows(
+                f"AND f.id IN ({marks})", tuple(part)))
+        return [rows[file_id] for file_id in page], len(first)
+
+    def _session_filter(self, filters: SearchFilters) -> tuple[str, tuple]:
+        """The WHERE clauses (after ``f.kind = 'session'``) and parameters of ``filters``
+        (substring filters ignore case); ``session_ids`` is not a listing filter: ignored."""
         where, params = [], []
 
         def add(clause: str, value) -> None:
@@ -765,7 +798,7 @@ class Catalog:
             add("m.custom_title LIKE ? ESCAPE '\\'", _like(filters.name))
         if filters.min_context is not None:
             add("m.context_tokens > ?", filters.min_context)
-        return self.session_rows("".join(f" AND {w}" for w in where), tuple(params))
+        return "".join(f" AND {w}" for w in where), tuple(params)
 
     def session_counts(self, by: str, bloated_threshold: int) -> list[dict]:
         """Main sessions grouped ``by`` "profile", "project" or "all" (one group), most sessions

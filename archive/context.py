@@ -2,8 +2,9 @@
 
 The figures come from the parser (usage of the main chain, each streamed message counted once;
 estimated as characters / 4 when a transcript has no usage). A session past the threshold can
-go on as a fork from its last turn under it (``archive restore --turns N --new-id``) or as a
-fresh start from a hand-off document that fits a token budget (``export --budget``).
+go on as a fork from its last turn under it (``archive restore --turns N --new-id``), where its
+source can fork it (``Source.no_fork`` says why not), or as a fresh start from a hand-off
+document that fits a token budget (``export --budget``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ def context_report(loaded: LoadedSession, threshold: int = DEFAULT_THRESHOLD) ->
         (t.number for t in s.turns if (t.context_tokens or 0) > threshold), None
     )
     fork = first_over - 1 if first_over and first_over > 1 else None
+    no_fork = None
+    if first_over and fork is None:
+        no_fork = "turn 1 is already past it: there is no earlier turn to fork from"
+    elif fork is not None:
+        from .sources import for_relpath
+
+        no_fork = for_relpath(getattr(loaded.file, "relpath", None) or "").no_fork
+        if no_fork is not None:
+            fork = None
     sid = s.session_id or loaded.file.session_id
     profile = loaded.file.profile
     commands = {}
@@ -52,6 +62,7 @@ def context_report(loaded: LoadedSession, threshold: int = DEFAULT_THRESHOLD) ->
         ],
         "turns": turns,
         "suggested_fork_turn": fork,
+        "fork_unavailable": no_fork,  # why no fork is offered past the threshold, or None
         "commands": commands,
     }
 

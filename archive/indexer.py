@@ -376,7 +376,9 @@ def _meta_row(file: FileRow, version: VersionRow, s: Session) -> dict:
         "ended": iso_utc(s.ended),
         "turns": len(s.turns),
         "title": s.title,
-        "custom_title": s.custom_title,
+        # The session's name, as `show NAME` and `--name` find it: /rename's custom-title, else
+        # the agent-name line (also written by /rename, or alone by a named agent session).
+        "custom_title": s.custom_title or s.agent_name,
         "context_tokens": s.context_tokens,
         "peak_context_tokens": s.peak_context_tokens,
         "compactions": len(s.compactions),

@@ -41,6 +41,7 @@ from .filters import SearchFilters
 from .outward import json_bytes, outward, outward_data
 from .query import search
 from .repo import Repository
+from .sources import AGENTS, check_agent
 from .text import plural
 from .transcript import estimate_tokens
 from .views import list_sessions, load_session, session_dict
@@ -185,12 +186,12 @@ class ArchiveTools:
 
     # -- search ------------------------------------------------------------------------------
 
-    def search(self, query: str, *, profile=None, project=None, branch=None, model=None,
+    def search(self, query: str, *, agent=None, profile=None, project=None, branch=None, model=None,
                tool=None, since=None, until=None, session=None, group_sessions=False,
                limit=10, offset=0, budget_tokens=DEFAULT_BUDGET) -> str:
         budget = _check_budget(budget_tokens)
         _check_rows(limit, offset)
-        filters = _filters(profile, project, branch, model, tool, since, until)
+        filters = _filters(profile, project, branch, model, tool, since, until, agent)
         if session:
             filters.session_ids = [self.repo.session_copies(session)[0].session_id]
         hits = search(self.repo, query, filters, limit=offset + limit + 1,
@@ -207,14 +208,14 @@ class ArchiveTools:
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def list_sessions(self, *, profile=None, project=None, branch=None, model=None, tool=None,
-                      since=None, until=None, name=None, bloated=False, threshold=None,
+    def list_sessions(self, *, agent=None, profile=None, project=None, branch=None, model=None,
+                      tool=None, since=None, until=None, name=None, bloated=False, threshold=None,
                       sort="recent", limit=20, offset=0, budget_tokens=DEFAULT_BUDGET) -> str:
         budget = _check_budget(budget_tokens)
         _check_rows(limit, offset)
         if sort not in ("recent", "context"):
             raise UsageError(f"sort must be 'recent' or 'context', not {sort!r}")
-        filters = _filters(profile, project, branch, model, tool, since, until)
+        filters = _filters(profile, project, branch, model, tool, since, until, agent)
         filters.name = name
         if bloated:
             filters.min_context = self._threshold(threshold)
@@ -270,8 +271,9 @@ class ArchiveTools:
         return _dumps(report)
 
 
-def _filters(profile, project, branch, model, tool, since, until) -> SearchFilters:
+def _filters(profile, project, branch, model, tool, since, until, agent=None) -> SearchFilters:
     return SearchFilters(
+        agent=check_agent(agent or None),
         profile=profile or None,
         project=project or None,
         branch=branch or None,
@@ -523,7 +525,8 @@ def _sdk_error(value):
 
 INSTRUCTIONS = """\
 The user's archive of past Claude Code sessions, from every profile (~/.claude and each CCS \
-instance), including sessions Claude Code has already deleted. Use it when the user refers to \
+instance), and of Codex CLI (agent="codex" keeps only those), including sessions Claude Code \
+has already deleted. Use it when the user refers to \
 earlier work ("how did we fix…", "what did we decide about…", "in the other account"). Start \
 with search; read a hit with read_session(session, start=turn); list_sessions browses by \
 project, date or size. Results are JSON, bounded by budget_tokens (default 4000), with \
@@ -541,14 +544,16 @@ Returns JSON {"hits": [{session_id, turn, date, profile, project, title, snippet
 "next": {"offset": N}} — a snippet of ~200 characters per hit. To read the conversation \
 around a hit call read_session(session=session_id, start=turn). "gone_from_source": Claude \
 Code deleted it, the archive kept it; "prompt_only": only the prompt survived. \
-group_sessions=true gives one hit per session (its best turn)."""
+group_sessions=true gives one hit per session (its best turn). agent="claude" or "codex" \
+keeps one agent's sessions (Claude Code's, Codex CLI's)."""
 
 SESSIONS_DOC = """\
 List archived sessions (all profiles), most recently active first, or largest context first \
 with sort="context". bloated=true keeps sessions whose context is past threshold tokens \
 (default 100,000). Returns JSON {"sessions": [{session_id, name, title, profiles, project, \
 branch, started, ended, turns, context_tokens, peak_context_tokens, compactions, …}], \
-"next": {"offset": N}}. Use it to browse by project or date; use search to find a topic."""
+"next": {"offset": N}}. Use it to browse by project, date or agent (claude, codex); use \
+search to find a topic."""
 
 READ_DOC = """\
 Read one archived session (session id, unique id prefix, or its /rename name): one turn \
@@ -562,8 +567,9 @@ budget_tokens; "next": {"start": N} says where to continue. A very long single t
 CONTEXT_DOC = """\
 How large a session's context is: context_tokens now, peak, compactions (turn, trigger, \
 tokens before), the first turn past threshold, the suggested fork turn (the last turn under \
-it) with ready commands (a fork with archive restore, a hand-off with archive export \
---budget), and the growth turn by turn ([turn, tokens], sampled to fit budget_tokens)."""
+it) with ready commands (a fork with archive restore, where the session's agent can fork; \
+fork_unavailable says why not; a hand-off with archive export --budget), and the growth \
+turn by turn ([turn, tokens], sampled to fit budget_tokens)."""
 
 
 def build_server(archive_dir: Path):
@@ -623,6 +629,8 @@ def build_server(archive_dir: Path):
     Budget = Annotated[int, Field(description=(
         f"Most tokens the result may take (characters / 4), {MIN_BUDGET}–{MAX_BUDGET}."))]
     Profile = Annotated[str | None, Field(description="Only this profile (e.g. default, work).")]
+    Agent = Annotated[str | None, Field(description=(
+        f"Only sessions of this agent: {' or '.join(AGENTS)} (Claude Code, Codex CLI)."))]
     Project = Annotated[str | None, Field(description="Project path contains this (any case).")]
     Branch = Annotated[str | None, Field(description="Only this git branch.")]
     Model = Annotated[str | None, Field(description="Model name contains this, e.g. opus.")]
@@ -645,6 +653,7 @@ def build_server(archive_dir: Path):
                  structured_output=False)
     async def search_tool(
         query: Annotated[str, Field(description="What to look for, in the syntax above.")],
+        agent: Agent = None,
         profile: Profile = None,
         project: Project = None,
         branch: Branch = None,
@@ -660,14 +669,15 @@ def build_server(archive_dir: Path):
         offset: Offset = 0,
         budget_tokens: Budget = DEFAULT_BUDGET,
     ) -> str:
-        return await run("search", tools.search, query, profile=profile, project=project,
-                         branch=branch, model=model, tool=tool, since=since, until=until,
-                         session=session, group_sessions=group_sessions, limit=limit,
+        return await run("search", tools.search, query, agent=agent, profile=profile,
+                         project=project, branch=branch, model=model, tool=tool, since=since,
+                         until=until, session=session, group_sessions=group_sessions, limit=limit,
                          offset=offset, budget_tokens=budget_tokens)
 
     @server.tool(name="list_sessions", description=SESSIONS_DOC, annotations=read_only,
                  structured_output=False)
     async def sessions_tool(
+        agent: Agent = None,
         profile: Profile = None,
         project: Project = None,
         branch: Branch = None,
@@ -686,9 +696,9 @@ def build_server(archive_dir: Path):
         offset: Offset = 0,
         budget_tokens: Budget = DEFAULT_BUDGET,
     ) -> str:
-        return await run("list_sessions", tools.list_sessions, profile=profile, project=project,
-                         branch=branch, model=model, tool=tool, since=since, until=until,
-                         name=name, bloated=bloated, threshold=threshold, sort=sort,
+        return await run("list_sessions", tools.list_sessions, agent=agent, profile=profile,
+                         project=project, branch=branch, model=model, tool=tool, since=since,
+                         until=until, name=name, bloated=bloated, threshold=threshold, sort=sort,
                          limit=limit, offset=offset, budget_tokens=budget_tokens)
 
     @server.tool(name="read_session", description=READ_DOC, annotations=read_only,

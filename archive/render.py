@@ -83,6 +83,10 @@ def human_size(n: int | float) -> str:
     return f"{n:.1f} TiB"
 
 
+# How a root was found (Root.found_by), as the note column of `archive roots` says it.
+_ORIGIN_NOTES = {"ccs": "CCS instance", "cowork": "Cowork account", "config": "config.toml"}
+
+
 def roots_table(rows: list[dict]) -> Table:
     table = Table(title="Config roots", title_justify="left")
     table.add_column("profile", style="bold")
@@ -90,7 +94,8 @@ def roots_table(rows: list[dict]) -> Table:
     table.add_column("sessions", justify="right")
     table.add_column("note")
     for row in rows:
-        notes = []
+        origin = row.get("origin", "default")
+        notes = [_ORIGIN_NOTES.get(origin, f"${origin}" if origin.isupper() else origin)]
         if row.get("agent", "claude") != "claude":
             notes.append(f"agent {row['agent']}")
         if not row["exists"]:
@@ -138,7 +143,15 @@ def index_skipped(console: Console, skipped: list[dict]) -> None:
 
 
 def versions_table(session_id: str, rows: list[dict]) -> Table:
-    table = Table(title=cell(f"Versions of {session_id}"), title_justify="left")
+    """One row per version; under the table, for each set-aside copy (a1, a2…), when Claude
+    Code set it aside and where it lies."""
+    asides = [row for row in rows if row.get("set_aside")]
+    caption = "\n".join(
+        f"{row['version']}: set aside {local_time(row.get('set_aside_at'))}, {row['path']}"
+        for row in asides
+    )
+    table = Table(title=cell(f"Versions of {session_id}"), title_justify="left",
+                  caption=cell(caption) if asides else None, caption_justify="left")
     for col, justify in (
         ("version", "right"), ("captured", "left"), ("size", "right"),
         ("snapshot", "right"), ("profile", "left"), ("sha256", "left"),
@@ -574,6 +587,8 @@ def context_chart(console: Console, report: dict, width: int = 40) -> None:
     for label, cmd in ways:
         console.print(f"  {label}:", markup=False, highlight=False)
         command_line(console, cmd)
+    if report.get("fork_unavailable"):
+        console.print(f"  no fork: {report['fork_unavailable']}", markup=False, highlight=False)
 
 
 def command_line(console: Console, command: str, indent: str = "    ") -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from .addresses import Place, addresses, pick
 from .catalog import Catalog, FileRow, VersionRow
 from .errors import AmbiguousSession, ArchiveError, Damaged, SessionNotFound, UsageError
+from .roots import set_aside_time
 from .store import ObjectStore
 
 
@@ -167,7 +169,21 @@ class Repository:
         others = [named[f.id] for f in files if f.id != file.id]
         return SessionCopy(file=file, others=others, address=named[file.id])
 
-    def pick_version(self, file: FileRow, seq: int | None = None) -> VersionRow:
+    def pick_version(self, file: FileRow, seq: int | str | None = None) -> VersionRow:
+        """A version of ``file``: its number (``3``, or ``"3"``), a set-aside copy's label
+        (``"a1"``, see :meth:`set_aside_versions`), or None for the newest."""
+        if isinstance(seq, str):
+            ref = seq.strip().lower()
+            if ref.isdigit():
+                seq = int(ref)
+            elif SET_ASIDE_LABEL.fullmatch(ref):
+                return self._pick_set_aside(file, ref)
+            else:
+                raise UsageError(
+                    f"{seq!r} is not a version",
+                    hint="give a version number, or a set-aside copy's label (a1, a2, …) "
+                    "as `archive versions` lists them",
+                )
         versions = self.catalog.versions(file.id)
         if not versions:
             raise ArchiveError(f"{file.profile}/{file.relpath} has no stored version")
@@ -180,6 +196,43 @@ class Repository:
             f"session {file.session_id} has no version {seq} in profile {file.profile}",
             hint=f"versions are 1..{versions[-1].seq}",
         )
+
+    def set_aside_versions(self, file: FileRow) -> list[SetAsideVersion]:
+        """The old versions of ``file``'s session that Claude Code set aside beside it
+        (``<id>.orphaned-…jsonl``, ``<id>.jsonl.superseded-…``) in the same profile, labelled
+        ``a1``, ``a2``… in the order they were archived, then set aside: a label never changes
+        once given, as a copy found later comes after those found before."""
+        asides = [(f, set_aside_time(f.relpath.rsplit("/", 1)[-1]))
+                  for f in self.catalog.files_of_session(file.profile, file.session_id or "")
+                  if f.kind == "set-aside"]
+        asides.sort(key=lambda a: (a[0].first_snapshot, a[1] or "", a[0].relpath))
+        out: list[SetAsideVersion] = []
+        for f, when in asides:
+            for v in self.catalog.versions(f.id):
+                out.append(SetAsideVersion(f"a{len(out) + 1}", f, v, when))
+        return out
+
+    def _pick_set_aside(self, file: FileRow, label: str) -> VersionRow:
+        asides = self.set_aside_versions(file)
+        for aside in asides:
+            if aside.label == label:
+                return aside.version
+        have = ", ".join(a.label for a in asides)
+        raise UsageError(
+            f"session {file.session_id} has no set-aside copy {label} in profile {file.profile}",
+            hint=f"its set-aside copies are {have}" if have
+            else "`archive versions` lists its versions",
+        )
+
+    def version_ref(self, file: FileRow, version: VersionRow) -> int | str:
+        """How ``version`` of ``file``'s session is named: its number, or its set-aside copy's
+        label when it is one."""
+        if version.file_id == file.id:
+            return version.seq
+        for aside in self.set_aside_versions(file):
+            if aside.version.id == version.id:
+                return aside.label
+        return version.seq
 
     def describe(self, file: FileRow) -> dict:
         """What a person needs to tell candidate sessions apart."""
@@ -194,6 +247,20 @@ class Repository:
             "path": file.relpath,
             "gone_from_source": file.gone_snapshot is not None,
         }
+
+
+# The label of a set-aside copy's version in `versions`, `cat --version`, `restore --version`.
+SET_ASIDE_LABEL = re.compile(r"a[1-9][0-9]{0,8}")
+
+
+@dataclass
+class SetAsideVersion:
+    """A version of a copy Claude Code set aside: an old version of the session it names."""
+
+    label: str  # a1, a2, …
+    file: FileRow  # the set-aside file (its own path in the root)
+    version: VersionRow
+    set_aside_at: str | None  # when Claude Code set it aside (from its name), ISO-8601 UTC
 
 
 class DamagedVersion(Damaged):

@@ -114,7 +114,7 @@ class RestoreResult:
     project_from: str  # "cwd" | "--project" | "folder"
     source_profile: str
     others: list[str]
-    version: int
+    version: int | str  # its number, or a set-aside copy's label (a1, …)
     newest_version: int
     captured_at: str
     turns: int | None
@@ -154,7 +154,7 @@ def restore(
     to: str,
     from_profile: str | None = None,
     project: str | None = None,
-    version: int | None = None,
+    version: int | str | None = None,
     at: str | None = None,
     turns: int | None = None,
     new_id: bool = False,
@@ -249,7 +249,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         session = _parse(repo, chosen)
         if len(session.turns) < turns:
             raise UsageError(
-                f"version {chosen.seq} of session {sid} has "
+                f"version {repo.version_ref(file, chosen)} of session {sid} has "
                 f"{plural(len(session.turns), 'turn')}, not {turns}"
             )
         limit = session.turns[turns - 1].end_offset
@@ -322,13 +322,16 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
                      rewrite=rest.endswith(".jsonl"))
         )
     # file-history/<session>/: what /rewind puts back; copied as is under the restored id.
-    for side in repo.catalog.sidecar_files(file.profile, "file-history", sid):
+    # It sits beside projects/ in the config folder the transcript came from (a Cowork task's
+    # is local_<task>/.claude/), and goes to the target root's own file-history/.
+    history = f"{_config_prefix(file.relpath)}file-history"
+    for side in repo.catalog.sidecar_files(file.profile, history, sid):
         if side.kind != "file-history":
             continue
         side_version = _sidecar_version(repo, side, chosen.snapshot_id if past else None)
         if side_version is None:
             continue
-        rest = side.relpath[len(f"file-history/{sid}/") :]
+        rest = side.relpath[len(f"{history}/{sid}/") :]
         files.append(_planned(target, link_ok, side.kind, f"file-history/{out_id}/{rest}",
                               side, side_version))
 
@@ -343,7 +346,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         project_from=project_from,
         source_profile=file.profile,
         others=copy.others,
-        version=chosen.seq,
+        version=repo.version_ref(file, chosen),
         newest_version=versions[-1].seq,
         captured_at=chosen.captured_at,
         turns=turns,
@@ -355,6 +358,15 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         notes=notes,
         displaced=displaced,
     )
+
+
+def _config_prefix(relpath: str) -> str:
+    """The config folder of an archived transcript, relative to its root, with a trailing
+    slash: ``""`` for a Claude Code root, ``local_<task>/.claude/`` in a Cowork account."""
+    parts = relpath.split("/")
+    if len(parts) > 2 and parts[0].startswith("local_") and parts[1] == ".claude":
+        return f"{parts[0]}/.claude/"
+    return ""
 
 
 def _plan_other(repo, target, copy, source, versions, chosen, *, new_project, turns, new_id):
@@ -394,7 +406,7 @@ def _plan_other(repo, target, copy, source, versions, chosen, *, new_project, tu
         project_from="cwd" if session.project else "folder",
         source_profile=file.profile,
         others=copy.others,
-        version=chosen.seq,
+        version=repo.version_ref(file, chosen),
         newest_version=versions[-1].seq,
         captured_at=chosen.captured_at,
         turns=None,

@@ -4,7 +4,8 @@ chosen profile finds it, and say the command that resumes it there.
 Invariants:
 - Fresh: before a session is restored, every copy whose source file changed since it was last
   archived is captured first (a snapshot of just that transcript and its sidecars, under the
-  writer lock, by the ingest machinery), so what is restored is the session as it is now.
+  writer lock, by the ingest machinery), so what is restored is the session as it is now. Each
+  source (:mod:`archive.sources`) says where its live transcripts and their sidecars are.
 - Writing is restore's alone: byte-exact, atomic, never overwriting, nothing outside the root.
   A profile that already holds the session (in the folder it will be resumed from) is not
   written to at all.
@@ -23,10 +24,11 @@ from pathlib import Path
 
 import orjson
 
+from . import sources
 from .errors import ArchiveError, SessionNotFound, UsageError
 from .paths import check_project_path, check_session_id, project_folder_candidates
 from .repo import Repository
-from .roots import Root, check_profile_name, find_root, iter_root_stats
+from .roots import Root, check_profile_name, find_root
 from .transcript import iter_lines
 
 # Test seam: when set, launch() writes {"argv", "env", "cwd"} as JSON to this file and returns
@@ -182,40 +184,20 @@ def last_session(
 def _newest_live(roots: list[Root]) -> LiveSession | None:
     best: LiveSession | None = None
     for root in roots:
-        for relpath, _path, _size, mtime_ns, _ino in iter_root_stats(root):
-            parts = relpath.split("/")
-            if len(parts) != 3 or not parts[2].endswith(".jsonl") or parts[2].startswith("agent-"):
-                continue
+        for relpath, sid, mtime_ns in sources.for_root(root).live_transcripts(root):
             if best is None or mtime_ns > best.mtime_ns:
-                best = LiveSession(parts[2][: -len(".jsonl")], root.profile, relpath, mtime_ns)
+                best = LiveSession(sid, root.profile, relpath, mtime_ns)
     return best
 
 
 def _live_copies(roots: list[Root], session_id: str) -> list[LiveSession]:
-    """Every ``projects/*/<id>.jsonl`` in the roots (a session not archived yet is found too)."""
-    found = []
-    name = f"{session_id}.jsonl"
-    for root in roots:
-        projects = root.path / "projects"
-        if not root.exists or root.projects_shared_with:
-            continue
-        try:
-            folders = list(os.scandir(projects))
-        except OSError:
-            continue
-        for folder in folders:
-            path = os.path.join(folder.path, name)
-            try:
-                st = os.lstat(path)
-            except OSError:
-                continue
-            if not stat.S_ISREG(st.st_mode):  # ingest does not follow symlinks to files
-                continue
-            found.append(
-                LiveSession(session_id, root.profile, f"projects/{folder.name}/{name}",
-                            st.st_mtime_ns)
-            )
-    return found
+    """The session's transcript in each root now, wherever its source keeps it (a session not
+    archived yet is found too)."""
+    return [
+        LiveSession(sid, root.profile, relpath, mtime_ns)
+        for root in roots
+        for relpath, sid, mtime_ns in sources.for_root(root).live_transcripts(root, session_id)
+    ]
 
 
 def select_session(
@@ -252,26 +234,21 @@ def select_session(
 
 
 def stale_files(archive_dir: Path, roots: list[Root], session_id: str) -> dict[str, list[str]]:
-    """Per profile, the files of the session (transcript and sidecars) whose size, mtime or
-    inode differ from what the archive last recorded, or that it never recorded."""
+    """Per profile, the files of the session (transcript and what its source keeps with it)
+    whose size, mtime or inode differ from what the archive last recorded, or that it never
+    recorded."""
     known: dict[tuple[str, str], tuple] = {}
     if (archive_dir / "catalog.sqlite").exists():
         with Repository(archive_dir, readonly=True) as repo:
-            for f in repo.catalog.session_files(session_id):
-                known[(f.profile, f.relpath)] = (f.stat_size, f.stat_mtime_ns, f.stat_inode)
-            for f in list(known):
-                folder = f[1].rsplit("/", 1)[0]
-                for side in repo.catalog.sidecar_files(f[0], folder, session_id):
-                    known[(side.profile, side.relpath)] = (
-                        side.stat_size, side.stat_mtime_ns, side.stat_inode
-                    )
+            for root in roots:
+                for f in repo.catalog.files_of_session(root.profile, session_id):
+                    known[(f.profile, f.relpath)] = (f.stat_size, f.stat_mtime_ns, f.stat_inode)
     by_profile = {r.profile: r for r in roots}
     stale: dict[str, list[str]] = {}
     for live in _live_copies(roots, session_id):
         root = by_profile[live.profile]
-        folder = live.relpath.rsplit("/", 1)[0]
-        relpaths = [live.relpath, *_sidecar_relpaths(root, f"{folder}/{session_id}")]
-        for rel in relpaths:
+        source = sources.for_root(root)
+        for rel in [live.relpath, *source.companions(root, live.relpath, session_id)]:
             try:
                 st = os.lstat(root.path / rel)
             except OSError:
@@ -281,14 +258,6 @@ def stale_files(archive_dir: Path, roots: list[Root], session_id: str) -> dict[s
             if known.get((live.profile, rel)) != (st.st_size, st.st_mtime_ns, st.st_ino):
                 stale.setdefault(live.profile, []).append(rel)
     return stale
-
-
-def _sidecar_relpaths(root: Root, rel_dir: str) -> list[str]:
-    out = []
-    for dirpath, _dirs, files in os.walk(root.path / rel_dir):
-        rel = os.path.relpath(dirpath, root.path).replace(os.sep, "/")
-        out += [f"{rel}/{name}" for name in sorted(files)]
-    return out
 
 
 def capture_fresh(

@@ -31,23 +31,50 @@ SET_ASIDE = re.compile(
     r"(?:\.orphaned-\d+-[A-Za-z0-9]+\.jsonl|\.jsonl\.superseded-\d+|\.superseded-\d+\.jsonl)$"
 )
 
+_SET_ASIDE_MS = re.compile(r"\.(?:orphaned|superseded)-(\d{1,16})")
+
+
+def set_aside_time(name: str) -> str | None:
+    """When Claude Code set a copy aside, from the milliseconds in its name (ISO-8601 UTC)."""
+    from datetime import UTC, datetime
+
+    match = _SET_ASIDE_MS.search(name)
+    if match is None:
+        return None
+    try:
+        when = datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
 
 @dataclass
 class Root:
     profile: str
     path: Path
-    origin: str  # "default" | "ccs" | "config" | "option"
+    origin: str  # "default" | "ccs" | "cowork" | "config" | "option"
     exists: bool = False
     aliases: list[str] = field(default_factory=list)  # other names of the same real folder
     projects_shared_with: str | None = None  # profile whose projects/ is the same real folder
     agent: str = "claude"  # the source whose root this is (archive.sources): claude, codex
+    env: str | None = None  # the variable that named a default root (CLAUDE_CONFIG_DIR, …)
+
+    @property
+    def found_by(self) -> str:
+        """How the root was found, as ``archive roots`` says it: ``default`` (the agent's own
+        folder, ~/.claude or ~/.codex), the variable that named it (``CLAUDE_CONFIG_DIR``,
+        ``CODEX_HOME``), ``ccs`` (a CCS instance), ``cowork`` (a Claude Desktop account),
+        ``config`` ([roots] in config.toml) or ``--root``."""
+        if self.origin == "default" and self.env:
+            return self.env
+        return "--root" if self.origin == "option" else self.origin
 
     def to_dict(self) -> dict:
         return {
             "profile": self.profile,
             "agent": self.agent,
             "path": str(self.path),
-            "origin": self.origin,
+            "origin": self.found_by,
             "exists": self.exists,
             "aliases": self.aliases,
             "projects_shared_with": self.projects_shared_with,
@@ -122,7 +149,8 @@ def discover_roots(
     candidates: dict[str, Root] = {}
 
     default = env.get("CLAUDE_CONFIG_DIR") or str(home / ".claude")
-    candidates["default"] = Root("default", Path(default).expanduser(), "default")
+    candidates["default"] = Root("default", Path(default).expanduser(), "default",
+                                 env="CLAUDE_CONFIG_DIR" if env.get("CLAUDE_CONFIG_DIR") else None)
 
     ccs_home = Path(env["CCS_HOME"]).expanduser() if env.get("CCS_HOME") else home
     instances = ccs_home / ".ccs" / "instances"

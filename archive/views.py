@@ -33,19 +33,8 @@ def sessions_page(
 ) -> tuple[list[dict], int]:
     """The first ``limit`` rows of :func:`list_sessions`, and how many sessions match in all
     (so a listing can say what it left out)."""
-    rows = repo.catalog.sessions_matching(filters)
-    if sort == "context":
-        rows.sort(key=lambda r: r["context_tokens"] or 0, reverse=True)
     # One row per session: the newest copy stands for all, which are listed in "profiles".
-    seen: set[str] = set()
-    unique = []
-    for r in rows:
-        if r["session_id"] not in seen:
-            seen.add(r["session_id"])
-            unique.append(r)
-    total = len(unique)
-    if limit:
-        unique = unique[:limit]
+    unique, total = repo.catalog.session_page(filters, limit, by_context=sort == "context")
     from .forks import fork_links
 
     copies = copy_info(repo, [r["session_id"] for r in unique])

@@ -94,7 +94,7 @@ class StandIn:
         self.final_text = final_text
         self.requests: list[dict] = []
         self.results: dict[str, str] = {}  # tool name -> the tool_result text sent back
-        self._ids = itertools.count(1)
+        self._message_numbers = itertools.count(1)
         self._run = os.urandom(4).hex()  # message ids unique across stand-ins, as real ones are
         self._lock = threading.Lock()
         stand_in = self
@@ -141,7 +141,7 @@ class StandIn:
 
     def _answer(self, body: dict) -> bytes:
         model = body.get("model") or "claude-stand-in"
-        message_id = f"msg_standin_{self._run}_{next(self._ids)}"
+        message_id = f"msg_standin_{self._run}_{next(self._message_numbers)}"
         # A context that grows with the conversation (1000 tokens a message), so a parser's
         # context sizes can be checked against what the "model" reported.
         tokens = 1000 * len(body.get("messages") or [])

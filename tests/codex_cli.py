@@ -63,7 +63,7 @@ class StandIn:
     def __init__(self, tool_word: str = "hello-from-tool"):
         self.tool_word = tool_word
         self.requests: list[dict] = []
-        self._ids = itertools.count(1)
+        self._message_numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._called = False
         stand_in = self
@@ -97,7 +97,7 @@ class StandIn:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def _answer(self) -> bytes:
-        n = next(self._ids)
+        n = next(self._message_numbers)
         if not self._called:
             self._called = True
             items = [

@@ -124,3 +124,36 @@ def test_diff_of_a_session_with_one_copy_is_a_usage_error(home, cli):
     cli.json("ingest")
     result = cli("diff", SHORT_ID, code=2)
     assert "nothing to compare" in result.stderr
+
+
+def test_the_listing_page_is_the_first_copy_of_each_session_in_listing_order(home, cli):
+    """`sessions` takes its order in SQL and reads whole rows for the page only: the same rows
+    as every row read, ordered and de-duplicated in Python (newest first, or largest context
+    first with ties newest first), for each page size, filter and both orders."""
+    from archive.filters import SearchFilters
+    from archive.repo import Repository
+
+    src, _dest = _copy_to_work(home)  # a session in two profiles, the original grown
+    with open(src, "ab") as fh:
+        fh.write(_turn(SHORT_ID, "the original grows", "fine", "2026-02-11T10:00:00.000Z"))
+    cli.json("ingest")
+    with Repository(home.archive, readonly=True) as repo:
+        catalog = repo.catalog
+        for filters in (SearchFilters(), SearchFilters(profile="work"),
+                        SearchFilters(project="spotter")):
+            for by_context in (False, True):
+                everything = catalog.session_rows(*catalog._session_filter(filters))
+                if by_context:
+                    everything.sort(key=lambda r: r["context_tokens"] or 0, reverse=True)
+                expected, seen = [], set()
+                for r in everything:
+                    if r["session_id"] not in seen:
+                        seen.add(r["session_id"])
+                        expected.append(r)
+                for limit in (None, 1, 2, 50):
+                    rows, total = catalog.session_page(filters, limit, by_context=by_context)
+                    assert total == len(expected)
+                    assert rows == expected[:limit] if limit else rows == expected
+        all_rows, total = catalog.session_page(SearchFilters(), None)
+    assert total >= 3 and len({r["session_id"] for r in all_rows}) == total
+    assert [r["profile"] for r in all_rows if r["session_id"] == SHORT_ID] == ["default"]

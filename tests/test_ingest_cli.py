@@ -75,7 +75,9 @@ def test_ingest_then_versions_and_cat_are_byte_exact(home, cli):
     assert rows[0]["path"] == f"projects/{SHORT_PROJECT}/{SHORT_ID}.jsonl"
     assert set(rows[0]) == {
         "version", "sha256", "size", "snapshot", "captured_at", "profile", "path",
+        "set_aside", "set_aside_at",
     }
+    assert rows[0]["set_aside"] is False and rows[0]["set_aside_at"] is None
     for profile, project, sid in [
         ("default", SHORT_PROJECT, SHORT_ID),
         ("default", "-home-USER-projects-spotter-worktrees-spotter-4te", BIG_ID),

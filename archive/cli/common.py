@@ -47,6 +47,13 @@ RootOpt = Annotated[
 VersionOpt = Annotated[
     int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
 ]
+# Where the bytes of a version are asked for (cat, restore): a set-aside copy's label too.
+VersionRefOpt = Annotated[
+    str | None,
+    typer.Option("--version", "-v", metavar="N|aN",
+                 help="Version number, or a set-aside copy (a1, a2…, as `versions` lists) "
+                 "[default: newest]."),
+]
 FromOpt = Annotated[
     str | None,
     typer.Option(
@@ -324,10 +331,9 @@ def make_filters(profile, project, branch, model, tool, since, until, agent=None
     from ..filters import SearchFilters
 
     if agent is not None:
-        from ..sources import AGENTS
+        from ..sources import check_agent
 
-        if agent not in AGENTS:
-            raise UsageError(f"unknown agent {agent!r}", hint=f"use one of: {', '.join(AGENTS)}")
+        check_agent(agent)
     start = parse_when(since) if since else None
     end = parse_when(until, end_of_day=True) if until else None
     if start is not None and end is not None and start > end:

@@ -33,6 +33,7 @@ from .common import (
     ToolOpt,
     UntilOpt,
     VersionOpt,
+    VersionRefOpt,
     archive_path,
     check_profile,
     command,
@@ -62,7 +63,7 @@ def roots(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt
     The default root is $CLAUDE_CONFIG_DIR or ~/.claude; each ~/.ccs/instances/NAME is a profile
     NAME. Codex CLI homes are profiles of agent codex: $CODEX_HOME or ~/.codex (profile codex)
     and each ~/.ccs/codex-instances/NAME (codex-NAME). More come from [roots] in the archive's
-    config.toml and from --root NAME=PATH.
+    config.toml and from --root NAME=PATH. Each row says how its root was found (origin).
 
     Example: archive roots --root old=/mnt/backup/.claude
     """
@@ -78,7 +79,8 @@ def roots(root: RootOpt = None, archive_dir: ArchiveDirOpt = None, json: JsonOpt
     if json:
         print_json(
             [
-                {k: row[k] for k in ("profile", "agent", "path", "exists", "session_files")}
+                {k: row[k] for k in ("profile", "agent", "origin", "path", "exists",
+                                     "session_files")}
                 | {"aliases": row["aliases"], "projects_shared_with": row["projects_shared_with"]}
                 for row in rows
             ]
@@ -99,25 +101,24 @@ def versions(
     """List the versions of a session's transcript, oldest first.
 
     Every distinct content the file ever had is a version, kept even after Claude Code deletes
-    or rewrites the file.
+    or rewrites the file. Copies Claude Code set aside beside it (.orphaned-…, .superseded-…)
+    are old versions too, listed after the others as a1, a2… with where and when they were
+    set aside; `cat` and `restore` take those labels with --version.
 
     Example: archive versions 4f2a
     """
     with open_repo(archive_path(archive_dir)) as repo:
         copy = repo.pick_copy(session_id, from_profile)
         f = copy.file
-        rows = [
-            {
-                "version": v.seq,
-                "sha256": v.sha256,
-                "size": v.size,
-                "snapshot": v.snapshot_id,
-                "captured_at": v.captured_at,
-                "profile": f.profile,
-                "path": f.relpath,
-            }
-            for v in repo.catalog.versions(f.id)
-        ]
+
+        def row(ref, v, path: str, set_aside_at: str | None = None, aside: bool = False):
+            return {"version": ref, "set_aside": aside, "sha256": v.sha256, "size": v.size,
+                    "snapshot": v.snapshot_id, "captured_at": v.captured_at,
+                    "set_aside_at": set_aside_at, "profile": f.profile, "path": path}
+
+        rows = [row(v.seq, v, f.relpath) for v in repo.catalog.versions(f.id)]
+        rows += [row(a.label, a.version, a.file.relpath, a.set_aside_at, True)
+                 for a in repo.set_aside_versions(f)]
     rows = shown(rows)
     if json:
         print_json(rows)
@@ -151,7 +152,7 @@ def snapshots(archive_dir: ArchiveDirOpt = None, json: JsonOpt = False):
 @command()
 def cat(
     session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
-    version: VersionOpt = None,
+    version: VersionRefOpt = None,
     from_profile: FromOpt = None,
     archive_dir: ArchiveDirOpt = None,
 ):

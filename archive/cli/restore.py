@@ -16,6 +16,7 @@ from .common import (
     ProfileOpt,
     RootOpt,
     SinceOpt,
+    VersionRefOpt,
     archive_path,
     command,
     config_roots,
@@ -43,10 +44,7 @@ def restore(
             help="Put it under this absolute project path and rewrite each line's cwd to it.",
         ),
     ] = None,
-    version: Annotated[
-        int | None,
-        typer.Option("--version", "-v", min=1, help="Version number [default: newest]."),
-    ] = None,
+    version: VersionRefOpt = None,
     at: Annotated[
         str | None,
         typer.Option(

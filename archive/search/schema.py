@@ -10,7 +10,8 @@ Versions: 1 kept each document's texts in its stored fields; 2 keeps them in the
 so ranking reads only small stored fields and the texts are read for the hits shown; 3 is 2
 with the schema's classes moved from ``index_schema`` to ``archive.search`` (Whoosh pickles the
 schema with the index, class paths included); 4 adds ``agent``, the source of the session
-(``claude``, ``codex``), for ``--agent``.
+(``claude``, ``codex``), for ``--agent``; 5 keeps positions in ``CompactPositions`` (a byte
+or two per position instead of a pickled list).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, Schem
 from ._whoosh.fields import AnalyzedText, TextsColumn
 from .analysis import text_analyzer
 
-SCHEMA_VERSION: int = 4
+SCHEMA_VERSION: int = 5
 
 # Searched when a query word has no ``field:`` prefix, most important first (snippets prefer
 # the earlier fields too).

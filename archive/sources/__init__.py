@@ -32,6 +32,16 @@ def by_agent(agent: str) -> Source:
     raise KeyError(agent)
 
 
+def check_agent(agent: str | None) -> str | None:
+    """``agent`` when it names a source (or None: any agent); otherwise the usage error every
+    front end gives (``--agent``, the MCP tools' ``agent``, the web pages' ``agent``)."""
+    if agent is None or agent in AGENTS:
+        return agent
+    from ..errors import UsageError
+
+    raise UsageError(f"unknown agent {agent!r}", hint=f"use one of: {', '.join(AGENTS)}")
+
+
 def for_relpath(relpath: str) -> Source:
     """The source whose reader understands the file archived at ``relpath``."""
     for source in SOURCES[1:]:
@@ -52,4 +62,5 @@ def other_roots(environ: Mapping[str, str], home: Path) -> list[Root]:
     return found
 
 
-__all__ = ["AGENTS", "SOURCES", "Source", "by_agent", "for_relpath", "for_root", "other_roots"]
+__all__ = ["AGENTS", "SOURCES", "Source", "by_agent", "check_agent", "for_relpath", "for_root",
+           "other_roots"]

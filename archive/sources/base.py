@@ -27,6 +27,9 @@ class Source:
     agent: str = ""  # the name in --agent, session_meta.agent and the index: "claude", "codex"
     label: str = ""  # what people call it: "Claude Code", "Codex CLI"
     tops: tuple[str, ...] = ()  # first path parts in a root that belong to this source
+    # Why a session of this source cannot be forked (``restore --turns N --new-id``), or None
+    # when it can: ``context`` offers the fork only where restore would do it, else says this.
+    no_fork: str | None = None
 
     def discover(self, environ: Mapping[str, str], home: Path) -> list[Root]:
         """The roots (profiles) of this source found on this machine; missing ones included
@@ -66,6 +69,23 @@ class Source:
     def resume_argv(self, root: Root, session_id: str) -> tuple[list[str], dict[str, str]]:
         """The same as a command to run: (argv, variables added to the environment)."""
         raise NotImplementedError
+
+    def live_transcripts(self, root: Root, session_id: str | None = None
+                         ) -> Iterator[tuple[str, str, int]]:
+        """``(relpath, session id, mtime_ns)`` of each main transcript in ``root`` as it is now
+        (only ``session_id``'s when given): what ``resume`` captures fresh before restoring,
+        and what ``resume --last`` compares. Walks the root; a source may know a shorter way."""
+        from ..roots import WalkReport
+
+        for relpath, _path, _size, mtime_ns, _inode in self.iter_stats(root, WalkReport()):
+            kind, sid = self.classify(relpath)
+            if kind == "session" and sid and (session_id is None or sid == session_id):
+                yield relpath, sid, mtime_ns
+
+    def companions(self, root: Root, relpath: str, session_id: str) -> list[str]:
+        """The files, relative to ``root``, captured and restored with the transcript at
+        ``relpath`` (its sidecars); none unless the source keeps some."""
+        return []
 
     def owns(self, relpath: str) -> bool:
         return relpath.split("/", 1)[0] in self.tops

@@ -7,6 +7,8 @@ of ``restore`` stay where they are; this module only gives them the shape of :cl
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -37,6 +39,42 @@ class ClaudeSource(Source):
         from ..roots import classify
 
         return classify(relpath)
+
+    def live_transcripts(self, root: Root, session_id: str | None = None
+                         ) -> Iterator[tuple[str, str, int]]:
+        """With ``session_id``, a look at ``projects/*/<id>.jsonl`` (in each Cowork task's
+        config folder for a Cowork account) instead of a walk of the whole root."""
+        if session_id is None:
+            yield from super().live_transcripts(root)
+            return
+        if not root.exists or root.projects_shared_with:  # captured under the other profile
+            return
+        if root.origin == "cowork":
+            configs = [f"{task.name}/.claude/" for task in _scan(root.path)
+                       if task.name.startswith("local_") and task.is_dir(follow_symlinks=False)]
+        else:
+            configs = [""]
+        name = f"{session_id}.jsonl"
+        for config in configs:
+            for folder in _scan(os.path.join(root.path, f"{config}projects")):
+                try:
+                    st = os.lstat(os.path.join(folder.path, name))
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):  # ingest does not follow symlinks to files
+                    yield f"{config}projects/{folder.name}/{name}", session_id, st.st_mtime_ns
+
+    def companions(self, root: Root, relpath: str, session_id: str) -> list[str]:
+        """The session's folder beside the transcript (``subagents/``, ``tool-results/``, …)
+        and its ``file-history/<id>/`` in the same config folder."""
+        folder = relpath.rsplit("/", 1)[0]
+        config = relpath[: relpath.index("projects/")]
+        out = []
+        for rel_dir in (f"{folder}/{session_id}", f"{config}file-history/{session_id}"):
+            for dirpath, _dirs, files in os.walk(os.path.join(root.path, rel_dir)):
+                rel = os.path.relpath(dirpath, root.path).replace(os.sep, "/")
+                out += [f"{rel}/{name}" for name in sorted(files)]
+        return out
 
     def parse(
         self,
@@ -76,3 +114,11 @@ class ClaudeSource(Source):
 
         launch = launch_for(root, session_id, None)
         return launch.argv, launch.env
+
+
+def _scan(path) -> list[os.DirEntry]:
+    """The entries of a folder, none when it cannot be read."""
+    try:
+        return list(os.scandir(path))
+    except OSError:
+        return []

@@ -43,6 +43,8 @@ class CodexSource(Source):
     agent = "codex"
     label = "Codex CLI"
     tops = TOPS
+    no_fork = ("a Codex CLI session is restored as archived: restore has no --turns or "
+               "--new-id for it")
 
     def discover(self, environ: Mapping[str, str], home: Path) -> list[Root]:
         from ..roots import PROFILE_NAME, Root
@@ -50,7 +52,8 @@ class CodexSource(Source):
         found = []
         default = Path(environ.get("CODEX_HOME") or home / ".codex").expanduser()
         if default.is_dir():  # unlike ~/.claude, not listed where Codex was never used
-            found.append(Root("codex", default, "default", agent="codex"))
+            found.append(Root("codex", default, "default", agent="codex",
+                              env="CODEX_HOME" if environ.get("CODEX_HOME") else None))
         ccs_home = Path(environ["CCS_HOME"]).expanduser() if environ.get("CCS_HOME") else home
         instances = ccs_home / ".ccs" / "codex-instances"
         if instances.is_dir():

@@ -28,6 +28,7 @@ from ..errors import ArchiveError
 from ..filters import SearchFilters
 from ..resume import Choice
 from ..roots import Root
+from ..sources import by_agent
 from .source import Row, Source, clean
 
 
@@ -350,6 +351,11 @@ class PickerApp(App[Choice | None]):
     def action_fork(self) -> None:
         if self.turn is None or self.session_data is None:
             self.notify("no turn to fork from yet", severity="warning")
+            return
+        row = self.current
+        why = by_agent(row.agent).no_fork if row is not None else None
+        if why:  # restore would refuse the fork: say why instead of failing after exit
+            self.notify(f"no fork: {why}", severity="warning")
             return
         self._choose(turns=self.turn)
 

@@ -47,6 +47,7 @@ class Row:
     turn: int | None
     snippet: str
     highlights: list[tuple[int, int]]
+    agent: str = "claude"  # the source that wrote it (archive.sources): what it can fork
 
 
 class Source:
@@ -85,6 +86,7 @@ class Source:
                 turn=None if h["agent_id"] else h["turn"],
                 snippet=snippet,
                 highlights=highlights,
+                agent=h.get("agent") or "claude",
             ))
         return rows
 
@@ -102,6 +104,7 @@ class Source:
             turn=None,
             snippet="",
             highlights=[],
+            agent=r.get("agent") or "claude",
         )
 
     def session(self, session_id: str, profile: str) -> dict:

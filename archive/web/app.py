@@ -120,6 +120,7 @@ def _environment() -> Environment:
     )
     env.filters.update(FILTERS)
     env.filters["md"] = markdown.render
+    env.globals["agents"] = data.agents()
     return env
 
 

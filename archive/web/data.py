@@ -25,6 +25,7 @@ from ..filters import SearchFilters as Filters
 from ..outward import outward, outward_data, visible_spans
 from ..query import search as run_search
 from ..repo import Repository
+from ..sources import SOURCES, check_agent
 from ..views import list_sessions, load_session, session_dict, turn_dict
 
 __all__ = ["ArchiveError", "SessionNotFound", "UsageError", "redact", "shown"]
@@ -63,6 +64,7 @@ def filters_from(form: dict[str, str]) -> Filters:
     """The CLI's filters from a form: the same names, the same date words."""
     since, until = form.get("since"), form.get("until")
     return Filters(
+        agent=check_agent(form.get("agent") or None),
         profile=form.get("profile") or None,
         project=form.get("project") or None,
         branch=form.get("branch") or None,
@@ -71,6 +73,11 @@ def filters_from(form: dict[str, str]) -> Filters:
         since=parse_when(since) if since else None,
         until=parse_when(until, end_of_day=True) if until else None,
     )
+
+
+def agents() -> list[tuple[str, str]]:
+    """(agent, what people call it) of every source, for the agent filter menus."""
+    return [(source.agent, source.label) for source in SOURCES]
 
 
 def profiles(repo: Repository) -> list[str]:

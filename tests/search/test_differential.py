@@ -147,7 +147,8 @@ def _dump(index_dir) -> dict:
             m = r.postings(fieldname, text)
             found = []
             while m.is_active():
-                found.append((m.id(), m.weight(), m.value()))
+                # No value reads None from a block, b"" from a term's inlined postings
+                found.append((m.id(), m.weight(), m.value() or None))
                 m.next()
             postings[(fieldname, text)] = found
         scorable = [name for name, field in idx.schema.items() if field.scorable]
@@ -202,3 +203,85 @@ def test_lean_document_writer_makes_the_same_index_as_whoosh(tmp_path):
     a, b = _dump(lean), _dump(stock)
     assert a["docs"] == 6 * 6 and a["postings"]
     assert a == b
+
+
+def _inner_files(index_dir) -> dict[str, bytes]:
+    """Each segment file kind (``pst``, ``trm``, ...) with its bytes, for the one segment."""
+    from whoosh.filedb.compound import CompoundStorage
+    from whoosh.filedb.filestore import FileStorage
+
+    store = FileStorage(str(index_dir))
+    (seg,) = [p.name for p in index_dir.glob("*.seg")]
+    compound = CompoundStorage(store.open_file(seg), use_mmap=False)
+    try:
+        return {name.rsplit(".", 1)[-1]: compound.open_file(name).read()
+                for name in compound.list()}
+    finally:
+        compound.close()
+
+
+def test_block_posting_writer_writes_whooshs_bytes(tmp_path, monkeypatch):
+    """Postings written a block at a time give the very bytes Whoosh's posting-at-a-time
+    ``add_postings`` writes: posting blocks, their statistics (max weight, min/max length,
+    which Whoosh's own search uses to skip blocks) and the term table. Terms past one block
+    (128 postings), documents lacking a field, and weights other than 1 are all in there.
+    (Whoosh's writer cannot inline a term's postings: inlining is off for the comparison.)"""
+    from archive.search._whoosh import postings, segment
+
+    monkeypatch.setattr(postings, "INLINE_BELOW", 1)
+
+    rnd = random.Random(5)
+    sessions = [make_session(f"b{i}", filler_turns(rnd, 5)) for i in range(60)]
+    for i, s in enumerate(sessions):
+        if i % 3 == 0:
+            s.turns[0].answer = ""  # the answer field is absent from some documents
+    built = {}
+    for name in ("blocks", "whoosh"):
+        if name == "whoosh":
+            monkeypatch.setattr(
+                segment, "write_postings",
+                lambda fw, schema, pdr, items: fw.add_postings(schema, pdr, items))
+        d = tmp_path / name
+        with IndexWriter(d) as w:
+            for s in sessions:
+                w.replace_session(doc("default", s))
+            w.commit(1)
+        built[name] = _inner_files(d)
+    assert built["blocks"]["pst"] == built["whoosh"]["pst"]
+    assert built["blocks"]["trm"] == built["whoosh"]["trm"]
+    assert len(built["blocks"]["pst"]) > 10_000
+
+
+def test_inlined_postings_answer_as_blocks_do(tmp_path, monkeypatch):
+    """Rare terms keep their postings in the term table (inlined): the index holds the same
+    postings, lengths and texts as one with every term in blocks, Whoosh's own search (NOT,
+    prefix) and the fast scorer give the same hits and scores, and a merge of inlined
+    segments (fast and Whoosh's) keeps them."""
+    from archive.search._whoosh import postings
+
+    rnd = random.Random(9)
+    days = [[doc("default", make_session(f"i{d}-{k}", filler_turns(rnd, 4))) for k in range(4)]
+            for d in range(4)]
+    queries = ("bravo", "kilo lima", '"mike november"', "zulu OR yankee", "bravo NOT kilo",
+               "lim*", "tools:bash", "prompt:delta")
+    monkeypatch.setattr(merges, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(merges, "MERGE_FACTOR", 2)
+    built = {}
+    for name, below in (("inlined", 4), ("blocks", 1)):
+        monkeypatch.setattr(postings, "INLINE_BELOW", below)
+        d = tmp_path / name
+        for i, day in enumerate(days):
+            with IndexWriter(d) as w:
+                for x in day:
+                    w.replace_session(x)
+                w.commit(i + 1)
+        built[name] = (_dump(d), {
+            q: [(h.key, h.turn, round(h.score, 9)) for h in search(d, q, limit=500)]
+            for q in queries})
+        assert len(_segment_counts(d)) < len(days)  # merges happened
+    assert built["inlined"] == built["blocks"]
+    assert all(built["inlined"][1].values())
+    with ix.open_index(tmp_path / "inlined").searcher() as s:
+        inlined = [t for leaf, _ in s.reader().leaf_readers() for f, t in leaf.all_terms()
+                   if leaf.term_info(f, t).is_inlined()]
+    assert inlined  # the rare terms are inlined

@@ -66,6 +66,20 @@ PRIVATE_NAMES: list[tuple[str, str]] = [
     ("whoosh.multiproc.MpWriter", "subargs"),
     ("whoosh.multiproc.MpWriter", "multisegment"),
     ("whoosh.multiproc.MpWriter", "_new_task"),
+    # postings.py: posting blocks filled whole, then written by Whoosh's own posting writer
+    ("whoosh.codec.whoosh3.W3FieldWriter", "_postwriter"),
+    ("whoosh.codec.whoosh3.W3FieldWriter", "_tindex"),
+    ("whoosh.codec.whoosh3.W3FieldWriter", "_fieldid"),
+    ("whoosh.codec.whoosh3.W3PostingsWriter", "_terminfo"),
+    ("whoosh.codec.whoosh3.W3PostingsWriter", "_blocklimit"),
+    ("whoosh.codec.whoosh3.W3PostingsWriter", "_write_block"),
+    ("whoosh.codec.whoosh3.W3PostingsWriter", "_ids"),
+    ("whoosh.codec.whoosh3.W3PostingsWriter", "_weights"),
+    ("whoosh.codec.whoosh3.W3PostingsWriter", "_values"),
+    ("whoosh.codec.whoosh3.W3PostingsWriter", "_maxweight"),
+    ("whoosh.codec.whoosh3.W3PostingsWriter", "_minlength"),
+    ("whoosh.codec.whoosh3.W3PostingsWriter", "_maxlength"),
+    ("whoosh.codec.whoosh3.W3PerDocReader", "_cached_reader"),
     # toc.py: which segments the committed table of contents lists
     ("whoosh.index.FileIndex", "_read_toc"),
     # blocks.py: posting blocks read whole, field lengths preloaded

@@ -101,6 +101,8 @@ def term_blocks(postfile, info, fmt, local: list[int] | None, values):
     if info.is_inlined():
         took("blocks.inlined")
         ids, weights, vals = info.inlined_postings()
+        if fmt.fixed_value_size() == 0:  # a field without values (ID, BOOLEAN), as below
+            vals = (None,) * len(ids)
         if not values:
             return [(ids, weights)]
         return [(ids, vals) if values == "only" else (ids, weights, vals)]

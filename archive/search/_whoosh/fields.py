@@ -1,26 +1,60 @@
-"""Field and column types that write Whoosh's posting values themselves.
+"""Field, format and column types that write Whoosh's posting values themselves.
 
-``AnalyzedText`` yields postings already encoded in Whoosh's ``Positions`` format, and
-``TextsColumn`` sets a private writer attribute: both depend on Whoosh internals. Their class
-paths are pickled into the index (bump ``schema.SCHEMA_VERSION`` when they move).
+``AnalyzedText`` yields postings already encoded in ``CompactPositions``, a Whoosh ``Format``
+(its public extension point: Whoosh's phrase matching and ours decode through it), and
+``TextsColumn`` sets a private writer attribute. Their class paths are pickled into the index
+(bump ``schema.SCHEMA_VERSION`` when they move or their encoding changes).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
-from pickle import dumps
+from itertools import accumulate
 
 from whoosh.columns import CompressedBytesColumn
 from whoosh.fields import TEXT
+from whoosh.formats import Positions
 from whoosh.system import pack_uint
 
 from ..analysis import index_terms
 
+_WIDTHS = {1: "B", 2: "H", 4: "I"}
+
+
+def encode_positions(positions: list[int]) -> bytes:
+    """Positions as their deltas in the narrowest of 1, 2 or 4 bytes each, after one byte
+    naming the width. Whoosh's ``Positions`` pickles a list per posting (17 bytes for a single
+    position, most postings have one or two): the positions were half the index."""
+    deltas = [positions[0], *(b - a for a, b in zip(positions, positions[1:], strict=False))]
+    top = max(deltas)
+    width = 1 if top < 0x100 else 2 if top < 0x10000 else 4
+    return bytes((width,)) + array(_WIDTHS[width], deltas).tobytes()
+
+
+class CompactPositions(Positions):
+    """Whoosh's ``Positions`` (phrase search, frequency, weight) with ``encode_positions``'s
+    encoding."""
+
+    def encode(self, poslist):
+        return encode_positions(poslist)
+
+    def decode_positions(self, valuestring):
+        return list(accumulate(array(_WIDTHS[valuestring[0]], valuestring[1:])))
+
+    def decode_frequency(self, valuestring):
+        return (len(valuestring) - 1) // valuestring[0]
+
 
 class AnalyzedText(TEXT):
     """TEXT whose indexing runs the analyzer through ``index_terms`` (same terms, positions
-    and weights as Whoosh's generic path, which costs most of the indexing time).
-    Queries still go through the field's analyzer."""
+    and weights as Whoosh's generic path, which costs most of the indexing time), positions
+    kept in ``CompactPositions``. Queries still go through the field's analyzer."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if isinstance(self.format, Positions):
+            self.format = CompactPositions(field_boost=self.format.field_boost)
 
     def index(self, value, **kwargs):
         if not isinstance(value, str):
@@ -39,19 +73,17 @@ class AnalyzedText(TEXT):
         poses: dict[str, list[int]] = defaultdict(list)
         for i, term in enumerate(terms):
             poses[term].append(i)
-        one = _ONE
         for term, lst in poses.items():
-            n = len(lst)
-            if n == 1:
-                yield term.encode("utf-8"), 1, fb, one + dumps(lst, 2)
+            if len(lst) == 1:
+                p = lst[0]
+                value = _ONE_BYTE[p] if p < 0x100 else encode_positions(lst)
+                yield term.encode("utf-8"), 1, fb, value
             else:
-                # Whoosh's Positions encoding: count, then the pickled position deltas.
-                deltas = [lst[0]]
-                deltas += [b - a for a, b in zip(lst, lst[1:], strict=False)]
-                yield term.encode("utf-8"), n, n * fb, pack_uint(n) + dumps(deltas, 2)
+                n = len(lst)
+                yield term.encode("utf-8"), n, n * fb, encode_positions(lst)
 
 
-_ONE = pack_uint(1)
+_ONE_BYTE = [bytes((1, p)) for p in range(0x100)]  # a single position under 256
 
 
 class TextsColumn(CompressedBytesColumn):

@@ -1,5 +1,5 @@
-"""Whoosh's segment writer made faster: lean documents, posting blocks merged whole, cached
-lengths at flush, cheaper posting compression.
+"""Whoosh's segment writer made faster: lean documents, posting blocks merged whole, postings
+written a block at a time at flush, cheaper posting compression.
 
 ``add_document`` writes the same postings, lengths, stored values and columns as Whoosh's
 (a test compares both indexes), without Whoosh's per-posting calls.
@@ -13,33 +13,12 @@ from whoosh.writing import SegmentWriter
 from . import WhooshInternalsChanged, took
 from .blocks import term_blocks
 from .pool import FastPool
-
-
-class CachedLengths:
-    """Per-document field lengths read once per (field, doc) instead of once per posting.
-
-    Whoosh's segment flush asks the on-disk length column for every posting (to keep block
-    statistics); that was ~20% of indexing time.
-    """
-
-    def __init__(self, pdr):
-        self._pdr = pdr
-        self._cols: dict[str, list] = {}
-        self._n = pdr.doc_count_all()
-
-    def doc_field_length(self, docnum, fieldname, default=0):
-        col = self._cols.get(fieldname)
-        if col is None:
-            col = self._cols[fieldname] = [None] * (self._n + 1)
-        value = col[docnum]
-        if value is None:
-            value = col[docnum] = self._pdr.doc_field_length(docnum, fieldname, default)
-        return value
+from .postings import write_postings
 
 
 class FastSegmentWriter(SegmentWriter):
-    """SegmentWriter with cached field lengths at flush, cheaper posting compression, and
-    postings pooled a field at a time."""
+    """SegmentWriter with postings pooled a field at a time and written a block at a time at
+    flush, with cheaper posting compression."""
 
     def __init__(self, ix, **kwargs):
         kwargs.setdefault("codec", codec())
@@ -115,12 +94,11 @@ class FastSegmentWriter(SegmentWriter):
             pool.add_postings(postings)
 
     def _flush_segment(self):
-        took("segment.cached_lengths")
+        took("segment.block_postings")
         self.perdocwriter.close()
         pdr = self.per_document_reader() if self.codec.length_stats else None
         try:
-            lengths = CachedLengths(pdr) if pdr is not None else None
-            self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
+            write_postings(self.fieldwriter, self.schema, pdr, self.pool.iter_postings())
             self.fieldwriter.close()
         finally:
             if pdr is not None:
