@@ -1,4 +1,4 @@
-"""session-archive: a searchable, versioned archive of Claude Code sessions.
+"""session-archive: a searchable, versioned archive of Claude Code and Codex CLI sessions.
 
 The library (everything but ``cli`` and ``render``) returns data and never prints.
 """

@@ -106,7 +106,9 @@ CREATE TABLE IF NOT EXISTS session_meta (
     peak_context_tokens INTEGER,
     compactions INTEGER NOT NULL,
     context_estimated INTEGER NOT NULL,
-    bad_lines INTEGER NOT NULL
+    bad_lines INTEGER NOT NULL,
+    turn_marks TEXT,                     -- archive.forks: a mark per turn (main sessions)
+    fork_key TEXT                        -- the first turn's mark: sessions sharing it are kin
 );
 -- Derived: transcripts whose newest version could not be read for indexing (damaged or
 -- missing objects), so later ingests do not stumble on them again; reindex retries them.
@@ -126,7 +128,16 @@ CREATE TABLE IF NOT EXISTS chunks (
 # Columns added after a table was first released: (table, column, definition). CREATE TABLE IF
 # NOT EXISTS leaves an older table as it was, so _migrate adds what it lacks; a default makes
 # the old rows right (every session archived before Codex came was Claude Code's).
-ADDED_COLUMNS = (("session_meta", "agent", "TEXT NOT NULL DEFAULT 'claude'"),)
+ADDED_COLUMNS = (
+    ("session_meta", "agent", "TEXT NOT NULL DEFAULT 'claude'"),
+    # NULL until the session is indexed again (`archive reindex` marks every one).
+    ("session_meta", "turn_marks", "TEXT"),
+    ("session_meta", "fork_key", "TEXT"),
+)
+# Indexes on added columns: created after the columns exist.
+ADDED_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS session_meta_by_fork_key ON session_meta (fork_key);",
+)
 
 _SCHEMA_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
 
@@ -282,8 +293,9 @@ class Catalog:
             columns = self._columns(table)  # empty: no such table yet, SCHEMA creates it whole
             if columns and column not in columns:
                 added += f"ALTER TABLE {table} ADD COLUMN {column} {definition};\n"
+        indexes = "\n".join(ADDED_INDEXES)
         script = (
-            f"BEGIN IMMEDIATE;\n{SCHEMA}\n{added}"
+            f"BEGIN IMMEDIATE;\n{SCHEMA}\n{added}{indexes}\n"
             "INSERT OR IGNORE INTO meta (key, value) "
             f"VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
         )
@@ -680,9 +692,11 @@ class Catalog:
         return list(cur)
 
     def session_rows(self, where: str = "", params: tuple = ()) -> list[dict]:
-        """Main sessions with their derived metadata and where they live, newest first."""
+        """Main sessions with their derived metadata and where they live, newest first (the
+        turn marks left out: only fork links read them, see ``kin``)."""
+        meta = ", ".join(f"m.{c}" for c in self._meta_columns())
         cur = self.conn.execute(
-            "SELECT f.id AS file_id, f.profile, f.relpath, f.gone_snapshot, m.*, "
+            f"SELECT f.id AS file_id, f.profile, f.relpath, f.gone_snapshot, {meta}, "
             "v.sha256 AS sha256, v.size AS size "
             "FROM files f JOIN session_meta m ON m.file_id = f.id "
             "JOIN versions v ON v.id = m.version_id "
@@ -692,6 +706,33 @@ class Catalog:
         )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur]
+
+    def _meta_columns(self) -> list[str]:
+        cur = self.conn.execute("PRAGMA table_info(session_meta)")
+        return [row[1] for row in cur if row[1] != "turn_marks"]
+
+    def kin(self, fork_keys: list[str]) -> list[dict]:
+        """Every copy of the main sessions whose first turn has one of ``fork_keys`` and is
+        shared with another session id: its session id, fork key, turn marks and the snapshot
+        that first archived it (archive.forks). Sessions with no kin cost no marks read."""
+        if not fork_keys or "fork_key" not in self._columns("session_meta"):
+            return []
+        out = []
+        for start in range(0, len(fork_keys), 500):  # within SQLite's parameter limit
+            batch = tuple(fork_keys[start:start + 500])
+            marks = ",".join("?" for _ in batch)
+            cur = self.conn.execute(
+                "SELECT m.session_id, m.fork_key, m.turn_marks, f.first_snapshot, f.id "
+                "FROM session_meta m JOIN files f ON f.id = m.file_id "
+                f"WHERE f.kind = 'session' AND m.fork_key IN ({marks}) AND m.fork_key IN ("
+                "  SELECT k.fork_key FROM session_meta k JOIN files g ON g.id = k.file_id "
+                f"  WHERE g.kind = 'session' AND k.fork_key IN ({marks}) "
+                "  GROUP BY k.fork_key HAVING COUNT(DISTINCT k.session_id) > 1)",
+                batch + batch,
+            )
+            out += [{"session_id": s, "fork_key": k, "turn_marks": t, "first_snapshot": fs,
+                     "file_id": fid} for s, k, t, fs, fid in cur]
+        return out
 
     def session_page(
         self, filters: SearchFilters, limit: int | None, *, by_context: bool = False

@@ -27,6 +27,7 @@ from .config import load_settings
 from .dates import iso_utc
 from .errors import Damaged
 from .faults import crash_point
+from .forks import MARK, turn_marks
 from .history import parse_history
 from .repo import Repository
 from .transcript import (
@@ -37,7 +38,9 @@ from .transcript import (
     shorten,
 )
 
-ProgressFn = Callable[[int, int], None]  # (transcripts done, transcripts to do)
+# ("index", bytes of transcripts done, bytes to do) after each transcript, then ("commit", 0,
+# None) while the index is written: the shape of ingest's progress, whose last phases these are.
+ProgressFn = Callable[[str, int, int | None], None]
 INDEX_POOL_MB = 64
 # A second indexing process pays off only on a big batch (a first ingest, a reindex): forking
 # and per-worker segments cost about a second, and workers use ~15% more CPU in all.
@@ -177,6 +180,8 @@ def update_index(
     try:
         with _writer(repo, todo, stats, procs, index_dir) as writer:
             meta_rows = _index_todo(repo, writer, todo, stats, tool_output_cap, progress)
+            if progress:
+                progress("commit", 0, None)
             writer.commit(snapshot_id)
     except index.WRITE_DAMAGE_ERRORS as exc:
         raise index.damaged(exc) from None  # the archive is fine; `archive reindex` heals it
@@ -214,6 +219,8 @@ def _rebuild(repo, snapshot_id, stats, tool_output_cap, procs, progress) -> Inde
     new_dir = index.start_beside(repo.index_dir)
     with _writer(repo, todo, stats, procs, new_dir) as writer:
         meta_rows = _index_todo(repo, writer, todo, stats, tool_output_cap, progress)
+        if progress:
+            progress("commit", 0, None)
         writer.commit(snapshot_id)
     crash_point("rebuilt-before-switch")
     index.make_live(repo.index_dir, new_dir, durable=repo.store.durable)
@@ -246,7 +253,12 @@ def _index_todo(repo, writer, todo, stats: IndexStats, tool_output_cap, progress
         tool_output_cap = load_settings(repo.archive_dir).tool_output_cap
     meta_rows = []
     archived: set[str] | None = None
-    for n, (file, version, described, described_turns) in enumerate(todo, 1):
+    total = sum(version.size for _f, version, _d, _t in todo)
+    done = 0
+    for file, version, described, described_turns in todo:
+        if progress:
+            progress("index", done, total)
+        done += version.size
         if file.kind == "history":
             if archived is None:
                 archived = repo.catalog.archived_session_ids()
@@ -278,8 +290,8 @@ def _index_todo(repo, writer, todo, stats: IndexStats, tool_output_cap, progress
         stats.bad_lines += session.bad_lines
         stats.bytes_parsed += version.size
         meta_rows.append(_meta_row(file, version, session))
-        if progress:
-            progress(n, len(todo))
+    if progress:
+        progress("index", total, total)
     return meta_rows
 
 
@@ -347,6 +359,7 @@ def _index_history(repo, writer, file: FileRow, version: VersionRow, archived: s
 
 
 def _meta_row(file: FileRow, version: VersionRow, s: Session) -> dict:
+    marks = turn_marks(s) if file.kind == "session" else None
     return {
         "file_id": file.id,
         "version_id": version.id,
@@ -371,4 +384,6 @@ def _meta_row(file: FileRow, version: VersionRow, s: Session) -> dict:
         "compactions": len(s.compactions),
         "context_estimated": int(s.context_estimated),
         "bad_lines": s.bad_lines,
+        "turn_marks": marks,
+        "fork_key": marks[:MARK] if marks else None,
     }

@@ -123,7 +123,10 @@ class _Captured:
     moved_from: str | None = None  # the relpath this file had before Claude Code moved it
 
 
-ProgressFn = Callable[[int, int], None]  # (files done, bytes read)
+# (phase, done, total): "scan" (files found, None), "store" (bytes read, bytes to read: known
+# once the scan is over), then the indexer's "index" (bytes indexed, bytes to index) and
+# "commit" (0, None: the index written). Each phase's counts only grow.
+ProgressFn = Callable[[str, int, int | None], None]
 
 
 def utc_now() -> str:
@@ -170,12 +173,15 @@ def ingest(
                 archive_dir, catalog.snapshot(snapshot), durable=durable
             )
             run = _Run(catalog, store, result, progress, cleanup_periods(roots), manifests)
+            # Every root is walked before any file is read, so the bytes to read are known.
+            surveys = []
             for root in roots:
                 result.roots.append(root.to_dict())
                 if root.exists and only is not None:
                     run.scan_files(root, only)
                 elif root.exists:
-                    run.scan_root(root)
+                    surveys.append(run.survey(root))
+            run.store_surveyed(surveys)
             run.flush()
             if run.at_risk:
                 result.warnings.append(
@@ -185,7 +191,7 @@ def ingest(
                 )
             crash_point("after-catalog-before-index")
             if index:
-                _update_index(repo, result, tool_output_cap)
+                _update_index(repo, result, tool_output_cap, progress)
             result.seconds = time.monotonic() - started
             finish = dict(
                 finished_at=utc_now(),
@@ -206,12 +212,14 @@ def ingest(
             repo.close()
 
 
-def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int | None) -> None:
+def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int | None,
+                  progress: ProgressFn | None = None) -> None:
     """Bring the index up to date; a failure there is reported but never undoes the archive."""
     from .indexer import update_index
 
     try:
-        result.indexed = update_index(repo, result.snapshot, tool_output_cap=tool_output_cap)
+        result.indexed = update_index(repo, result.snapshot, tool_output_cap=tool_output_cap,
+                                      progress=progress)
         for skip in result.indexed.skipped:
             result.errors.append(
                 IngestError(skip["profile"], skip["path"], f"not indexed: {skip['problem']}")
@@ -236,6 +244,18 @@ def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int |
         )
 
 
+@dataclass
+class _Survey:
+    """What the walk of one root found: files to read, and files back at or gone from it."""
+
+    root: Root
+    # (source, file id or None when new, the relpath it was moved from)
+    todo: list[tuple[SourceFile, int | None, str | None]] = field(default_factory=list)
+    back: list[int] = field(default_factory=list)  # file ids
+    gone: list[int] = field(default_factory=list)
+    walk: WalkReport = field(default_factory=WalkReport)
+
+
 class _Run:
     def __init__(
         self, catalog: Catalog, store: ObjectStore, result: IngestResult, progress, periods,
@@ -252,23 +272,28 @@ class _Run:
         self.pending: list[_Captured] = []
         self.pending_bytes = 0
         self.known_chunks: set[str] = set()
+        self.to_read = 0  # bytes the surveyed files hold: the store phase's total
         self._tails: tuple[str, dict[str, list[str]]] | None = None  # for _moved_from
 
-    def scan_root(self, root: Root) -> None:
+    def survey(self, root: Root) -> _Survey:
+        """Walk ``root``: which files to read (new or changed), which are back at the source,
+        which are gone. Nothing is read yet."""
         # The hot path of every cron run: most files are unchanged, so each costs one stat, one
         # dict lookup and a stat comparison; a SourceFile is built only for files to read.
         known = self.catalog.file_stats_of_profile(root.profile)  # whatever is left is unseen
-        back: list[int] = []
+        found = _Survey(root)
         result = self.result
-        walk = WalkReport()
+        walk = found.walk
         for stat_tuple in iter_root_stats(root, walk):
             result.files_seen += 1
+            if self.progress and not result.files_seen % 64:
+                self.progress("scan", result.files_seen, None)
             relpath, _, size, mtime_ns, inode = stat_tuple
             row = known.pop(relpath, None)
             if row is not None:
                 if row[3] == size and row[4] == mtime_ns and row[5] == inode:
                     if row[2] is not None:
-                        back.append(row[1])
+                        found.back.append(row[1])
                     continue
             elif not _storable_name(relpath):
                 # os.scandir hands undecodable bytes over as surrogates, which SQLite cannot
@@ -289,13 +314,39 @@ class _Run:
                 moved_from = self._moved_from(root, relpath, known)
                 if moved_from is not None:
                     row = known.pop(moved_from)
+            found.todo.append((source, row[1] if row else None, moved_from))
+        # Only what the walk looked at and did not find is gone: a folder it could not read,
+        # or a symlink it did not follow, still holds its files as far as we know.
+        found.gone = [
+            row[1] for relpath, row in known.items() if row[2] is None and not walk.covers(relpath)
+        ]
+        if self.progress:
+            self.progress("scan", result.files_seen, None)
+        return found
+
+    def store_surveyed(self, surveys: list[_Survey]) -> None:
+        """Read and store every file the surveys found new or changed, then record what is
+        back and what is gone, root by root."""
+        self.to_read = sum(source.size for s in surveys for source, _, _ in s.todo)
+        self._report_store()
+        for found in surveys:
+            self._store_root(found)
+
+    def _report_store(self) -> None:
+        if self.progress:
+            self.to_read = max(self.to_read, self.result.bytes_read)  # a file grew meanwhile
+            self.progress("store", self.result.bytes_read, self.to_read)
+
+    def _store_root(self, found: _Survey) -> None:
+        root, result = found.root, self.result
+        for source, file_id, moved_from in found.todo:
             if source.kind in SWEPT_KINDS and root.agent == "claude":  # Codex sweeps nothing
                 # Found new or changed: not archived yet. Would Claude Code's cleanup take it soon?
                 age_days = (self.now - source.mtime_ns / 1e9) / DAY
                 if self.periods[root.profile][0] - age_days < AT_RISK_DAYS:
                     self.at_risk += 1
             try:
-                captured = self.capture(root.profile, source, row[1] if row else None)
+                captured = self.capture(root.profile, source, file_id)
                 captured.moved_from = moved_from
             except OSError as exc:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -308,20 +359,13 @@ class _Run:
             self.pending_bytes += captured.size
             if len(self.pending) >= BATCH_FILES or self.pending_bytes >= BATCH_BYTES:
                 self.flush()
-            if self.progress:
-                self.progress(result.files_seen, result.bytes_read)
-        # Only what the walk looked at and did not find is gone: a folder it could not read,
-        # or a symlink it did not follow, still holds its files as far as we know.
-        gone = [
-            row[1] for relpath, row in known.items() if row[2] is None and not walk.covers(relpath)
-        ]
-        for relpath, reason in walk.unreadable:
+        for relpath, reason in found.walk.unreadable:
             result.errors.append(IngestError(root.profile, relpath, reason))
-        for relpath, why in walk.skipped:
+        for relpath, why in found.walk.skipped:
             result.warnings.append(f"{root.profile}: {relpath} is {why}")
         self.flush()
-        self.mark(back, gone)
-        result.gone_from_source += len(gone)
+        self.mark(found.back, found.gone)
+        result.gone_from_source += len(found.gone)
 
     def _moved_from(self, root: Root, relpath: str, known: dict) -> str | None:
         """The archived relpath a new file was moved from, if any: Claude Code's ``/cd`` moves
@@ -410,11 +454,12 @@ class _Run:
                 break
             whole.update(block)
             size += len(block)
+            self.result.bytes_read += len(block)
             for chunk in chunker.feed(block):
                 chunks.append(self._put(chunk))
+            self._report_store()
         for chunk in chunker.finish():
             chunks.append(self._put(chunk))
-        self.result.bytes_read += size - (previous.size if appended_to else 0)
         return chunks, appended_to, whole, size
 
     def _read_prefix(self, fh, length: int, hasher) -> int:
@@ -425,7 +470,8 @@ class _Run:
                 break
             hasher.update(block)
             done += len(block)
-        self.result.bytes_read += done
+            self.result.bytes_read += len(block)
+            self._report_store()
         return done
 
     def _put(self, chunk: bytes) -> tuple[str, int, int]:

@@ -266,8 +266,14 @@ def plain_snippet(text: str, highlights=()) -> tuple[str, list[tuple[int, int]]]
 
 
 def _snippet_text(hit: dict) -> Text:
+    """The snippet, wrapped to its column with every character kept. Folded, not cut with
+    "…": Rich strips a wrapped line's trailing space only when its *characters* exceed the
+    width, so a line of double-width characters (CJK, ✅, 🚀) that fits but for that space is
+    cut with "…" over its last character; folding crops only the space (and breaks a word
+    longer than the column instead of cutting it)."""
     line, spans = plain_snippet(hit["snippet"] or "", hit.get("highlights") or [])
     text = cell(line)
+    text.overflow = "fold"
     for start, end in spans:
         text.stylize("bold reverse", start, end)
     return text
@@ -361,18 +367,23 @@ def sessions_view(rows: list[dict], *, width: int):
     blocks = []
     for r in rows:
         lead = (r["session_id"] or "-")[:8] + (" †" if r["gone_from_source"] else "")
-        profiles = ", ".join(r.get("profiles") or [r["profile"]])
+        profiles = ", ".join(r.get("addresses") or r.get("profiles") or [r["profile"]])
         if r.get("diverged"):
             profiles += " (diverged)"
-        if r.get("forked_from"):
-            profiles += f" (fork of {r['forked_from'][:8]})"
         facts = [local_time(r["ended"] or r["started"]), plural(r["turns"], "turn"),
                  tokens(r.get("context_tokens"), r.get("context_estimated")), profiles,
-                 r["project"] or "-"]
-        blocks.append(heading(lead, facts, width, squeeze=4))
+                 *filter(None, [fork_note(r)]), r["project"] or "-"]
+        blocks.append(heading(lead, facts, width, squeeze=len(facts) - 1))
         title = one_line(_title_of(r) or "(untitled)")
         blocks.append(Padding(title, (0, 0, 0, 2)))
     return Group(*blocks)
+
+
+def fork_note(r: dict) -> str:
+    """``from 1a2b3c4d (turn 12)``: the session a fork came from, and the turns it took."""
+    if not r.get("forked_from"):
+        return ""
+    return f"from {r['forked_from'][:8]} (turn {r['forked_turns']})"
 
 
 def _title_of(r: dict) -> str:
@@ -392,9 +403,11 @@ def sessions_table(rows: list[dict]) -> Table:
     table.add_column("title", ratio=1)
     for r in rows:
         sid = (r["session_id"] or "-")[:8] + (" †" if r["gone_from_source"] else "")
-        profiles = ", ".join(r.get("profiles") or [r["profile"]])
+        profiles = ", ".join(r.get("addresses") or r.get("profiles") or [r["profile"]])
         if r.get("diverged"):
             profiles += " (diverged)"
+        if r.get("forked_from"):
+            profiles += f" · {fork_note(r)}"
         title = one_line(_title_of(r))
         table.add_row(
             cell(sid), cell(profiles), cell(_short_project(r["project"])),
@@ -590,7 +603,7 @@ def diff_report(console: Console, data: dict) -> None:
     console.print(f"Copies of {data['session_id']}:", markup=False)
     for c in data["copies"]:
         console.print(
-            f"  {c['profile']}: {plural(c['turns'], 'turn')}, "
+            f"  {c.get('address') or c['profile']}: {plural(c['turns'], 'turn')}, "
             f"last change {local_time(c['last_change'])}, {human_size(c['size'])}",
             markup=False,
         )
@@ -606,7 +619,7 @@ def diff_report(console: Console, data: dict) -> None:
         console.print(f"They {state}; same up to turn {first - 1}, different from turn {first}.")
         for c in data["copies"]:  # the two sides of the turn where they part
             side = c.get("at_first_difference")
-            head = f"{c['profile']}, turn {first}"
+            head = f"{c.get('address') or c['profile']}, turn {first}"
             if side is None:
                 console.print(Text(f"{head}: (no such turn: this copy ends at turn "
                                    f"{c['turns']})", style="bold"))

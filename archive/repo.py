@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .addresses import Place, addresses, pick
 from .catalog import Catalog, FileRow, VersionRow
 from .errors import AmbiguousSession, ArchiveError, Damaged, SessionNotFound, UsageError
 from .roots import set_aside_time
@@ -137,28 +138,36 @@ class Repository:
             )
         return files
 
-    def pick_copy(self, ref: str, from_profile: str | None = None) -> SessionCopy:
-        """The copy of a session to read: ``from_profile``'s, else the one with the newest version.
+    def places(self, files: list[FileRow]) -> list[Place]:
+        """Where each copy lives (profile, project, relpath), for its address."""
+        out = []
+        for f in files:
+            meta = self.catalog.session_meta(f.id) or {}
+            out.append(Place(f.profile, meta.get("project"), f.relpath))
+        return out
 
-        ``others`` names the profiles not chosen, so commands can say which copy they used."""
+    def copy_at(self, files: list[FileRow], address: str) -> FileRow:
+        """The copy ``address`` (``PROFILE`` or ``PROFILE:PROJECT``) names; exit 2 when it
+        names none or several, naming the addresses to use."""
+        return files[pick(self.places(files), address, files[0].session_id or "")]
+
+    def pick_copy(self, ref: str, from_profile: str | None = None) -> SessionCopy:
+        """The copy of a session to read: the one ``from_profile`` (an address: ``PROFILE`` or
+        ``PROFILE:PROJECT``) names, else the one with the newest version.
+
+        ``others`` gives the addresses not chosen, so commands can say which copy they used."""
         files = self.session_copies(ref)
         if from_profile:
-            chosen = [f for f in files if f.profile == from_profile]
-            if not chosen:
-                have = ", ".join(f.profile for f in files)
-                raise UsageError(
-                    f"session {files[0].session_id} has no copy in profile {from_profile!r}",
-                    hint=f"copies are in: {have}",
-                )
-            file = chosen[0]
+            file = self.copy_at(files, from_profile)
         else:
             def newest(f: FileRow) -> tuple[str, int]:
                 v = self.catalog.latest_version(f.id)
                 return (v.captured_at, v.id) if v else ("", 0)
 
             file = max(files, key=newest)
-        others = [f.profile for f in files if f.id != file.id]
-        return SessionCopy(file=file, others=others)
+        named = dict(zip((f.id for f in files), addresses(self.places(files)), strict=True))
+        others = [named[f.id] for f in files if f.id != file.id]
+        return SessionCopy(file=file, others=others, address=named[file.id])
 
     def pick_version(self, file: FileRow, seq: int | str | None = None) -> VersionRow:
         """A version of ``file``: its number (``3``, or ``"3"``), a set-aside copy's label
@@ -261,7 +270,8 @@ class DamagedVersion(Damaged):
 @dataclass
 class SessionCopy:
     file: FileRow
-    others: list[str]
+    others: list[str]  # the addresses of the copies not chosen
+    address: str = ""  # the chosen copy's: its profile, or PROFILE:PROJECT (archive.addresses)
 
 
 class _ChunkStream(io.RawIOBase):

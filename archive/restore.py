@@ -165,8 +165,8 @@ def restore(
 ) -> RestoreResult:
     """Plan the restore of session ``ref`` into profile ``to``, then (unless ``dry_run``) do it."""
     check_profile_name(to)
-    if from_profile is not None:
-        check_profile_name(from_profile)
+    if from_profile is not None:  # an address: PROFILE or PROFILE:PROJECT
+        check_profile_name(from_profile.partition(":")[0])
     ref = check_session_id(ref.strip())
     if version is not None and at is not None:
         raise UsageError("give --version or --at, not both")
@@ -242,7 +242,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
     source_folder = check_part(source_dir.split("/")[-1], "source project folder")
     notes = []
     if copy.others and not from_profile:
-        notes.append(copies_note(copy.others, f"restored the copy of {file.profile}"))
+        notes.append(copies_note(copy.others, f"restored the copy of {copy.address}"))
 
     limit = None
     if turns is not None:
@@ -394,7 +394,7 @@ def _plan_other(repo, target, copy, source, versions, chosen, *, new_project, tu
                                file_size=chosen.size)
     notes = []
     if copy.others:
-        notes.append(copies_note(copy.others, f"restored the copy of {file.profile}"))
+        notes.append(copies_note(copy.others, f"restored the copy of {copy.address}"))
     return RestoreResult(
         session_id=sid,
         original_session_id=sid,

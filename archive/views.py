@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from .addresses import Place, addresses
 from .catalog import FileRow, VersionRow
 from .dates import iso_utc
 from .filters import SearchFilters
@@ -34,12 +35,18 @@ def sessions_page(
     (so a listing can say what it left out)."""
     # One row per session: the newest copy stands for all, which are listed in "profiles".
     unique, total = repo.catalog.session_page(filters, limit, by_context=sort == "context")
+    from .forks import fork_links
+
     copies = copy_info(repo, [r["session_id"] for r in unique])
-    return [session_row(r) | copies[r["session_id"]] for r in unique], total
+    forks = fork_links(repo.catalog, unique)
+    no_fork = {"forked_from": None, "forked_turns": None}
+    return [session_row(r) | copies[r["session_id"]] | forks.get(r["session_id"], no_fork)
+            for r in unique], total
 
 
 def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
-    """For each session: every profile holding a copy, and whether the copies diverged."""
+    """For each session: every profile holding a copy, each copy's address (``--from``), and
+    whether the copies diverged."""
     info: dict[str, dict] = {}
     rows_by_id: dict[str, list[dict]] = {}
     for sid in session_ids:
@@ -49,23 +56,28 @@ def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
         for r in repo.catalog.session_rows(f"AND m.session_id IN ({marks})", tuple(rows_by_id)):
             rows_by_id[r["session_id"]].append(r)
     for sid, rows in rows_by_id.items():
-        rows.sort(key=lambda r: r["profile"])
+        rows.sort(key=lambda r: (r["profile"], r["project"] or "", r["relpath"]))
+        named = addresses([Place(r["profile"], r["project"], r["relpath"]) for r in rows])
         diverged = False
         if len({r["sha256"] for r in rows}) > 1:
             versions = [repo.catalog.version(r["version_id"]) for r in rows]
             diverged = repo.copies_diverged(versions)
         info[sid] = {
             "profiles": [r["profile"] for r in rows],
+            # Where each copy is, as --from takes it: two copies in one profile differ here.
+            "addresses": named,
             "diverged": diverged,
             "copies": [
                 {
                     "profile": r["profile"],
+                    "address": address,
+                    "project": r["project"],
                     "ended": r["ended"],
                     "turns": r["turns"],
                     "sha256": r["sha256"],
                     "gone_from_source": r["gone_snapshot"] is not None,
                 }
-                for r in rows
+                for r, address in zip(rows, named, strict=True)
             ],
         }
     return info
@@ -98,8 +110,9 @@ class LoadedSession:
     file: FileRow
     version: VersionRow
     session: Session
-    others: list[str]  # other profiles holding a copy
+    others: list[str]  # the addresses of the other copies (archive.addresses)
     parts: dict[str, int] = field(default_factory=dict)  # what else the session has, see below
+    address: str = ""  # this copy's address: its profile, or PROFILE:PROJECT
 
 
 # The parts of a session besides its transcript, by where Claude Code keeps them.
@@ -140,7 +153,8 @@ def load_session(
     copy = repo.pick_copy(ref, from_profile)
     v = repo.pick_version(copy.file, version)
     session = parse_version(repo, copy.file, v, tool_output_cap=tool_output_cap)
-    return LoadedSession(copy.file, v, session, copy.others, session_parts(repo, copy.file))
+    return LoadedSession(copy.file, v, session, copy.others, session_parts(repo, copy.file),
+                         copy.address)
 
 
 def turn_dict(turn: Turn, *, with_tool_output: bool = False) -> dict:
@@ -218,23 +232,21 @@ def _turn_signature(turn: Turn) -> tuple:
 
 
 def diff_copies(repo: Repository, ref: str, profiles: list[str] | None = None) -> dict:
-    """From which turn two copies of one session differ."""
+    """From which turn two copies of one session differ. ``profiles``: two addresses
+    (``PROFILE`` or ``PROFILE:PROJECT``, archive.addresses)."""
     from .errors import UsageError
 
     files = repo.session_copies(ref)
+    named = dict(zip((f.id for f in files), addresses(repo.places(files)), strict=True))
     if profiles:
         if len(profiles) != 2:
-            raise UsageError("give exactly two profiles to compare: --from A --from B")
-        chosen = []
-        for p in profiles:
-            match = [f for f in files if f.profile == p]
-            if not match:
-                have = ", ".join(f.profile for f in files)
-                raise UsageError(f"no copy in profile {p!r}", hint=f"copies are in: {have}")
-            chosen.append(match[0])
-        files = chosen
+            raise UsageError("give exactly two copies to compare: --from A --from B")
+        files = [repo.copy_at(files, p) for p in profiles]
+        if files[0].id == files[1].id:
+            raise UsageError(f"{profiles[0]!r} and {profiles[1]!r} name the same copy",
+                             hint="copies are at: " + ", ".join(sorted(named.values())))
     elif len(files) != 2:
-        have = ", ".join(f.profile for f in files)
+        have = ", ".join(sorted(named.values()))
         raise UsageError(
             f"session {files[0].session_id} has "
             + (f"{len(files)} copies" if len(files) > 1 else "one copy") + f" ({have})",
@@ -261,6 +273,7 @@ def diff_copies(repo: Repository, ref: str, profiles: list[str] | None = None) -
         "copies": [
             {
                 "profile": f.profile,
+                "address": named[f.id],
                 "turns": len(s.turns),
                 "last_change": iso_utc(s.ended),
                 "sha256": v.sha256,

@@ -45,6 +45,13 @@ def test_version(cli):
         assert result.stdout.strip() == f"archive (session-archive) {__version__}"
 
 
+def test_help_names_both_agents(cli):
+    """Codex sessions are archived too: the overview and --help say so, not "Claude Code" only."""
+    for args in ((), ("--help",)):
+        head = " ".join(cli(*args).stdout.split("Commands:")[0].split())
+        assert "Claude Code and Codex CLI sessions" in head, head
+
+
 def test_overview_gives_whole_descriptions(cli, monkeypatch):
     from archive.cli import app
 

@@ -42,6 +42,25 @@ def test_demo_runs_on_the_shipped_samples(cli, tmp_path, monkeypatch):
     assert "7acd37a8" in result.stdout  # a search hit from the work profile
 
 
+def test_demo_leaves_no_temporary_folder_behind(cli, tmp_path, monkeypatch):
+    """With --archive-dir nothing of the demo stays in the temp folder; without it, only the
+    archive its hints use, and it says where that is and how to remove it."""
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setenv("COLUMNS", "80")
+    cli("demo", "--archive-dir", tmp_path / "demo-archive")
+    assert list(temp.iterdir()) == []
+
+    out = cli("demo").stdout
+    (base,) = temp.iterdir()
+    assert [p.name for p in base.iterdir()] == ["archive"]  # the home is gone
+    assert f"rm -rf {base}" in out.splitlines()[-1]
+    assert f"--archive-dir {base / 'archive'}" in out
+
+
 START_UP = """
 import sys
 from archive.cli import main

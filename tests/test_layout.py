@@ -8,6 +8,7 @@ tool lines of `show` stay indented.
 
 from __future__ import annotations
 
+import random
 import re
 
 import orjson
@@ -141,3 +142,34 @@ def test_titles_are_cut_only_by_a_terminal_column(archived, cli):
     rows = cli.json("sessions", "--all")
     longest = max(len(r["title"] or "") for r in rows)
     assert longest > 80, longest
+
+
+WIDE_PIECES = ["✅", "🚀", "テスト", "中文字符", "done", "ab", "x", "完了しました", "🎉🎉", "更新"]
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_snippets_keep_every_character_beside_wide_ones(home, cli, monkeypatch, columns):
+    """Emoji and CJK take two cells: a wrapped snippet line that fits but for its trailing
+    space lost its last character to "…" (Rich compares characters with cells there)."""
+    folder = home.root("default") / "projects" / "-w-wide"
+    folder.mkdir(parents=True)
+    for n in range(16):
+        pick = random.Random(n).choice
+        words = [pick(WIDE_PIECES) for _ in range(60)]
+        words.insert(20 + n, "zebrafish")
+        sid = f"{n:08d}-0000-4000-8000-000000000000"
+        line = {"type": "user", "uuid": f"u{n}", "parentUuid": None, "sessionId": sid,
+                "cwd": "/w/wide", "timestamp": f"2026-11-10T{n:02d}:00:00.000Z",
+                "message": {"role": "user", "content": " ".join(words)}}
+        (folder / f"{sid}.jsonl").write_bytes(orjson.dumps(line) + b"\n")
+    cli("ingest", "--quiet")
+    from archive.render import plain_snippet
+
+    hits = cli.json("search", "zebrafish", "--limit", "20")
+    assert len(hits) == 16
+    out = run(cli, monkeypatch, ["search", "zebrafish", "--limit", "20"], columns).stdout
+    flat = re.sub(r"[\s│┃]", "", out)
+    for hit in hits:
+        window = re.sub(r"\s", "", plain_snippet(hit["snippet"])[0])
+        assert any(p in window for p in ("✅", "🚀", "テスト")), window
+        assert window in flat, (columns, window, out)

@@ -87,7 +87,7 @@ def _top(
         help="Print the version and exit.",
     ),
 ) -> None:
-    """A searchable, versioned archive of Claude Code sessions."""
+    """A searchable, versioned archive of Claude Code and Codex CLI sessions."""
     if ctx.invoked_subcommand is None:  # `archive` alone: the overview, on stdout, exit 0
         typer.echo(ctx.get_help())
 

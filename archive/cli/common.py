@@ -17,7 +17,7 @@ from ..errors import EXIT_FAILURE, AmbiguousSession, ArchiveError
 
 APP_SETTINGS = dict(
     name="archive",
-    help="A searchable, versioned archive of Claude Code sessions.",
+    help="A searchable, versioned archive of Claude Code and Codex CLI sessions.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -56,7 +56,11 @@ VersionRefOpt = Annotated[
 ]
 FromOpt = Annotated[
     str | None,
-    typer.Option("--from", help="Read the copy of this profile when several hold the session."),
+    typer.Option(
+        "--from", metavar="PROFILE[:PROJECT]",
+        help="Read this copy when several hold the session: a profile, or PROFILE:PROJECT "
+        "(an end of the project path) when the profile holds two.",
+    ),
 ]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Only this profile.")]
 AgentOpt = Annotated[

@@ -7,6 +7,7 @@ Claude Code sessions.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,15 +30,30 @@ def demo(
 
     Lays out real Claude Code transcripts as two profiles (default and a CCS instance "work")
     in a temporary home, ingests them twice (the second run is a no-op), and shows the result.
-    Nothing outside the temporary folders is touched.
+    Nothing outside the temporary folders is touched; the home is removed at the end, and a
+    temporary demo archive is kept for the commands it suggests (it says how to remove it).
 
     Example: archive demo
     """
+    import shutil
     import tempfile
+
+    from ..render import command_line
 
     base = Path(tempfile.mkdtemp(prefix="session-archive-demo-"))
     adir = archive_dir or base / "archive"
-    run_demo(base / "home", adir, stdout())
+    console = stdout()
+    kept = False
+    try:
+        run_demo(base / "home", adir, console)
+        kept = archive_dir is None
+    finally:
+        # The home is a copy of the samples: nothing suggested reads it again.
+        shutil.rmtree(base / "home" if kept else base, ignore_errors=True)
+    if kept:
+        console.print(f"\nThe demo archive stays in {base} for these commands; when done:",
+                      markup=False, highlight=False, soft_wrap=True)
+        command_line(console, f"rm -rf {shlex.quote(str(base))}", "  ")
 
 
 def run_demo(home: Path, archive_dir: Path, console: Console) -> None:

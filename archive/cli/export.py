@@ -101,7 +101,7 @@ def export(
             loaded, fmt.value, turns=turn_range, tool_output=tool_output, redact=not no_redact
         )
     if loaded.others and not from_profile:
-        note(copies_note(loaded.others, f"exported {loaded.file.profile}"))
+        note(copies_note(loaded.others, f"exported {loaded.address}"))
     if result.masked:
         kinds = ", ".join(f"{kind} ×{n}" for kind, n in sorted(result.masked.items()))
         note(f"masked {result.masked.total()} credential-shaped strings ({kinds}); "

@@ -59,26 +59,15 @@ def ingest(
     """
     from ..ingest import default_durable
     from ..ingest import ingest as run_ingest
-    from ..render import human_size, ingest_errors, ingest_summary
+    from ..render import ingest_errors, ingest_summary
 
     adir = archive_path(archive_dir)
     found = config_roots(adir, root)
     err = stderr()
-    progress = None
-    bar = None
-    if not quiet and not json and err.is_terminal:
-        from rich.progress import Progress, SpinnerColumn, TextColumn
-
-        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err,
-                       transient=True)
-        task = bar.add_task("scanning")
-        bar.start()
-
-        def progress(files: int, nbytes: int) -> None:
-            bar.update(task, description=f"{files} files, {human_size(nbytes)} read")
-
+    bar = _Phases(err) if not quiet and not json and _on_terminal(err) else None
     try:
-        result = run_ingest(adir, found, wait=wait, durable=default_durable(), progress=progress)
+        result = run_ingest(adir, found, wait=wait, durable=default_durable(),
+                            progress=bar.update if bar else None)
     except ArchiveError as exc:
         if log:
             _log_failure(log, exc)
@@ -105,6 +94,65 @@ def ingest(
         raise typer.Exit(EXIT_FAILURE)
     if code:
         raise typer.Exit(code)
+
+
+def _on_terminal(err) -> bool:
+    """Progress only for a person watching: stdout and stderr both a terminal (not cron, not
+    a pipe or a log file)."""
+    return err.is_terminal and stdout().is_terminal
+
+
+class _Phases:
+    """Ingest's progress on stderr, phase by phase: scan (files found), store (bytes read of
+    the bytes the scan found to read, a bar and an estimate), index (bytes of transcripts
+    indexed of those to index, a bar and an estimate), then the index being written. The
+    spinner turns while a long file is read or parsed, so it never sits still; the bar is
+    transient, gone when the summary prints."""
+
+    _SAY = {
+        "scan": lambda done, total: f"{plural(done, 'file')} found",
+        "store": lambda done, total: f"{_size(done)} of {_size(total)} read",
+        "index": lambda done, total: f"{_size(done)} of {_size(total)} indexed",
+        "commit": lambda done, total: "writing the index",
+    }
+
+    def __init__(self, err):
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            SpinnerColumn(), TextColumn("{task.description:<5}"), BarColumn(bar_width=24),
+            TextColumn("{task.fields[detail]}"), TimeRemainingColumn(),
+            console=err, transient=True,
+        )
+        self.phase = None
+        self.task = self.bar.add_task("scan", total=None, detail="")
+        self.bar.start()
+
+    def update(self, phase: str, done: int, total: int | None) -> None:
+        detail = self._SAY[phase](done, total)
+        label = "index" if phase == "commit" else phase
+        if phase != self.phase:  # a new phase: its own bar, estimate and clock, drawn now
+            self.phase = phase
+            self.bar.reset(self.task, total=total, completed=done, description=label,
+                           detail=detail)
+            self.bar.refresh()
+        else:
+            self.bar.update(self.task, total=total, completed=done, detail=detail)
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
+def _size(n: int | None) -> str:
+    from ..render import human_size
+
+    return human_size(n or 0)
 
 
 def _sync_remotes(adir: Path, push: bool, pull: bool, quiet: bool) -> int:
@@ -243,17 +291,13 @@ def reindex(archive_dir: ArchiveDirOpt = None, quiet: QuietOpt = False, json: Js
         with Repository(adir, readonly=False) as repo:
             snapshots = repo.catalog.snapshots()
             last = snapshots[-1]["id"] if snapshots else 0
-            if quiet or not err.is_terminal:
-                stats = update_index(repo, last, rebuild=True)
-            else:
-                from rich.progress import Progress
-
-                with Progress(console=err, transient=True) as bar:
-                    task = bar.add_task("indexing", total=None)
-                    stats = update_index(
-                        repo, last, rebuild=True,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total),
-                    )
+            bar = _Phases(err) if not quiet and not json and _on_terminal(err) else None
+            try:
+                stats = update_index(repo, last, rebuild=True,
+                                     progress=bar.update if bar else None)
+            finally:
+                if bar:
+                    bar.stop()
     if json:
         print_json(stats.to_dict())
     elif not quiet:

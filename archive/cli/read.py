@@ -124,7 +124,7 @@ def versions(
         print_json(rows)
         return
     if copy.others and not from_profile:
-        note(copies_note(copy.others, f"showing {f.profile}"))
+        note(copies_note(copy.others, f"showing {copy.address}"))
     from ..render import versions_table
 
     stdout().print(versions_table(f.session_id, rows))
@@ -354,7 +354,7 @@ def show(
         print_json(data, redact=not no_redact)
         return
     if loaded.others and not from_profile:
-        note(copies_note(loaded.others, f"showing {loaded.file.profile}"))
+        note(copies_note(loaded.others, f"showing {loaded.address}"))
     from ..render import show_session
 
     paged(lambda console: show_session(console, data), no_pager=no_pager)
@@ -365,7 +365,8 @@ def diff(
     session_id: Annotated[str, typer.Argument(help=SESSION_HELP)],
     from_profiles: Annotated[
         list[str] | None,
-        typer.Option("--from", help="A profile whose copy to compare (give two)."),
+        typer.Option("--from", metavar="PROFILE[:PROJECT]",
+                     help="A copy to compare (give two): a profile, or PROFILE:PROJECT."),
     ] = None,
     archive_dir: ArchiveDirOpt = None,
     json: JsonOpt = False,
