@@ -19,12 +19,23 @@ PEERS = 3
 # Segments bigger than this on disk (a first ingest writes ~25 MB ones) are not merged by tier:
 # merging them costs more than indexing them did.
 MERGE_MAX_BYTES = 16 * 1024 * 1024
+# A commit merges at most this many bytes of segments, or MERGE_BUDGET_FACTOR times the text it
+# adds if more: a nightly ingest adding 1% to a 5 GiB archive spent 12 of its 19 s merging
+# three of the first ingest's 31 MB segments. Big merges are left to big ingests, which
+# pay for them in proportion.
+MERGE_BUDGET_MIN = 64 * 1024 * 1024
+MERGE_BUDGET_FACTOR = 6
 
 
-def merge_policy(writer, segments):
+def merge_budget(added_text_bytes: int) -> int:
+    """The most bytes of segments a commit adding ``added_text_bytes`` of text may merge."""
+    return max(MERGE_BUDGET_MIN, MERGE_BUDGET_FACTOR * added_text_bytes)
+
+
+def merge_policy(writer, segments, budget: int | None = None):
     """From ``MAX_SEGMENTS`` segments on, merge the ``MERGE_FACTOR`` smallest segments of
     about one size (sizes on disk) into one, about ``MERGE_FACTOR`` times bigger: a
-    log-structured merge.
+    log-structured merge, of at most ``budget`` bytes (``merge_budget``; None: any).
 
     Each daily ingest adds a small segment; a document is then merged about once per size
     step, a handful of times in the index's life, and the number of segments grows like the
@@ -48,7 +59,9 @@ def merge_policy(writer, segments):
             break
     if merge is None and len(segments) >= 2 * MAX_SEGMENTS:
         merge = by_size[:MERGE_FACTOR]
-    if not merge:
+    if not merge or (budget is not None and sum(size[id(seg)] for seg in merge) > budget):
+        if merge:
+            took("merge.over_budget")
         return segments
     for seg in merge:
         reader = SegmentReader(writer.storage, writer.schema, seg)

@@ -34,7 +34,7 @@ from .folder import (
     unlink,
     write_meta,
 )
-from .merges import merge_policy
+from .merges import merge_budget, merge_policy
 from .schema import SCHEMA_VERSION
 
 _LOCK_NAME = "WRITELOCK"
@@ -187,7 +187,8 @@ class IndexWriter:
         """
         if self._w is not None:
             w, self._w = self._w, None
-            w.commit(mergetype=merge_policy)
+            budget = merge_budget(self._pending)
+            w.commit(mergetype=lambda writer, segments: merge_policy(writer, segments, budget))
         self._touched.clear()
         self._pending = 0
 

@@ -660,6 +660,31 @@ def test_segments_as_big_as_the_largest_are_merged_too(tmp_path, monkeypatch):
     assert len(search(d, "olive", limit=50)) == 20
 
 
+def test_a_small_commit_leaves_big_merges_to_big_ones(tmp_path, monkeypatch):
+    """A commit merges at most MERGE_BUDGET_FACTOR times the text it adds (or the minimum):
+    a nightly ingest adding little does not pay for merging the first ingest's big segments,
+    a big batch does, and the segment count stays bounded by it."""
+    monkeypatch.setattr(merges, "MAX_SEGMENTS", 2)  # merge whatever the tier from 4 segments
+    monkeypatch.setattr(merges, "MERGE_MAX_BYTES", 0)  # no tier merges: only that rule
+    monkeypatch.setattr(merges, "MERGE_BUDGET_MIN", 1)
+    d = tmp_path / "index"
+    rnd = random.Random(6)
+    for n in range(4):  # four big segments, as a first ingest leaves
+        index_sessions(d, [doc("default", make_session(f"b{n}-{i}", filler_turns(rnd, 8)))
+                           for i in range(6)], snapshot=n + 1)
+    assert len(_segment_counts(d)) == 4
+    big = sum(p.stat().st_size for p in d.glob("*.seg"))
+    _daily(d, 0)  # a few words: far under the merge it would take
+    assert len(_segment_counts(d)) == 5
+    with IndexWriter(d) as w:  # a batch with more text than the segments it would merge
+        for i in range(12):
+            w.replace_session(doc("default", make_session(f"n{i}", filler_turns(rnd, 40))))
+        assert w._pending * merges.MERGE_BUDGET_FACTOR > big
+        w.commit(9)
+    assert len(_segment_counts(d)) < 5
+    assert doc_count(d) == 4 * 6 * 9 + 2 + 12 * 41
+
+
 def test_large_batches_are_flushed_before_commit(tmp_path, monkeypatch):
     monkeypatch.setattr(writer, "FLUSH_TEXT_MB", 0.0005)  # ~500 characters
     d = tmp_path / "index"
