@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from rich.table import Table
@@ -225,9 +226,18 @@ def verify_report(console: Console, result: VerifyResult) -> None:
 
 
 def _short_project(project: str | None, width: int = 32) -> str:
+    """``project`` in at most ``width`` characters, cut at its start at a folder boundary
+    (``…/workspace/app``); its last folder stays whole even when that is wider."""
     if not project:
         return "-"
-    return project if len(project) <= width else "…" + project[-(width - 1):]
+    if len(project) <= width:
+        return project
+    last = project.rstrip("/").rsplit("/", 1)[-1]
+    tail = project[-(width - 1):] if width > 1 else ""
+    cut = tail.find("/")
+    if cut < 0 or len(tail) - cut - 1 < len(last):  # the cut would fall inside the last folder
+        return "…/" + last if "/" in project else "…" + last[-(max(width, 2) - 1):]
+    return "…" + tail[cut:]
 
 
 # Markdown markup and escaped line breaks a snippet carries from an answer or a tool input: a
@@ -279,17 +289,40 @@ def _snippet_text(hit: dict) -> Text:
     return text
 
 
-def heading(lead: str, facts: list[str], width: int, *, squeeze: int) -> Text:
-    """A block's first line: ``lead`` in bold, then the ``facts`` dimmed, on one line. When it
-    is too long, ``facts[squeeze]`` (a project path) gives way from its start, so an id, a count
-    or a time is never cut nor left alone on the next line."""
-    facts = list(facts)
-    over = len(lead) + 2 + len(" · ".join(facts)) - width
-    if over > 0:
-        keep = max(len(facts[squeeze]) - over, 8)
-        facts[squeeze] = _short_project(facts[squeeze], keep)
+def heading(lead: str, facts: list[str], width: int, *, squeeze: int | None) -> Text:
+    """A block's first line: ``lead`` in bold, then the ``facts`` dimmed. When it is too long,
+    ``facts[squeeze]`` (a project path) gives way from its start down to its last folder; if it
+    is still too long, the facts that do not fit go on indented lines below, each fact whole,
+    so an id, a count, a time or a profile is never cut."""
+    sep = " · "
+    facts = [visible(f) for f in facts]
+    start = cell_len(lead) + 2
+    indent = min(start, 10)
+    lines = [facts]
+    if start + cell_len(sep.join(facts)) > width and squeeze is not None:
+        over = start + cell_len(sep.join(facts)) - width
+        squeezed = list(facts)
+        squeezed[squeeze] = _short_project(facts[squeeze], max(cell_len(facts[squeeze]) - over, 1))
+        if start + cell_len(sep.join(squeezed)) <= width:
+            lines = [squeezed]
+        else:  # the path may use a whole line of its own, cut only if even that is too short
+            facts[squeeze] = _short_project(facts[squeeze], width - indent)
+    if start + cell_len(sep.join(lines[0])) > width:
+        lines, used = [[]], start
+        for fact in facts:
+            size = cell_len(fact) + (cell_len(sep) if lines[-1] else 0)
+            if lines[-1] and used + size > width:
+                lines.append([])
+                used, size = indent, cell_len(fact)
+            lines[-1].append(fact)
+            used += size
+        if (len(lines) > 1 and len(lines[-1]) == 1 and len(lines[-2]) > 2
+                and indent + cell_len(sep.join([lines[-2][-1], *lines[-1]])) <= width):
+            lines[-1].insert(0, lines[-2].pop())  # no fact left alone on the last line
     head = Text(visible(lead), style="bold", no_wrap=True, overflow="ellipsis")
-    head.append("  " + visible(" · ".join(facts)), style="dim")
+    for n, line in enumerate(lines):
+        head.append("  " if n == 0 else " ·\n" + " " * indent, style="dim")
+        head.append(sep.join(line), style="dim")
     return head
 
 
@@ -672,7 +705,7 @@ def restore_report(console: Console, result: RestoreResult) -> None:
     command_line(console, result.resume_command, "  ")
 
 
-def _blocks(title: str, items: list[tuple[str, list[str], int, str]], width: int):
+def _blocks(title: str, items: list[tuple[str, list[str], int | None, str]], width: int):
     """Rows as blocks for a narrow terminal: a heading line (``lead`` and facts, the fact at
     the given index giving way when long), then an indented line of text."""
     from rich.console import Group
@@ -783,8 +816,9 @@ def at_risk_view(rows: list[AtRisk], days: int, *, width: int):
     items = []
     for profile, first, main, name, left, archived, files in _risk_groups(rows):
         when = f"{left} days left" if left != "next start" else "deleted at next start"
-        items.append((name, [when, plural(files, "file"), f"archived {archived}", profile,
-                             local_time(first.mtime)], 3, _home_short(main.path)))
+        lead = main.session_id[:8] if main.session_id else name  # the full id: --json
+        items.append((lead, [when, plural(files, "file"), f"archived {archived}", profile,
+                             local_time(first.mtime)], None, _home_short(main.path)))
     return _blocks(f"Deleted by Claude Code within {days} days", items, width)
 
 
@@ -792,7 +826,7 @@ def lost_view(rows: list[LostSession], *, width: int):
     """``lost`` for a terminal ``width`` wide: the table, or blocks below WIDE_SEARCH."""
     if width >= WIDE_SEARCH:
         return lost_table(rows)
-    items = [(r.session_id, [local_time(r.started), plural(r.prompts, "prompt"), r.profile,
+    items = [(r.session_id[:8], [local_time(r.started), plural(r.prompts, "prompt"), r.profile,
                              r.project or "-"], 3, " ".join(r.first_prompt.split()))
              for r in rows]
     return _blocks("Lost sessions (in history.jsonl, not at the source, not archived)", items,

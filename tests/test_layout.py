@@ -173,3 +173,91 @@ def test_snippets_keep_every_character_beside_wide_ones(home, cli, monkeypatch, 
         window = re.sub(r"\s", "", plain_snippet(hit["snippet"])[0])
         assert any(p in window for p in ("✅", "🚀", "テスト")), window
         assert window in flat, (columns, window, out)
+
+
+def _diverge(home, cli, session_id: str, project: str, folder: str) -> None:
+    """``session_id`` copied from personal to work, then each copy grown apart."""
+    cli("restore", session_id, "--to", "work")
+    for profile in ("personal", "work"):
+        line = {"type": "user", "uuid": f"grown-{profile}", "parentUuid": None,
+                "sessionId": session_id, "cwd": project, "timestamp": "2026-11-10T01:00:00.000Z",
+                "message": {"role": "user", "content": f"more from {profile}"}}
+        with home.session_file(profile, folder, session_id).open("ab") as f:
+            f.write(orjson.dumps(line) + b"\n")
+    cli("ingest", "--quiet")
+
+
+def _headings(out: str) -> dict[str, list[str]]:
+    """Each block's heading, its continuation lines (indented under the facts) joined, by the
+    block's first word."""
+    found: dict[str, list[str]] = {}
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if line and not line[0].isspace() and "  " in line:
+            joined = line
+            for nxt in lines[i + 1:]:
+                if not nxt.startswith(" " * 10):
+                    break
+                joined += " " + nxt.strip()
+            found.setdefault(line.split()[0], []).append(joined)
+    return found
+
+
+def _facts(heading_text: str) -> list[str]:
+    return [f.strip() for f in heading_text.split("  ", 1)[1].split(" · ")]
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_headings_keep_profile_date_and_project_folder_whole(archived, cli, monkeypatch,
+                                                             columns):
+    """A new user saw `personal, work (diverged) · …rkspa…`, a lost session's project as `…`
+    and at-risk's profile as `d…`: every fact of a heading is whole, a project path is cut at
+    its start only (never inside its last folder) and not at all when it fits."""
+    from conftest import FASTHOOKS_ID
+
+    from archive.render import local_time
+
+    _diverge(archived, cli, FASTHOOKS_ID, "/workspace", "-workspace")
+    monkeypatch.setenv("COLUMNS", str(columns))
+    checked = 0
+    for args in (["sessions", "--profile", "personal"], ["sessions", "--all"], ["lost"],
+                 ["at-risk", "--days", "100000"]):
+        rows = cli.json(*args)
+        out = run(cli, monkeypatch, args, columns).stdout
+        heads = _headings(out) if columns < 120 else {}
+        for row in rows if heads else ():
+            sid = row.get("session_id")
+            if not sid:
+                continue
+            # the short id, as `sessions` and `search` show it (the full one is in --json)
+            assert not any(line.startswith(sid) for line in out.splitlines()), sid
+            facts = next((f for f in map(_facts, heads[sid[:8]]) if row["profile"] in f),
+                         _facts(heads[sid[:8]][0]))
+            project = row.get("project")
+            if project:
+                last = project.rstrip("/").rsplit("/", 1)[-1]
+                shown = facts[-1]
+                assert shown == project or (shown.startswith("…/")
+                                            and project.endswith(shown[1:])), (shown, out)
+                assert shown.endswith("/" + last), (shown, out)
+                if shown != project:  # cut only where the whole path would not fit
+                    line = next(x for x in out.splitlines() if x.endswith(shown))
+                    assert len(line) - len(shown) + len(project) > columns, (line, project)
+            if args[0] == "at-risk":
+                dates = {local_time(r["mtime"]) for r in rows if r["session_id"] == sid}
+                assert row["profile"] in facts and dates & set(facts), facts
+            elif args[0] == "lost":
+                assert row["profile"] in facts and local_time(row["started"]) in facts, facts
+            else:
+                profiles = ", ".join(row.get("addresses") or row.get("profiles")
+                                     or [row["profile"]])
+                assert any(f.startswith(profiles) for f in facts), (profiles, facts)
+            checked += 1
+        if columns < 120:
+            assert heads, out
+        check_columns(out, columns)
+    if columns < 120:
+        assert checked > 20
+    diverged = run(cli, monkeypatch, ["sessions", "--profile", "personal"], columns).stdout
+    assert "(diverged)" in diverged and "/workspace" in diverged
+    assert "…rkspa" not in diverged
