@@ -494,8 +494,7 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
         facts.append("archived with it: " + ", ".join(
             f"{n} {_PART_NAMES.get(kind, kind)}" for kind, n in sorted(data["parts"].items())
         ))
-    for fact in facts:
-        console.print("  " + fact, markup=False, highlight=False)
+    _facts(console, facts)
     for turn in data["turns"]:
         if only_turn is not None and turn["turn"] != only_turn:
             continue
@@ -517,6 +516,15 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
 
                 console.print(Padding(Text(visible(call["output"].rstrip("\n")), style="dim"),
                                       (0, 0, 0, 6)))
+
+
+def _facts(console: Console, facts: list[str]) -> None:
+    """A view's header facts, two spaces in; a fact too long for the line wraps under itself
+    (a project path and its branch stay readable as one fact)."""
+    from rich.padding import Padding
+
+    for fact in facts:
+        console.print(Padding(cell(fact), (0, 0, 0, 2), expand=False))
 
 
 def tool_line(call: dict):
@@ -547,7 +555,7 @@ def show_prompt_only(console: Console, data: dict) -> None:
         f"{plural(len(data['prompts']), 'prompt')}",
         "the transcript was lost before archiving: history.jsonl kept only the prompts",
     ):
-        console.print("  " + fact, markup=False, highlight=False)
+        _facts(console, [fact])
     for p in data["prompts"]:
         console.print(Rule(cell(f"Prompt {p['turn']} · {local_time(p['timestamp'])}"),
                            align="left"))

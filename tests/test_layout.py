@@ -261,3 +261,20 @@ def test_headings_keep_profile_date_and_project_folder_whole(archived, cli, monk
     diverged = run(cli, monkeypatch, ["sessions", "--profile", "personal"], columns).stdout
     assert "(diverged)" in diverged and "/workspace" in diverged
     assert "…rkspa" not in diverged
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_show_header_lines_stay_indented_when_wrapped(archived, cli, monkeypatch, columns):
+    """`show`'s header wrapped "on branch" onto a line of its own at column 0."""
+    for args in (["show", BIG_ID], ["show", LOST_ID]):
+        out = run(cli, monkeypatch, [*args, "--no-pager"], columns).stdout.splitlines()
+        start = next(i for i, line in enumerate(out) if line.startswith("  session "))
+        end = next(i for i, line in enumerate(out) if re.match(r"(Turn|Prompt) 1 · ", line))
+        header = out[start:end]
+        assert len(header) >= 3
+        assert all(line.startswith("  ") and line[2] != " " for line in header), header
+        assert all(len(line) <= columns for line in header), header
+        if args[1] == BIG_ID:
+            joined = " ".join(line.strip() for line in header)
+            assert "on branch spotter-4te" in joined
+            assert (len(header) > 5) == (columns == 80)  # it wraps at 80, not at 200
