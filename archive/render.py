@@ -610,10 +610,13 @@ def context_chart(console: Console, report: dict, width: int = 40) -> None:
                 notes.append(
                     f"⇣ compacted ({c['trigger'] or '?'}, {tokens(c['pre_tokens'])} before)"
                 )
-        console.print(
-            f"{label:>7} [{style}]{bar}[/{style}] {tokens(value):>6} {' '.join(notes)}",
-            highlight=False,
-        )
+        row = f"{label:>7} [{style}]{bar}[/{style}] {tokens(value):>6}"
+        # A compaction's label stays on one line: beside its bar when both fit, else under it.
+        beside = 7 + 1 + width + 1 + 6 + 1 + cell_len(" ".join(notes)) <= console.width
+        console.print(row + (" " + " ".join(notes) if notes and beside else ""),
+                      highlight=False)
+        for note in notes if not beside else ():
+            console.print(" " * 8 + note, markup=False, highlight=False)
     first = report["first_turn_over"]
     if first is None:
         console.print(f"No turn is past {tokens(threshold)} tokens.")

@@ -278,3 +278,19 @@ def test_show_header_lines_stay_indented_when_wrapped(archived, cli, monkeypatch
             joined = " ".join(line.strip() for line in header)
             assert "on branch spotter-4te" in joined
             assert (len(header) > 5) == (columns == 80)  # it wraps at 80, not at 200
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_context_compaction_label_stays_on_one_line(archived, cli, monkeypatch, columns):
+    """At 80 columns "⇣ compacted (manual, \\n142K before)" wrapped after its bar."""
+    report = cli.json("context", BIG_ID, "--threshold", "1000")
+    assert report["compactions"]
+    out = run(cli, monkeypatch, ["context", BIG_ID, "--threshold", "1000"], columns).stdout
+    labels = [line for line in out.splitlines() if "⇣" in line]
+    assert len(labels) == len(report["compactions"]), out
+    for line in labels:
+        assert re.search(r"⇣ compacted \(\w+, [\d.]+K before\)$", line), (columns, line)
+        assert len(line) <= columns
+        beside_bar = "█" in line
+        assert beside_bar == (columns == 200), (columns, line)  # under the bar when narrow
+    assert not any(line.startswith(("142K before", "before)")) for line in out.splitlines())
