@@ -240,6 +240,28 @@ def _short_project(project: str | None, width: int = 32) -> str:
     return "…" + tail[cut:]
 
 
+class PathCell:
+    """A table cell holding a project path, cut at its start to the width its column gets
+    (``…/workspace/app``), never folded onto a second row; its last folder whole unless the
+    column is narrower than that."""
+
+    def __init__(self, path: str | None):
+        self.path = visible(path) if path else "-"
+        self.least = min(len(self.path), len(_short_project(self.path, 1)))
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+
+        return Measurement(self.least, len(self.path))
+
+    def __rich_console__(self, console, options):
+        width = options.max_width
+        short = _short_project(self.path, width)
+        if len(short) > width:  # narrower than its last folder: still cut at the start
+            short = "…" + self.path[-(width - 1):] if width > 1 else "…"
+        yield Text(short, no_wrap=True)
+
+
 # Markdown markup and escaped line breaks a snippet carries from an answer or a tool input: a
 # snippet is plain text on one line.
 _SNIPPET_NOISE = re.compile(r"\\[nrt]|\*\*|__|^#{1,6} |(?<=\s)#{1,6} |`{3}|\s+", re.M)
@@ -566,13 +588,13 @@ def show_prompt_only(console: Console, data: dict) -> None:
 
 def stats_table(title: str, rows: list[dict], key: str) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column(key, overflow="fold")
+    table.add_column(key)
     for col in ("sessions", "turns", "gone", "bloated"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
     for r in rows:
         table.add_row(
-            cell(r[key] or "-"), str(r["sessions"]), str(r["turns"]), str(r["gone"]),
-            str(r["bloated"]),
+            PathCell(r[key]) if key == "project" else cell(r[key] or "-"), str(r["sessions"]),
+            str(r["turns"]), str(r["gone"]), str(r["bloated"]),
         )
     return table
 

@@ -294,3 +294,25 @@ def test_context_compaction_label_stays_on_one_line(archived, cli, monkeypatch, 
         beside_bar = "█" in line
         assert beside_bar == (columns == 200), (columns, line)  # under the bar when narrow
     assert not any(line.startswith(("142K before", "before)")) for line in out.splitlines())
+
+
+@pytest.mark.parametrize("columns", [60, 80, 200])
+def test_stats_cuts_project_paths_at_their_start(archived, cli, monkeypatch, columns):
+    """`stats` folded "danieldemmel.me-ne|xt" over two rows: a path gives way from its start,
+    at a folder boundary, its last folder whole, one row per project."""
+    projects = [r["project"] or "-" for r in cli.json("stats")["by_project"][:20]]
+    out = run(cli, monkeypatch, ["stats"], columns).stdout.splitlines()
+    start = next(i for i, line in enumerate(out) if line.startswith("By project"))
+    rows = [line for line in out[start:] if line.startswith("│")]
+    assert len(rows) == len(projects), rows  # no row folded onto a second one
+    for line, project in zip(rows, projects, strict=True):
+        shown = line.split("│")[1].strip()
+        assert len(line) <= columns
+        if shown != project:
+            assert shown.startswith("…") and project.endswith(shown[1:]), (shown, project)
+        last = project.rsplit("/", 1)[-1]
+        if columns >= 80:  # room for every last folder here
+            assert shown == project or shown.startswith("…/"), (shown, project)
+            assert shown.endswith(last), (shown, project)
+    cut = sum(line.split("│")[1].strip() != p for line, p in zip(rows, projects, strict=True))
+    assert (cut > 0) == (columns < 200)
