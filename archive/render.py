@@ -297,18 +297,64 @@ def plain_snippet(text: str, highlights=()) -> tuple[str, list[tuple[int, int]]]
     return line, spans
 
 
-def _snippet_text(hit: dict) -> Text:
-    """The snippet, wrapped to its column with every character kept. Folded, not cut with
-    "…": Rich strips a wrapped line's trailing space only when its *characters* exceed the
-    width, so a line of double-width characters (CJK, ✅, 🚀) that fits but for that space is
-    cut with "…" over its last character; folding crops only the space (and breaks a word
-    longer than the column instead of cutting it)."""
+def _snippet_text(hit: dict) -> Snippet:
     line, spans = plain_snippet(hit["snippet"] or "", hit.get("highlights") or [])
     text = cell(line)
-    text.overflow = "fold"
     for start, end in spans:
         text.stylize("bold reverse", start, end)
-    return text
+    return Snippet(text)
+
+
+# After these a word longer than its column may break ("…/public/" | "tokenizer.css").
+_BREAK_AFTER = frozenset("/\\,;:=&?|)]}>")
+
+
+class Snippet:
+    """A snippet wrapped to its column with every character kept, at spaces, else (a word
+    longer than the column: a path, JSON) after a slash or other punctuation, and mid-word only
+    where neither is near. Lines are measured in cells, so a line of double-width characters
+    (CJK, ✅) is never cut with "…" (Rich's own wrap compares characters with cells there)."""
+
+    def __init__(self, text: Text):
+        self.text = text
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+
+        return Measurement.get(console, options, self.text)
+
+    def __rich_console__(self, console, options):
+        for line in self.lines(options.max_width):
+            line.no_wrap, line.overflow, line.end = True, "crop", "\n"
+            yield line
+
+    def lines(self, width: int) -> list[Text]:
+        plain = self.text.plain
+        cuts, start = [], 0
+        while True:
+            while start < len(plain) and plain[start] == " ":
+                start += 1
+            end, used = start, 0
+            while end < len(plain) and used + cell_len(plain[end]) <= width:
+                used += cell_len(plain[end])
+                end += 1
+            if end >= len(plain):
+                break
+            if plain[end] == " ":
+                stop = end  # the next space ends the line: it vanishes in the break
+            elif (space := plain.rfind(" ", start, end)) > start:
+                stop = space
+            else:
+                stop = next((i + 1 for i in range(end - 1, start + max(width // 2, 1) - 1, -1)
+                             if plain[i] in _BREAK_AFTER), max(end, start + 1))
+            cuts.append((start, stop))
+            start = stop
+        cuts.append((start, len(plain)))
+        lines = self.text.divide(sorted({n for cut in cuts for n in cut}))
+        out = [piece for piece in lines if piece.plain.strip()] or [Text("")]
+        for piece in out:
+            piece.rstrip()
+        return out
 
 
 def heading(lead: str, facts: list[str], width: int, *, squeeze: int | None) -> Text:

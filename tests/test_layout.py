@@ -316,3 +316,35 @@ def test_stats_cuts_project_paths_at_their_start(archived, cli, monkeypatch, col
             assert shown.endswith(last), (shown, project)
     cut = sum(line.split("│")[1].strip() != p for line, p in zip(rows, projects, strict=True))
     assert (cut > 0) == (columns < 200)
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_snippets_break_long_words_after_a_slash_not_inside_a_name(home, cli, monkeypatch,
+                                                                   columns):
+    """At 200 columns a snippet split "tokeniz|er.css": a word longer than its column (a path
+    in JSON) breaks after a slash or a comma, so every name in it stays whole on one line."""
+    folder = home.root("default") / "projects" / "-w-long"
+    folder.mkdir(parents=True)
+    names = []
+    for n in range(12):
+        parts = ["Users", "someone", "x" * (n * 3 + 1), "danieldemmel.me-next", "public",
+                 "styles", "components", "tokenizer"]  # each name unique to its session
+        path = "/" + "/".join(f"{part}-{n:02d}" for part in parts) + ".css"
+        names.append(path)
+        word = f'{{"file_path":"{path}","old_string":"ruby","new_string":"css"}}'
+        sid = f"{n:08d}-0000-4000-8000-00000000000a"
+        line = {"type": "user", "uuid": f"u{n}", "parentUuid": None, "sessionId": sid,
+                "cwd": "/w/long", "timestamp": f"2026-11-10T{n:02d}:00:00.000Z",
+                "message": {"role": "user", "content": f"zebrafish: {word} now"}}
+        (folder / f"{sid}.jsonl").write_bytes(orjson.dumps(line) + b"\n")
+    cli("ingest", "--quiet")
+    assert len(cli.json("search", "zebrafish", "--limit", "20")) == 12
+    out = run(cli, monkeypatch, ["search", "zebrafish", "--limit", "20"], columns).stdout
+    lines = out.splitlines()
+    check_columns(out, columns)
+    pieces = {p for path in names for p in path.split("/") if p}
+    for piece in pieces:  # each folder and file name whole on some line
+        assert any(piece in line for line in lines), (columns, piece, out)
+    flat = re.sub(r"[\s│┃]", "", out)
+    for path in names:  # and nothing lost
+        assert path in flat, (columns, path)
