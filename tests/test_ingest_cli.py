@@ -317,3 +317,21 @@ def test_ingest_warns_about_files_claude_code_is_about_to_delete(home, cli):
     result = cli("ingest")
     assert "1 file that Claude Code deletes within 7 days was not archived yet" in result.stderr
     assert "deletes within" not in cli("ingest").stderr  # archived now: nothing to warn about
+
+
+def test_no_at_risk_warning_for_old_files_already_archived(home, cli):
+    """Files only touched since their last ingest (same bytes): no new version, nothing was at
+    risk of being lost, so ingest does not warn about them; a changed one still counts."""
+    cli("ingest")
+    old = __import__("time").time() - 25 * 86400  # default cleanupPeriodDays is 30
+    paths = sorted((home.root("work") / "projects").rglob("*.jsonl"))[:3]
+    for path in paths:
+        os.utime(path, (old, old))
+    result = cli("ingest", "--json")
+    assert orjson.loads(result.stdout)["versions_added"] == 0
+    assert "deletes within" not in result.stderr, result.stderr
+    with open(paths[0], "a") as fh:
+        fh.write("\n")
+    os.utime(paths[0], (old, old))
+    result = cli("ingest")
+    assert "1 file that Claude Code deletes within 7 days was not archived yet" in result.stderr
