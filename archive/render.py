@@ -613,10 +613,13 @@ def diff_report(console: Console, data: dict) -> None:
     elif first is None:
         console.print("Same turns, different bytes (e.g. another cwd after a restore).")
     else:
-        state = "diverged (both changed after the copy)" if data["diverged"] else (
-            "one only grew after the copy"
-        )
-        console.print(f"They {state}; same up to turn {first - 1}, different from turn {first}.")
+        if data["diverged"]:
+            state = "Both changed after the copy (they diverged)"
+        else:  # the smaller copy is the start of the larger one: the larger one grew
+            grown = max(data["copies"], key=lambda c: c["size"])
+            state = f"Only {grown.get('address') or grown['profile']} grew after the copy"
+        same = f"same up to turn {first - 1}, different" if first > 1 else "different"
+        console.print(f"{state}; {same} from turn {first}.", markup=False, highlight=False)
         for c in data["copies"]:  # the two sides of the turn where they part
             side = c.get("at_first_difference")
             head = f"{c.get('address') or c['profile']}, turn {first}"
