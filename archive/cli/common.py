@@ -180,6 +180,29 @@ def paged(render, *, no_pager: bool = False) -> None:
     proc.wait()
 
 
+def invoked_as() -> str:
+    """This program as the user can type it again, for the commands we suggest: ``archive``
+    when that name on PATH is this program, else the way it was run (``.venv/bin/archive``,
+    ``python -m archive``), so a suggestion pasted as printed works."""
+    import shlex
+    import shutil
+    import sys
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    here = Path(argv0)
+    if here.name == "__main__.py" and here.parent.name == "archive":
+        return f"{shlex.quote(sys.executable)} -m archive"
+    if here.name != "archive" or "/" not in argv0:
+        return "archive"  # run by its name from PATH, or in-process (tests): the plain name
+    on_path = shutil.which("archive")
+    try:
+        if on_path is not None and os.path.samefile(on_path, argv0):
+            return "archive"
+    except OSError:
+        pass
+    return shlex.quote(argv0)
+
+
 def note(text: str) -> None:
     """A ``note:`` line on stderr: something the user may want to know, not a failure."""
     say(f"note: {text}", err=True)
