@@ -638,8 +638,9 @@ def diff_report(console: Console, data: dict) -> None:
                                   (0, 0, 0, 2)))
 
 
-def restore_report(console: Console, result: RestoreResult) -> None:
-    """What ``restore`` wrote (or would write), and the command that resumes it."""
+def restore_report(console: Console, result: RestoreResult, prog: str = "archive") -> None:
+    """What ``restore`` wrote (or would write), and the command that resumes it; ``prog`` is
+    how to name this program in a command to paste."""
 
     def say(text: str = "") -> None:
         console.print(text, markup=False, highlight=False, overflow="fold")
@@ -670,8 +671,9 @@ def restore_report(console: Console, result: RestoreResult) -> None:
         say("Nothing written (--dry-run).")
     if result.project and not Path(result.project).is_dir():
         say(f"note: the folder {result.project} does not exist here; the command below fails "
-            "until it does (restore again with --project PATH to pick one)")
-    say("Resume it with:")
+            "until it does. To put the session under another project directory:")
+        command_line(console, result.again_with_project(prog), "  ")
+    say("It would be resumed with:" if result.dry_run else "Resume it with:")
     command_line(console, result.resume_command, "  ")
 
 
