@@ -112,8 +112,14 @@ def roots_table(rows: list[dict]) -> Table:
 
 
 def ingest_summary(console: Console, result: IngestResult) -> None:
-    profiles = ", ".join(r["profile"] for r in result.roots if r["exists"]) or "none"
+    profiles = ", ".join(r["profile"] for r in result.roots if r["exists"])
     missing = [r["profile"] for r in result.roots if not r["exists"]]
+    if not profiles:
+        looked = ", ".join(r["path"] for r in result.roots) or "nowhere"
+        console.print(f"Snapshot {result.snapshot}: no config root found (looked at {looked}; "
+                      "`archive roots` says where it looks, --root NAME=PATH adds one)",
+                      markup=False, highlight=False, soft_wrap=True)
+        return
     console.print(f"[bold]Snapshot {result.snapshot}[/bold] of {profiles}")
     if missing:
         console.print(f"  not found (skipped): {', '.join(missing)}")
@@ -700,7 +706,8 @@ def secrets_view(reports: list[SecretReport], *, width: int):
         kinds = ", ".join(f"{kind} ×{n}" for kind, n in r.to_dict()["kinds"].items())
         items.append((
             r.session_id[:8],
-            [local_time(r.ended), f"{plural(r.total, 'string')} in turns {turn_ranges(r.turns)}",
+            [local_time(r.ended), f"{plural(r.total, 'string')} in "
+             f"{'turn' if len(r.turns) == 1 else 'turns'} {turn_ranges(r.turns)}",
              r.profile, r.project or "-"],
             3, kinds,
         ))
