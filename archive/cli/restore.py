@@ -170,6 +170,9 @@ def resume(
     for text in plan.notes:
         note(text)
     if print_only or not tty:
+        if plan.project and not plan.project_exists:
+            note(f"the folder {plan.project} does not exist here; the command below fails "
+                 "until it does (--project PATH runs it elsewhere)")
         say(plan.launch.shell_line())  # masked, control characters shown, as every output
         return
     launch(plan.launch)
