@@ -20,6 +20,7 @@ from .common import (
     archive_path,
     command,
     config_roots,
+    invoked_as,
     make_filters,
     note,
     print_json,
@@ -110,7 +111,7 @@ def restore(
         return
     from ..render import restore_report
 
-    restore_report(stdout(), result)
+    restore_report(stdout(), result, invoked_as())
 
 
 @command()
