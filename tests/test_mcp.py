@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import shlex
+import subprocess
 import sys
 import threading
 import uuid
