@@ -130,7 +130,15 @@ def export_session(
         # otherwise change what a secret looks like. Field names are ours, not data.
         data = redact_data(data, masked)
     render = {"md": render_markdown, "html": render_html, "json": render_json}[fmt]
-    return Export(text=render(data), turns=len(data["turns"]), masked=masked)
+    text = render(data)
+    if redact:
+        # What the document holds: a format shows some texts twice (the title in html) or
+        # leaves some out, so the masks counted in the data would not match the file.
+        masked = Counter(_MASK.findall(text))
+    return Export(text=text, turns=len(data["turns"]), masked=masked)
+
+
+_MASK = re.compile(r"\[REDACTED:([a-z0-9-]+)\]")
 
 
 # -- shared wording ----------------------------------------------------------------------------

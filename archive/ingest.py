@@ -264,7 +264,7 @@ class _Run:
         self.catalog = catalog
         self.manifests = manifests
         self.periods = periods  # profile -> (cleanupPeriodDays, where it was read)
-        self.at_risk = 0  # captured files Claude Code would have deleted within AT_RISK_DAYS
+        self.at_risk = 0  # new versions stored of files Claude Code deletes within AT_RISK_DAYS
         self.now = time.time()
         self.store = store
         self.result = result
@@ -340,14 +340,11 @@ class _Run:
     def _store_root(self, found: _Survey) -> None:
         root, result = found.root, self.result
         for source, file_id, moved_from in found.todo:
-            if source.kind in SWEPT_KINDS and root.agent == "claude":  # Codex sweeps nothing
-                # Found new or changed: not archived yet. Would Claude Code's cleanup take it soon?
-                age_days = (self.now - source.mtime_ns / 1e9) / DAY
-                if self.periods[root.profile][0] - age_days < AT_RISK_DAYS:
-                    self.at_risk += 1
             try:
                 captured = self.capture(root.profile, source, file_id)
                 captured.moved_from = moved_from
+                if captured.new_version and self._soon_deleted(root, source):
+                    self.at_risk += 1  # bytes the archive did not hold until now
             except OSError as exc:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise  # the archive's disk is full: no later file can be stored either
@@ -366,6 +363,14 @@ class _Run:
         self.flush()
         self.mark(found.back, found.gone)
         result.gone_from_source += len(found.gone)
+
+    def _soon_deleted(self, root: Root, source: SourceFile) -> bool:
+        """Whether Claude Code's cleanup would take ``source`` within AT_RISK_DAYS (Codex
+        sweeps nothing)."""
+        if source.kind not in SWEPT_KINDS or root.agent != "claude":
+            return False
+        age_days = (self.now - source.mtime_ns / 1e9) / DAY
+        return self.periods[root.profile][0] - age_days < AT_RISK_DAYS
 
     def _moved_from(self, root: Root, relpath: str, known: dict) -> str | None:
         """The archived relpath a new file was moved from, if any: Claude Code's ``/cd`` moves

@@ -113,8 +113,14 @@ def roots_table(rows: list[dict]) -> Table:
 
 
 def ingest_summary(console: Console, result: IngestResult) -> None:
-    profiles = ", ".join(r["profile"] for r in result.roots if r["exists"]) or "none"
+    profiles = ", ".join(r["profile"] for r in result.roots if r["exists"])
     missing = [r["profile"] for r in result.roots if not r["exists"]]
+    if not profiles:
+        looked = ", ".join(r["path"] for r in result.roots) or "nowhere"
+        console.print(f"Snapshot {result.snapshot}: no config root found (looked at {looked}; "
+                      "`archive roots` says where it looks, --root NAME=PATH adds one)",
+                      markup=False, highlight=False, soft_wrap=True)
+        return
     console.print(f"[bold]Snapshot {result.snapshot}[/bold] of {profiles}")
     if missing:
         console.print(f"  not found (skipped): {', '.join(missing)}")
@@ -725,10 +731,13 @@ def diff_report(console: Console, data: dict) -> None:
     elif first is None:
         console.print("Same turns, different bytes (e.g. another cwd after a restore).")
     else:
-        state = "diverged (both changed after the copy)" if data["diverged"] else (
-            "one only grew after the copy"
-        )
-        console.print(f"They {state}; same up to turn {first - 1}, different from turn {first}.")
+        if data["diverged"]:
+            state = "Both changed after the copy (they diverged)"
+        else:  # the smaller copy is the start of the larger one: the larger one grew
+            grown = max(data["copies"], key=lambda c: c["size"])
+            state = f"Only {grown.get('address') or grown['profile']} grew after the copy"
+        same = f"same up to turn {first - 1}, different" if first > 1 else "different"
+        console.print(f"{state}; {same} from turn {first}.", markup=False, highlight=False)
         for c in data["copies"]:  # the two sides of the turn where they part
             side = c.get("at_first_difference")
             head = f"{c.get('address') or c['profile']}, turn {first}"
@@ -747,8 +756,9 @@ def diff_report(console: Console, data: dict) -> None:
                                   (0, 0, 0, 2)))
 
 
-def restore_report(console: Console, result: RestoreResult) -> None:
-    """What ``restore`` wrote (or would write), and the command that resumes it."""
+def restore_report(console: Console, result: RestoreResult, prog: str = "archive") -> None:
+    """What ``restore`` wrote (or would write), and the command that resumes it; ``prog`` is
+    how to name this program in a command to paste."""
 
     def say(text: str = "") -> None:
         console.print(text, markup=False, highlight=False, overflow="fold")
@@ -779,8 +789,9 @@ def restore_report(console: Console, result: RestoreResult) -> None:
         say("Nothing written (--dry-run).")
     if result.project and not Path(result.project).is_dir():
         say(f"note: the folder {result.project} does not exist here; the command below fails "
-            "until it does (restore again with --project PATH to pick one)")
-    say("Resume it with:")
+            "until it does. To put the session under another project directory:")
+        command_line(console, result.again_with_project(prog), "  ")
+    say("It would be resumed with:" if result.dry_run else "Resume it with:")
     command_line(console, result.resume_command, "  ")
 
 
@@ -807,7 +818,8 @@ def secrets_view(reports: list[SecretReport], *, width: int):
         kinds = ", ".join(f"{kind} ×{n}" for kind, n in r.to_dict()["kinds"].items())
         items.append((
             r.session_id[:8],
-            [local_time(r.ended), f"{plural(r.total, 'string')} in turns {turn_ranges(r.turns)}",
+            [local_time(r.ended), f"{plural(r.total, 'string')} in "
+             f"{'turn' if len(r.turns) == 1 else 'turns'} {turn_ranges(r.turns)}",
              r.profile, r.project or "-"],
             3, kinds,
         ))

@@ -130,6 +130,26 @@ class RestoreResult:
     # resume an id it finds twice.
     displaced: list[_Displaced] = field(default_factory=list)
 
+    def again_with_project(self, prog: str = "archive") -> str:
+        """The restore command that puts this session under another project directory instead
+        (PATH to fill in): with --force once the target profile holds the session (written
+        now, or there before), since restore never overwrites without it."""
+        import shlex
+
+        args = [prog, "restore", shlex.quote(self.original_session_id), "--to", self.profile]
+        if self.others:
+            args += ["--from", shlex.quote(self.source_profile)]
+        if self.version != self.newest_version:
+            args += ["--version", str(self.version)]
+        if self.turns:
+            args += ["--turns", str(self.turns)]
+        args += ["--project", "PATH"]
+        if self.session_id != self.original_session_id:
+            args.append("--new-id")  # a fork under a fresh id again: nothing to replace
+        elif not self.dry_run or any(f.exists for f in self.files):
+            args.append("--force")
+        return " ".join(args)
+
     def to_dict(self) -> dict:
         return {
             "session_id": self.session_id,

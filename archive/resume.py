@@ -29,6 +29,7 @@ from .errors import ArchiveError, SessionNotFound, UsageError
 from .paths import check_project_path, check_session_id, project_folder_candidates
 from .repo import Repository
 from .roots import Root, check_profile_name, find_root
+from .text import copies_note
 from .transcript import iter_lines
 
 # Test seam: when set, launch() writes {"argv", "env", "cwd"} as JSON to this file and returns
@@ -318,6 +319,8 @@ def plan_resume(
         lagging = False if fork else _lags_behind(repo, sid, target, copy.file, notes)
     held = None if fork or lagging else _held(target, sid, project, copy.file.relpath)
     if held is not None:
+        if copy.others and from_profile is None:
+            notes.append(copies_note(copy.others, f"resuming the copy of {copy.address}"))
         cwd = project or _first_cwd(held) or meta.get("project")
         return ResumePlan(
             session_id=sid, original_session_id=sid, profile=target.profile, project=cwd,

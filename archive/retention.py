@@ -1,5 +1,8 @@
 """What Claude Code is about to delete (at-risk) and what it already deleted unarchived (lost).
 
+Codex CLI keeps its rollouts until the user deletes them (it has no retention setting), so
+a Codex home is never at risk.
+
 Claude Code deletes session files older than ``cleanupPeriodDays`` (default 30, minimum 1) at
 its next start, by file age (mtime). Which value applies: the root's ``settings.json`` (user
 scope) and, if present, its ``settings.local.json``; when both are valid the smaller wins,
@@ -61,10 +64,13 @@ def cleanup_period(root_path: Path) -> tuple[float, str]:
 
 
 def cleanup_periods(roots: list[Root]) -> dict[str, tuple[float, str]]:
-    """The period that applies to the files ingest captures under each profile."""
-    periods = {r.profile: cleanup_period(r.path) for r in roots if r.exists}
+    """The period that applies to the files ingest captures under each Claude Code profile.
+    Codex homes have none: Codex CLI deletes no rollout (no setting, no sweep)."""
+    periods = {
+        r.profile: cleanup_period(r.path) for r in roots if r.exists and r.agent == "claude"
+    }
     for r in roots:
-        if r.exists and r.projects_shared_with in periods:
+        if r.exists and r.projects_shared_with in periods and r.profile in periods:
             owner = r.projects_shared_with
             if periods[r.profile][0] < periods[owner][0]:
                 periods[owner] = (periods[r.profile][0], f"{r.profile}/{periods[r.profile][1]}")

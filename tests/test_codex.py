@@ -264,6 +264,9 @@ def test_an_old_codex_session_is_not_at_risk_of_claude_codes_cleanup(codex_home,
     assert risky and all(r["session_id"] != SID for r in risky)  # Claude Code's files only
     out = cli("ingest")
     assert "Claude Code deletes" not in out.stdout + out.stderr
+    header = cli("at-risk", "--days", "100000", code=None).stdout.splitlines()[0]
+    assert "codex never (Codex CLI deletes no sessions)" in header, header
+    assert "codex 30" not in header and "default 30 (default)" in header
 
 
 def test_force_archives_the_rollout_it_replaces(codex_home, cli):

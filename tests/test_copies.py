@@ -157,3 +157,24 @@ def test_the_listing_page_is_the_first_copy_of_each_session_in_listing_order(hom
         all_rows, total = catalog.session_page(SearchFilters(), None)
     assert total >= 3 and len({r["session_id"] for r in all_rows}) == total
     assert [r["profile"] for r in all_rows if r["session_id"] == SHORT_ID] == ["default"]
+
+
+def test_diff_says_in_words_which_copy_grew_or_that_both_changed(home, cli):
+    """Each of diff's verdicts is a sentence naming what happened: identical, only one copy grew
+    (named), both changed."""
+    src, dest = _copy_to_work(home)
+    cli.json("ingest")
+    same = cli("diff", SHORT_ID, "--from", "work", "--from", "default").stdout
+    assert "They are identical (same bytes)." in same
+    with open(dest, "ab") as fh:
+        fh.write(_turn(SHORT_ID, "work asks about logging", "use Logger", "2026-02-12T10:00:00Z"))
+    cli.json("ingest")
+    grew = cli("diff", SHORT_ID, "--from", "work", "--from", "default").stdout
+    assert "Only work grew after the copy; same up to turn 1, different from turn 2." in grew
+    assert "They one" not in grew
+    with open(src, "ab") as fh:
+        fh.write(_turn(SHORT_ID, "default asks about caching", "use ETS", "2026-02-11T10:00:00Z"))
+    cli.json("ingest")
+    both = cli("diff", SHORT_ID, "--from", "work", "--from", "default").stdout
+    assert ("Both changed after the copy (they diverged); same up to turn 1, different from "
+            "turn 2.") in both

@@ -61,6 +61,37 @@ def test_demo_leaves_no_temporary_folder_behind(cli, tmp_path, monkeypatch):
     assert f"--archive-dir {base / 'archive'}" in out
 
 
+
+def test_demo_hints_name_the_program_as_it_was_run(tmp_path):
+    """After the README's first line (`.venv/bin/archive demo`) `archive` is not on PATH: the
+    demo's commands say `.venv/bin/archive …` then, whole on one line each; `archive` when that
+    name on PATH is this program."""
+    import os
+    import subprocess
+    import sys
+
+    venv_bin = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "SESSION_ARCHIVE_DIR")}
+    env.update(HOME=str(tmp_path), COLUMNS="60")
+
+    def demo(prog: str, path: str, where: Path) -> list[str]:
+        result = subprocess.run([prog, "demo", "--archive-dir", str(where)], cwd=venv_bin.parent,
+                                env=env | {"PATH": path}, capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    lines = demo("bin/archive", "/usr/bin:/bin", tmp_path / "a")
+    assert f"  bin/archive sessions --archive-dir {tmp_path / 'a'}" in lines  # one line, whole
+    assert any(line.startswith("Try: bin/archive --help") for line in lines)
+    assert "$ bin/archive ingest" in lines
+    assert not any(line.lstrip().startswith("archive ") for line in lines)
+
+    lines = demo(str(venv_bin / "archive"), f"{venv_bin}:/usr/bin:/bin", tmp_path / "b")
+    assert f"  archive sessions --archive-dir {tmp_path / 'b'}" in lines
+    assert "$ archive ingest" in lines
+
+
 START_UP = """
 import sys
 from archive.cli import main

@@ -426,3 +426,24 @@ def test_html_renders_answer_markdown_in_headless_chromium(tmp_path):
     assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in answer
     assert "<script" not in answer and "<img" not in answer
     assert "pwned" not in re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
+
+
+def test_the_masked_note_counts_what_each_file_holds(home, cli, tmp_path):
+    """The note counts the masks in the document written, per format: html shows the title
+    twice (<title> and the heading), md once; the numbers differ and each matches its file."""
+    session_id = "77777777-6666-4555-8444-333333333334"
+    _, kind, _, secret = SECRETS[0]
+    turns = [(f"deploy with {secret}", "done", "true", ""), ("and again", f"used {secret}",
+                                                              "true", "")]
+    _write_transcript(home.root("default") / "projects" / "-tmp-proj" / f"{session_id}.jsonl",
+                      session_id, turns)
+    assert not ingest(home.archive, discover_roots(), durable=False, index=False).errors
+    counts = {}
+    for fmt in FORMATS:
+        out = tmp_path / f"doc.{fmt}"
+        result = cli("export", session_id, "--format", fmt, "-o", str(out))
+        note = re.search(r"masked (\d+) credential-shaped strings \((.+?) ×(\d+)\)", result.stderr)
+        in_file = out.read_text().count(mask(kind))
+        assert note and int(note[1]) == int(note[3]) == in_file > 0, (fmt, result.stderr)
+        counts[fmt] = in_file
+    assert counts["html"] > counts["md"]  # the title (the first prompt) twice in html

@@ -283,6 +283,41 @@ def test_ambiguous_prefix_lists_candidates(home, cli):
     assert "71c9afe9" in result.stderr and "7acd37a8" in result.stderr
 
 
+def test_ambiguous_prefix_lists_each_session_once_with_its_profiles(home, cli):
+    """A session copied into two profiles is one candidate (one line naming both), so the
+    count in the message and the lines below it agree."""
+    src = next((home.root("default") / "projects").glob("*/7acd37a8-*.jsonl"))
+    dest = home.root("work") / "projects" / src.parent.name / src.name
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(src.read_bytes())
+    cli.json("ingest")
+    result = cli("show", "7", code=2)
+    first, *candidates = result.stderr.strip().splitlines()
+    assert "'7' is the prefix of 2 sessions" in first
+    assert len(candidates) == 2, result.stderr
+    (copied,) = [c for c in candidates if "7acd37a8" in c]
+    assert "  default,work  " in copied
+
+
+def test_no_archive_hint_carries_the_archive_dir_given(home, cli, tmp_path):
+    nope = tmp_path / "no such archive"
+    result = cli("sessions", "--archive-dir", nope, code=1)
+    assert f"(run `archive ingest --archive-dir '{nope}'` first)" in result.stderr
+    result = cli("sessions", code=1)  # $SESSION_ARCHIVE_DIR: the plain command finds it
+    assert "(run `archive ingest` first)" in result.stderr
+
+
+def test_ingest_without_any_config_root_says_so_in_one_line(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "empty"))
+    monkeypatch.setenv("SESSION_ARCHIVE_DIR", str(tmp_path / "archive"))
+    for var in ("CLAUDE_CONFIG_DIR", "CCS_HOME", "XDG_CONFIG_HOME", "CODEX_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    lines = cli("ingest").stdout.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("Snapshot 1: no config root found (looked at ")
+    assert str(tmp_path / "empty" / ".claude") in lines[0] and "none" not in lines[0]
+
+
 def test_reading_commands_without_archive_say_so(home, cli):
     result = cli("snapshots", code=1)
     assert "no archive" in result.stderr and "archive ingest" in result.stderr
@@ -317,3 +352,21 @@ def test_ingest_warns_about_files_claude_code_is_about_to_delete(home, cli):
     result = cli("ingest")
     assert "1 file that Claude Code deletes within 7 days was not archived yet" in result.stderr
     assert "deletes within" not in cli("ingest").stderr  # archived now: nothing to warn about
+
+
+def test_no_at_risk_warning_for_old_files_already_archived(home, cli):
+    """Files only touched since their last ingest (same bytes): no new version, nothing was at
+    risk of being lost, so ingest does not warn about them; a changed one still counts."""
+    cli("ingest")
+    old = __import__("time").time() - 25 * 86400  # default cleanupPeriodDays is 30
+    paths = sorted((home.root("work") / "projects").rglob("*.jsonl"))[:3]
+    for path in paths:
+        os.utime(path, (old, old))
+    result = cli("ingest", "--json")
+    assert orjson.loads(result.stdout)["versions_added"] == 0
+    assert "deletes within" not in result.stderr, result.stderr
+    with open(paths[0], "a") as fh:
+        fh.write("\n")
+    os.utime(paths[0], (old, old))
+    result = cli("ingest")
+    assert "1 file that Claude Code deletes within 7 days was not archived yet" in result.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -415,7 +416,11 @@ def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(world, serve
     assert "Traceback" not in text and "internal error" not in text
     if cli_args is not None:  # the same one-line message and hint as the CLI's stderr
         cli = archive_cli(world["env"], *cli_args, code=2)
-        assert text.splitlines()[0] == cli.stderr.splitlines()[0]
+        # The CLI names itself as it was run (`python -m archive` here) in the commands it
+        # suggests; the server's agent runs `archive`.
+        cli_line = cli.stderr.splitlines()[0].replace(f"{shlex.quote(sys.executable)} -m archive",
+                                                      "archive")
+        assert text.splitlines()[0] == cli_line
         if name == "read_session" and args["session"] == "0000000":
             assert text.count("\n") == 3 and _sid(1) in text  # the candidates, as the CLI
     assert server.ok("search", query='"zebrafish tessellation"')["hits"]  # still serving

@@ -429,6 +429,29 @@ def test_dry_run_writes_nothing_and_prints_the_plan(archived, cli, tmp_path):
     assert "rewrite: cwd -> /p/q" in out and "rewrite: sessionId -> " in out
 
 
+def test_a_missing_project_folder_comes_with_a_restore_command_that_works(archived, cli,
+                                                                          tmp_path):
+    """The note about a project folder missing here gives the whole command that puts the
+    session elsewhere, on its own line; pasted with PATH filled in, it succeeds (--force, since
+    the session is now in the target profile). A dry run says how it *would* be resumed."""
+    assert not Path("/src/experiments/claude_p").exists()
+    dry = cli("restore", WORK_ID, "--to", "personal", "--dry-run").stdout
+    assert "It would be resumed with:" in dry and "Resume it with:" not in dry
+    assert f"  archive restore {WORK_ID} --to personal --project PATH" in dry.splitlines()
+
+    out = cli("restore", WORK_ID, "--to", "personal").stdout
+    assert "Resume it with:" in out
+    assert "note: the folder /src/experiments/claude_p does not exist here" in out
+    again = f"  archive restore {WORK_ID} --to personal --project PATH --force"
+    assert again in out.splitlines()
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    args = shlex.split(again.replace("PATH", str(target)))[1:]
+    result = cli(*args)
+    assert str(target) in result.stdout
+    assert len(list((archived.root("personal") / "projects").glob(f"*/{WORK_ID}.jsonl"))) == 1
+
+
 def test_json_keys(archived, cli):
     data = cli.json("restore", WORK_ID, "--to", "personal", "--dry-run")
     assert set(data) == {

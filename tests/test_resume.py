@@ -135,6 +135,19 @@ def test_without_a_terminal_it_restores_if_needed_and_prints_the_command(home, c
     assert target.stat().st_mtime_ns == mtime
 
 
+def test_printing_the_command_names_the_copy_and_a_missing_folder(home, cli):
+    """`resume --print` of a session two profiles hold says which copy it resumes and how to
+    pick the other, and that the folder the command cds into does not exist here."""
+    cli("ingest")
+    cli("resume", SHORT_ID, "--to", "work")  # now held by default and work
+    out = cli("resume", SHORT_ID, "--print")
+    assert out.stdout.strip().endswith(f"--resume {SHORT_ID}")
+    assert "copies also in" in out.stderr and "(pick one with --from)" in out.stderr
+    assert "/home/marco/projects/spotter does not exist here" in out.stderr
+    chosen = cli("resume", SHORT_ID, "--print", "--from", "default")
+    assert "copies also in" not in chosen.stderr
+
+
 def test_fork_from_a_turn_writes_a_new_id_with_that_prefix(home, cli, tmp_path):
     sid, source, cwd = _grown_session(home, tmp_path, "work", turns=3)
     cli("ingest")

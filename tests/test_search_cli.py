@@ -123,6 +123,18 @@ def test_no_hit_exits_1_and_bad_query_exits_2(home, cli, planted):
     assert "cannot read the date" in result.stderr
 
 
+def test_several_arguments_are_one_query(home, cli, planted):
+    """`archive search jwt OR token` (unquoted, as gh and rg take words) is the query
+    "jwt OR token", not an "unexpected extra argument" error."""
+    cli.json("ingest")
+    together = cli.json("search", "ordinary question 3 OR answer", "--limit", "100")
+    apart = cli.json("search", "ordinary", "question", "3", "OR", "answer", "--limit", "100")
+    assert apart == together and together
+    phrase = PLANTED[0][5]
+    assert cli.json("search", f'"{phrase}"', "--profile", PLANTED[0][0])[0]["turn"] == \
+        cli.json("search", "--profile", PLANTED[0][0], f'"{phrase}"')[0]["turn"]
+
+
 def test_sessions_grouping_and_json_keys(home, cli, planted):
     cli.json("ingest")
     hits = cli.json("search", "ordinary", "--sessions", "--limit", "100")

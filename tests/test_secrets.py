@@ -109,6 +109,12 @@ def test_table_names_kinds_and_counts_never_the_strings(planted, cli):
     assert_no_secret(result.stdout, result.stderr)
 
 
+def test_narrow_view_says_turn_for_one_turn(planted, cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    out = " ".join(cli("secrets").stdout.split())
+    assert f"5 strings in turn {planted}" in out and "in turns" not in out
+
+
 def test_profile_filter_and_clean_profiles(planted, cli):
     assert [r["session_id"] for r in cli.json("secrets", "--profile", "work")] == [PLANTED_ID]
     assert cli.json("secrets", "--profile", "personal") == []

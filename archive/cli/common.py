@@ -180,6 +180,29 @@ def paged(render, *, no_pager: bool = False) -> None:
     proc.wait()
 
 
+def invoked_as() -> str:
+    """This program as the user can type it again, for the commands we suggest: ``archive``
+    when that name on PATH is this program, else the way it was run (``.venv/bin/archive``,
+    ``python -m archive``), so a suggestion pasted as printed works."""
+    import shlex
+    import shutil
+    import sys
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    here = Path(argv0)
+    if here.name == "__main__.py" and here.parent.name == "archive":
+        return f"{shlex.quote(sys.executable)} -m archive"
+    if here.name != "archive" or "/" not in argv0:
+        return "archive"  # run by its name from PATH, or in-process (tests): the plain name
+    on_path = shutil.which("archive")
+    try:
+        if on_path is not None and os.path.samefile(on_path, argv0):
+            return "archive"
+    except OSError:
+        pass
+    return shlex.quote(argv0)
+
+
 def note(text: str) -> None:
     """A ``note:`` line on stderr: something the user may want to know, not a failure."""
     say(f"note: {text}", err=True)
@@ -212,21 +235,27 @@ def guard(fn):
 
     @functools.wraps(fn)
     def guarded(*a, **kw):
+        _given_dir.clear()  # in-process runs (tests) call several commands
         try:
             return fn(*a, **kw)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except AmbiguousSession as exc:
             fail(str(exc), exc.hint, exc.exit_code, exit_now=False)
+            sessions: dict[str, list[dict]] = {}  # one line per session, its copies' profiles
             for c in exc.candidates:
+                sessions.setdefault(c["session_id"], []).append(c)
+            for sid, copies in sessions.items():
+                c = copies[0]
+                profiles = ",".join(dict.fromkeys(c["profile"] for c in copies))
                 say(
-                    f"  {c['session_id']}  {c['profile']}  {c['project'] or '-'}  "
+                    f"  {sid}  {profiles}  {c['project'] or '-'}  "
                     f"{(c['date'] or '')[:10]}  {c['title'] or ''}",
                     err=True,
                 )
             raise typer.Exit(exc.exit_code) from None
         except ArchiveError as exc:
-            fail(str(exc), exc.hint, exc.exit_code)
+            fail(runnable(str(exc)), runnable(exc.hint), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", None, 130)
         except BrokenPipeError:
@@ -264,11 +293,37 @@ def command(*args, **kwargs):
 # -- the archive and its settings --------------------------------------------------------------
 
 
+_given_dir: list[Path] = []  # this command's --archive-dir, for the commands its errors suggest
+
+
 def archive_path(path: Path | None) -> Path:
     """The archive folder: ``--archive-dir``, else $SESSION_ARCHIVE_DIR, else the default."""
     from ..config import resolve_archive_dir
 
+    if path is not None:
+        _given_dir[:] = [path]
     return resolve_archive_dir(path)
+
+
+def runnable(text: str | None) -> str | None:
+    """A message's suggested `archive COMMAND …` as this run can paste it: the program as it
+    was run, and the ``--archive-dir`` it was given (without it the command would look at
+    another archive)."""
+    if not text or "`archive " not in text:
+        return text
+    import re
+    import shlex
+
+    prog = invoked_as()
+    given = f" --archive-dir {shlex.quote(str(_given_dir[0]))}" if _given_dir else ""
+    commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+
+    def fix(m: re.Match) -> str:
+        words = m.group(1)
+        tail = given if words.split(" ", 1)[0] in commands else ""
+        return f"`{prog} {words}{tail}`"
+
+    return re.sub(r"`archive ([^`]+)`", fix, text)
 
 
 def config_roots(archive_dir: Path, root_options: list[str] | None):

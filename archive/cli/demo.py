@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .common import command, stdout
+from .common import command, invoked_as, stdout
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,7 +45,7 @@ def demo(
     console = stdout()
     kept = False
     try:
-        run_demo(base / "home", adir, console)
+        run_demo(base / "home", adir, console, invoked_as())
         kept = archive_dir is None
     finally:
         # The home is a copy of the samples: nothing suggested reads it again.
@@ -56,8 +56,9 @@ def demo(
         command_line(console, f"rm -rf {shlex.quote(str(base))}", "  ")
 
 
-def run_demo(home: Path, archive_dir: Path, console: Console) -> None:
-    """Build the demo home, ingest it twice, search it, and say what to try next."""
+def run_demo(home: Path, archive_dir: Path, console: Console, prog: str = "archive") -> None:
+    """Build the demo home, ingest it twice, search it, and say what to try next, each command
+    written as ``prog`` (how this program was run) so it can be pasted."""
     from ..demo import build_demo_home
     from ..filters import SearchFilters
     from ..ingest import ingest
@@ -71,18 +72,20 @@ def run_demo(home: Path, archive_dir: Path, console: Console) -> None:
     console.print(f"Demo home: {home}\nArchive:   {archive_dir}\n")
     rows = [r.to_dict() | {"session_files": count_session_files(r)} for r in roots]
     console.print(roots_table(rows))
-    console.print("\n$ archive ingest")
+    console.print(f"\n$ {prog} ingest", markup=False, highlight=False, soft_wrap=True)
     ingest_summary(console, ingest(archive_dir, roots, durable=False))
-    console.print("\n$ archive ingest   (again: nothing changed, nothing is read)")
+    console.print(f"\n$ {prog} ingest   (again: nothing changed, nothing is read)",
+                  markup=False, highlight=False, soft_wrap=True)
     ingest_summary(console, ingest(archive_dir, roots, durable=False))
-    console.print('\n$ archive search "test" --limit 5')
+    console.print(f'\n$ {prog} search "test" --limit 5', markup=False, highlight=False,
+                  soft_wrap=True)
     with Repository(archive_dir) as repo:
         hits = search(repo, "test", SearchFilters(), limit=5)
     console.print(search_view(hits, grouped=False, width=console.width))
     from ..render import command_line
 
-    console.print(f"\nTry: archive --help, or any command with --archive-dir {archive_dir}, e.g.",
+    where = shlex.quote(str(archive_dir))
+    console.print(f"\nTry: {prog} --help, or any command with --archive-dir {where}, e.g.",
                   markup=False, highlight=False, soft_wrap=True)
-    for line in ("archive snapshots", "archive sessions", "archive show 556",
-                    "archive search 'microphone OR recorder'"):
-        command_line(console, f"{line} --archive-dir {archive_dir}", "  ")
+    for line in ("snapshots", "sessions", "show 556", "search 'microphone OR recorder'"):
+        command_line(console, f"{prog} {line} --archive-dir {where}", "  ")

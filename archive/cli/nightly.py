@@ -192,12 +192,12 @@ def at_risk_command(
         from ..render import at_risk_view
 
         out = stdout()
-        periods = cleanup_periods(found)
-        out.print(
-            "cleanupPeriodDays: "
-            + ", ".join(f"{p} {_num(d)} ({src})" for p, (d, src) in periods.items()),
-            markup=False,
-        )
+        periods = {p: f"{_num(d)} ({src})" for p, (d, src) in cleanup_periods(found).items()}
+        for r in found:  # Codex CLI has no cleanup: said, rather than Claude Code's default
+            if r.exists and r.agent == "codex":
+                periods[r.profile] = "never (Codex CLI deletes no sessions)"
+        out.print("cleanupPeriodDays: " + ", ".join(f"{p} {v}" for p, v in periods.items()),
+                  markup=False)
         if rows:
             out.print(at_risk_view(rows, days, width=out.width))
             sessions = len({(r.profile, r.session_id or r.relpath) for r in rows})

@@ -181,7 +181,11 @@ def cat(
 
 @command()
 def search(
-    query: Annotated[str, typer.Argument(help="Words, \"phrases\", AND/OR/NOT, field:term.")],
+    query: Annotated[
+        list[str],
+        typer.Argument(help="Words, \"phrases\", AND/OR/NOT, field:term; several arguments are "
+                       "one query, as if quoted together.", metavar="QUERY..."),
+    ],
     agent: AgentOpt = None,
     profile: ProfileOpt = None,
     project: ProjectOpt = None,
@@ -214,6 +218,7 @@ def search(
     """
     from ..query import search as run_search
 
+    query = " ".join(query)  # `archive search jwt OR token`: one query, as gh and rg take it
     filters = make_filters(profile, project, branch, model, tool, since, until, agent)
     with open_repo(archive_path(archive_dir)) as repo:
         check_profile(repo, profile)

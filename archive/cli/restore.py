@@ -20,6 +20,7 @@ from .common import (
     archive_path,
     command,
     config_roots,
+    invoked_as,
     make_filters,
     note,
     print_json,
@@ -110,7 +111,7 @@ def restore(
         return
     from ..render import restore_report
 
-    restore_report(stdout(), result)
+    restore_report(stdout(), result, invoked_as())
 
 
 @command()
@@ -169,6 +170,9 @@ def resume(
     for text in plan.notes:
         note(text)
     if print_only or not tty:
+        if plan.project and not plan.project_exists:
+            note(f"the folder {plan.project} does not exist here; the command below fails "
+                 "until it does (--project PATH runs it elsewhere)")
         say(plan.launch.shell_line())  # masked, control characters shown, as every output
         return
     launch(plan.launch)

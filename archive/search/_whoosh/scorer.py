@@ -6,6 +6,7 @@ reads BM25F's per-field ``B`` and the blocks of ``blocks.py``, so it lives insid
 
 from __future__ import annotations
 
+import bisect
 import math
 
 from whoosh import query as Q
@@ -216,15 +217,25 @@ class FastScorer:
 
 
 class Allowed:
-    """A set of global docnums, with per-segment sorted local lists made on demand."""
+    """A set of global docnums, with per-segment sorted local lists made on demand.
+
+    The docnums are sorted once and each segment's range is cut out by bisection: filtering
+    the whole set for every segment cost a fifth of a common two-word query at 5 GiB
+    (16 segments, ~100,000 allowed documents)."""
 
     def __init__(self, docs):
         self.docs = docs if isinstance(docs, (set, frozenset, dict)) else set(docs)
         self._local: dict[int, list[int]] = {}
+        self._sorted: list[int] | None = None
 
     def local(self, n: int, offset: int, count: int) -> list[int]:
         if n not in self._local:
-            self._local[n] = sorted(d - offset for d in self.docs if offset <= d < offset + count)
+            if self._sorted is None:
+                self._sorted = sorted(self.docs)
+            ordered = self._sorted
+            lo = bisect.bisect_left(ordered, offset)
+            hi = bisect.bisect_left(ordered, offset + count, lo)
+            self._local[n] = [d - offset for d in ordered[lo:hi]] if offset else ordered[lo:hi]
         return self._local[n]
 
 
