@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from rich.table import Table
@@ -231,9 +232,40 @@ def verify_report(console: Console, result: VerifyResult) -> None:
 
 
 def _short_project(project: str | None, width: int = 32) -> str:
+    """``project`` in at most ``width`` characters, cut at its start at a folder boundary
+    (``…/workspace/app``); its last folder stays whole even when that is wider."""
     if not project:
         return "-"
-    return project if len(project) <= width else "…" + project[-(width - 1):]
+    if len(project) <= width:
+        return project
+    last = project.rstrip("/").rsplit("/", 1)[-1]
+    tail = project[-(width - 1):] if width > 1 else ""
+    cut = tail.find("/")
+    if cut < 0 or len(tail) - cut - 1 < len(last):  # the cut would fall inside the last folder
+        return "…/" + last if "/" in project else "…" + last[-(max(width, 2) - 1):]
+    return "…" + tail[cut:]
+
+
+class PathCell:
+    """A table cell holding a project path, cut at its start to the width its column gets
+    (``…/workspace/app``), never folded onto a second row; its last folder whole unless the
+    column is narrower than that."""
+
+    def __init__(self, path: str | None):
+        self.path = visible(path) if path else "-"
+        self.least = min(len(self.path), len(_short_project(self.path, 1)))
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+
+        return Measurement(self.least, len(self.path))
+
+    def __rich_console__(self, console, options):
+        width = options.max_width
+        short = _short_project(self.path, width)
+        if len(short) > width:  # narrower than its last folder: still cut at the start
+            short = "…" + self.path[-(width - 1):] if width > 1 else "…"
+        yield Text(short, no_wrap=True)
 
 
 # Markdown markup and escaped line breaks a snippet carries from an answer or a tool input: a
@@ -271,31 +303,100 @@ def plain_snippet(text: str, highlights=()) -> tuple[str, list[tuple[int, int]]]
     return line, spans
 
 
-def _snippet_text(hit: dict) -> Text:
-    """The snippet, wrapped to its column with every character kept. Folded, not cut with
-    "…": Rich strips a wrapped line's trailing space only when its *characters* exceed the
-    width, so a line of double-width characters (CJK, ✅, 🚀) that fits but for that space is
-    cut with "…" over its last character; folding crops only the space (and breaks a word
-    longer than the column instead of cutting it)."""
+def _snippet_text(hit: dict) -> Snippet:
     line, spans = plain_snippet(hit["snippet"] or "", hit.get("highlights") or [])
     text = cell(line)
-    text.overflow = "fold"
     for start, end in spans:
         text.stylize("bold reverse", start, end)
-    return text
+    return Snippet(text)
 
 
-def heading(lead: str, facts: list[str], width: int, *, squeeze: int) -> Text:
-    """A block's first line: ``lead`` in bold, then the ``facts`` dimmed, on one line. When it
-    is too long, ``facts[squeeze]`` (a project path) gives way from its start, so an id, a count
-    or a time is never cut nor left alone on the next line."""
-    facts = list(facts)
-    over = len(lead) + 2 + len(" · ".join(facts)) - width
-    if over > 0:
-        keep = max(len(facts[squeeze]) - over, 8)
-        facts[squeeze] = _short_project(facts[squeeze], keep)
+# After these a word longer than its column may break ("…/public/" | "tokenizer.css").
+_BREAK_AFTER = frozenset("/\\,;:=&?|)]}>")
+
+
+class Snippet:
+    """A snippet wrapped to its column with every character kept, at spaces, else (a word
+    longer than the column: a path, JSON) after a slash or other punctuation, and mid-word only
+    where neither is near. Lines are measured in cells, so a line of double-width characters
+    (CJK, ✅) is never cut with "…" (Rich's own wrap compares characters with cells there)."""
+
+    def __init__(self, text: Text):
+        self.text = text
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+
+        return Measurement.get(console, options, self.text)
+
+    def __rich_console__(self, console, options):
+        for line in self.lines(options.max_width):
+            line.no_wrap, line.overflow, line.end = True, "crop", "\n"
+            yield line
+
+    def lines(self, width: int) -> list[Text]:
+        plain = self.text.plain
+        cuts, start = [], 0
+        while True:
+            while start < len(plain) and plain[start] == " ":
+                start += 1
+            end, used = start, 0
+            while end < len(plain) and used + cell_len(plain[end]) <= width:
+                used += cell_len(plain[end])
+                end += 1
+            if end >= len(plain):
+                break
+            if plain[end] == " ":
+                stop = end  # the next space ends the line: it vanishes in the break
+            elif (space := plain.rfind(" ", start, end)) > start:
+                stop = space
+            else:
+                stop = next((i + 1 for i in range(end - 1, start + max(width // 2, 1) - 1, -1)
+                             if plain[i] in _BREAK_AFTER), max(end, start + 1))
+            cuts.append((start, stop))
+            start = stop
+        cuts.append((start, len(plain)))
+        lines = self.text.divide(sorted({n for cut in cuts for n in cut}))
+        out = [piece for piece in lines if piece.plain.strip()] or [Text("")]
+        for piece in out:
+            piece.rstrip()
+        return out
+
+
+def heading(lead: str, facts: list[str], width: int, *, squeeze: int | None) -> Text:
+    """A block's first line: ``lead`` in bold, then the ``facts`` dimmed. When it is too long,
+    ``facts[squeeze]`` (a project path) gives way from its start down to its last folder; if it
+    is still too long, the facts that do not fit go on indented lines below, each fact whole,
+    so an id, a count, a time or a profile is never cut."""
+    sep = " · "
+    facts = [visible(f) for f in facts]
+    start = cell_len(lead) + 2
+    indent = min(start, 10)
+    lines = [facts]
+    if start + cell_len(sep.join(facts)) > width and squeeze is not None:
+        over = start + cell_len(sep.join(facts)) - width
+        squeezed = list(facts)
+        squeezed[squeeze] = _short_project(facts[squeeze], max(cell_len(facts[squeeze]) - over, 1))
+        if start + cell_len(sep.join(squeezed)) <= width:
+            lines = [squeezed]
+        else:  # the path may use a whole line of its own, cut only if even that is too short
+            facts[squeeze] = _short_project(facts[squeeze], width - indent)
+    if start + cell_len(sep.join(lines[0])) > width:
+        lines, used = [[]], start
+        for fact in facts:
+            size = cell_len(fact) + (cell_len(sep) if lines[-1] else 0)
+            if lines[-1] and used + size > width:
+                lines.append([])
+                used, size = indent, cell_len(fact)
+            lines[-1].append(fact)
+            used += size
+        if (len(lines) > 1 and len(lines[-1]) == 1 and len(lines[-2]) > 2
+                and indent + cell_len(sep.join([lines[-2][-1], *lines[-1]])) <= width):
+            lines[-1].insert(0, lines[-2].pop())  # no fact left alone on the last line
     head = Text(visible(lead), style="bold", no_wrap=True, overflow="ellipsis")
-    head.append("  " + visible(" · ".join(facts)), style="dim")
+    for n, line in enumerate(lines):
+        head.append("  " if n == 0 else " ·\n" + " " * indent, style="dim")
+        head.append(sep.join(line), style="dim")
     return head
 
 
@@ -467,8 +568,7 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
         facts.append("archived with it: " + ", ".join(
             f"{n} {_PART_NAMES.get(kind, kind)}" for kind, n in sorted(data["parts"].items())
         ))
-    for fact in facts:
-        console.print("  " + fact, markup=False, highlight=False)
+    _facts(console, facts)
     for turn in data["turns"]:
         if only_turn is not None and turn["turn"] != only_turn:
             continue
@@ -490,6 +590,15 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
 
                 console.print(Padding(Text(visible(call["output"].rstrip("\n")), style="dim"),
                                       (0, 0, 0, 6)))
+
+
+def _facts(console: Console, facts: list[str]) -> None:
+    """A view's header facts, two spaces in; a fact too long for the line wraps under itself
+    (a project path and its branch stay readable as one fact)."""
+    from rich.padding import Padding
+
+    for fact in facts:
+        console.print(Padding(cell(fact), (0, 0, 0, 2), expand=False))
 
 
 def tool_line(call: dict):
@@ -520,7 +629,7 @@ def show_prompt_only(console: Console, data: dict) -> None:
         f"{plural(len(data['prompts']), 'prompt')}",
         "the transcript was lost before archiving: history.jsonl kept only the prompts",
     ):
-        console.print("  " + fact, markup=False, highlight=False)
+        _facts(console, [fact])
     for p in data["prompts"]:
         console.print(Rule(cell(f"Prompt {p['turn']} · {local_time(p['timestamp'])}"),
                            align="left"))
@@ -531,13 +640,13 @@ def show_prompt_only(console: Console, data: dict) -> None:
 
 def stats_table(title: str, rows: list[dict], key: str) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column(key, overflow="fold")
+    table.add_column(key)
     for col in ("sessions", "turns", "gone", "bloated"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
     for r in rows:
         table.add_row(
-            cell(r[key] or "-"), str(r["sessions"]), str(r["turns"]), str(r["gone"]),
-            str(r["bloated"]),
+            PathCell(r[key]) if key == "project" else cell(r[key] or "-"), str(r["sessions"]),
+            str(r["turns"]), str(r["gone"]), str(r["bloated"]),
         )
     return table
 
@@ -575,10 +684,13 @@ def context_chart(console: Console, report: dict, width: int = 40) -> None:
                 notes.append(
                     f"⇣ compacted ({c['trigger'] or '?'}, {tokens(c['pre_tokens'])} before)"
                 )
-        console.print(
-            f"{label:>7} [{style}]{bar}[/{style}] {tokens(value):>6} {' '.join(notes)}",
-            highlight=False,
-        )
+        row = f"{label:>7} [{style}]{bar}[/{style}] {tokens(value):>6}"
+        # A compaction's label stays on one line: beside its bar when both fit, else under it.
+        beside = 7 + 1 + width + 1 + 6 + 1 + cell_len(" ".join(notes)) <= console.width
+        console.print(row + (" " + " ".join(notes) if notes and beside else ""),
+                      highlight=False)
+        for note in notes if not beside else ():
+            console.print(" " * 8 + note, markup=False, highlight=False)
     first = report["first_turn_over"]
     if first is None:
         console.print(f"No turn is past {tokens(threshold)} tokens.")
@@ -683,7 +795,7 @@ def restore_report(console: Console, result: RestoreResult, prog: str = "archive
     command_line(console, result.resume_command, "  ")
 
 
-def _blocks(title: str, items: list[tuple[str, list[str], int, str]], width: int):
+def _blocks(title: str, items: list[tuple[str, list[str], int | None, str]], width: int):
     """Rows as blocks for a narrow terminal: a heading line (``lead`` and facts, the fact at
     the given index giving way when long), then an indented line of text."""
     from rich.console import Group
@@ -795,8 +907,9 @@ def at_risk_view(rows: list[AtRisk], days: int, *, width: int):
     items = []
     for profile, first, main, name, left, archived, files in _risk_groups(rows):
         when = f"{left} days left" if left != "next start" else "deleted at next start"
-        items.append((name, [when, plural(files, "file"), f"archived {archived}", profile,
-                             local_time(first.mtime)], 3, _home_short(main.path)))
+        lead = main.session_id[:8] if main.session_id else name  # the full id: --json
+        items.append((lead, [when, plural(files, "file"), f"archived {archived}", profile,
+                             local_time(first.mtime)], None, _home_short(main.path)))
     return _blocks(f"Deleted by Claude Code within {days} days", items, width)
 
 
@@ -804,7 +917,7 @@ def lost_view(rows: list[LostSession], *, width: int):
     """``lost`` for a terminal ``width`` wide: the table, or blocks below WIDE_SEARCH."""
     if width >= WIDE_SEARCH:
         return lost_table(rows)
-    items = [(r.session_id, [local_time(r.started), plural(r.prompts, "prompt"), r.profile,
+    items = [(r.session_id[:8], [local_time(r.started), plural(r.prompts, "prompt"), r.profile,
                              r.project or "-"], 3, " ".join(r.first_prompt.split()))
              for r in rows]
     return _blocks("Lost sessions (in history.jsonl, not at the source, not archived)", items,

@@ -173,3 +173,178 @@ def test_snippets_keep_every_character_beside_wide_ones(home, cli, monkeypatch, 
         window = re.sub(r"\s", "", plain_snippet(hit["snippet"])[0])
         assert any(p in window for p in ("✅", "🚀", "テスト")), window
         assert window in flat, (columns, window, out)
+
+
+def _diverge(home, cli, session_id: str, project: str, folder: str) -> None:
+    """``session_id`` copied from personal to work, then each copy grown apart."""
+    cli("restore", session_id, "--to", "work")
+    for profile in ("personal", "work"):
+        line = {"type": "user", "uuid": f"grown-{profile}", "parentUuid": None,
+                "sessionId": session_id, "cwd": project, "timestamp": "2026-11-10T01:00:00.000Z",
+                "message": {"role": "user", "content": f"more from {profile}"}}
+        with home.session_file(profile, folder, session_id).open("ab") as f:
+            f.write(orjson.dumps(line) + b"\n")
+    cli("ingest", "--quiet")
+
+
+def _headings(out: str) -> dict[str, list[str]]:
+    """Each block's heading, its continuation lines (indented under the facts) joined, by the
+    block's first word."""
+    found: dict[str, list[str]] = {}
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if line and not line[0].isspace() and "  " in line:
+            joined = line
+            for nxt in lines[i + 1:]:
+                if not nxt.startswith(" " * 10):
+                    break
+                joined += " " + nxt.strip()
+            found.setdefault(line.split()[0], []).append(joined)
+    return found
+
+
+def _facts(heading_text: str) -> list[str]:
+    return [f.strip() for f in heading_text.split("  ", 1)[1].split(" · ")]
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_headings_keep_profile_date_and_project_folder_whole(archived, cli, monkeypatch,
+                                                             columns):
+    """A new user saw `personal, work (diverged) · …rkspa…`, a lost session's project as `…`
+    and at-risk's profile as `d…`: every fact of a heading is whole, a project path is cut at
+    its start only (never inside its last folder) and not at all when it fits."""
+    from conftest import FASTHOOKS_ID
+
+    from archive.render import local_time
+
+    _diverge(archived, cli, FASTHOOKS_ID, "/workspace", "-workspace")
+    monkeypatch.setenv("COLUMNS", str(columns))
+    checked = 0
+    for args in (["sessions", "--profile", "personal"], ["sessions", "--all"], ["lost"],
+                 ["at-risk", "--days", "100000"]):
+        rows = cli.json(*args)
+        out = run(cli, monkeypatch, args, columns).stdout
+        heads = _headings(out) if columns < 120 else {}
+        for row in rows if heads else ():
+            sid = row.get("session_id")
+            if not sid:
+                continue
+            # the short id, as `sessions` and `search` show it (the full one is in --json)
+            assert not any(line.startswith(sid) for line in out.splitlines()), sid
+            facts = next((f for f in map(_facts, heads[sid[:8]]) if row["profile"] in f),
+                         _facts(heads[sid[:8]][0]))
+            project = row.get("project")
+            if project:
+                last = project.rstrip("/").rsplit("/", 1)[-1]
+                shown = facts[-1]
+                assert shown == project or (shown.startswith("…/")
+                                            and project.endswith(shown[1:])), (shown, out)
+                assert shown.endswith("/" + last), (shown, out)
+                if shown != project:  # cut only where the whole path would not fit
+                    line = next(x for x in out.splitlines() if x.endswith(shown))
+                    assert len(line) - len(shown) + len(project) > columns, (line, project)
+            if args[0] == "at-risk":
+                dates = {local_time(r["mtime"]) for r in rows if r["session_id"] == sid}
+                assert row["profile"] in facts and dates & set(facts), facts
+            elif args[0] == "lost":
+                assert row["profile"] in facts and local_time(row["started"]) in facts, facts
+            else:
+                profiles = ", ".join(row.get("addresses") or row.get("profiles")
+                                     or [row["profile"]])
+                assert any(f.startswith(profiles) for f in facts), (profiles, facts)
+            checked += 1
+        if columns < 120:
+            assert heads, out
+        check_columns(out, columns)
+    if columns < 120:
+        assert checked > 20
+    diverged = run(cli, monkeypatch, ["sessions", "--profile", "personal"], columns).stdout
+    assert "(diverged)" in diverged and "/workspace" in diverged
+    assert "…rkspa" not in diverged
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_show_header_lines_stay_indented_when_wrapped(archived, cli, monkeypatch, columns):
+    """`show`'s header wrapped "on branch" onto a line of its own at column 0."""
+    for args in (["show", BIG_ID], ["show", LOST_ID]):
+        out = run(cli, monkeypatch, [*args, "--no-pager"], columns).stdout.splitlines()
+        start = next(i for i, line in enumerate(out) if line.startswith("  session "))
+        end = next(i for i, line in enumerate(out) if re.match(r"(Turn|Prompt) 1 · ", line))
+        header = out[start:end]
+        assert len(header) >= 3
+        assert all(line.startswith("  ") and line[2] != " " for line in header), header
+        assert all(len(line) <= columns for line in header), header
+        if args[1] == BIG_ID:
+            joined = " ".join(line.strip() for line in header)
+            assert "on branch spotter-4te" in joined
+            assert (len(header) > 5) == (columns == 80)  # it wraps at 80, not at 200
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_context_compaction_label_stays_on_one_line(archived, cli, monkeypatch, columns):
+    """At 80 columns "⇣ compacted (manual, \\n142K before)" wrapped after its bar."""
+    report = cli.json("context", BIG_ID, "--threshold", "1000")
+    assert report["compactions"]
+    out = run(cli, monkeypatch, ["context", BIG_ID, "--threshold", "1000"], columns).stdout
+    labels = [line for line in out.splitlines() if "⇣" in line]
+    assert len(labels) == len(report["compactions"]), out
+    for line in labels:
+        assert re.search(r"⇣ compacted \(\w+, [\d.]+K before\)$", line), (columns, line)
+        assert len(line) <= columns
+        beside_bar = "█" in line
+        assert beside_bar == (columns == 200), (columns, line)  # under the bar when narrow
+    assert not any(line.startswith(("142K before", "before)")) for line in out.splitlines())
+
+
+@pytest.mark.parametrize("columns", [60, 80, 200])
+def test_stats_cuts_project_paths_at_their_start(archived, cli, monkeypatch, columns):
+    """`stats` folded "danieldemmel.me-ne|xt" over two rows: a path gives way from its start,
+    at a folder boundary, its last folder whole, one row per project."""
+    projects = [r["project"] or "-" for r in cli.json("stats")["by_project"][:20]]
+    out = run(cli, monkeypatch, ["stats"], columns).stdout.splitlines()
+    start = next(i for i, line in enumerate(out) if line.startswith("By project"))
+    rows = [line for line in out[start:] if line.startswith("│")]
+    assert len(rows) == len(projects), rows  # no row folded onto a second one
+    for line, project in zip(rows, projects, strict=True):
+        shown = line.split("│")[1].strip()
+        assert len(line) <= columns
+        if shown != project:
+            assert shown.startswith("…") and project.endswith(shown[1:]), (shown, project)
+        last = project.rsplit("/", 1)[-1]
+        if columns >= 80:  # room for every last folder here
+            assert shown == project or shown.startswith("…/"), (shown, project)
+            assert shown.endswith(last), (shown, project)
+    cut = sum(line.split("│")[1].strip() != p for line, p in zip(rows, projects, strict=True))
+    assert (cut > 0) == (columns < 200)
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_snippets_break_long_words_after_a_slash_not_inside_a_name(home, cli, monkeypatch,
+                                                                   columns):
+    """At 200 columns a snippet split "tokeniz|er.css": a word longer than its column (a path
+    in JSON) breaks after a slash or a comma, so every name in it stays whole on one line."""
+    folder = home.root("default") / "projects" / "-w-long"
+    folder.mkdir(parents=True)
+    names = []
+    for n in range(12):
+        parts = ["Users", "someone", "x" * (n * 3 + 1), "danieldemmel.me-next", "public",
+                 "styles", "components", "tokenizer"]  # each name unique to its session
+        path = "/" + "/".join(f"{part}-{n:02d}" for part in parts) + ".css"
+        names.append(path)
+        word = f'{{"file_path":"{path}","old_string":"ruby","new_string":"css"}}'
+        sid = f"{n:08d}-0000-4000-8000-00000000000a"
+        line = {"type": "user", "uuid": f"u{n}", "parentUuid": None, "sessionId": sid,
+                "cwd": "/w/long", "timestamp": f"2026-11-10T{n:02d}:00:00.000Z",
+                "message": {"role": "user", "content": f"zebrafish: {word} now"}}
+        (folder / f"{sid}.jsonl").write_bytes(orjson.dumps(line) + b"\n")
+    cli("ingest", "--quiet")
+    assert len(cli.json("search", "zebrafish", "--limit", "20")) == 12
+    out = run(cli, monkeypatch, ["search", "zebrafish", "--limit", "20"], columns).stdout
+    lines = out.splitlines()
+    check_columns(out, columns)
+    pieces = {p for path in names for p in path.split("/") if p}
+    for piece in pieces:  # each folder and file name whole on some line
+        assert any(piece in line for line in lines), (columns, piece, out)
+    flat = re.sub(r"[\s│┃]", "", out)
+    for path in names:  # and nothing lost
+        assert path in flat, (columns, path)

@@ -521,3 +521,42 @@ def test_the_session_page_never_suggests_restoring_into_the_profile_holding_it(s
     body = server.page(f"/session/{BIG_ID}")
     assert f"archive restore {BIG_ID} --to PROFILE" in body
     assert f"archive restore {BIG_ID} --to default" not in body
+
+
+def _crosses(box: dict, points: list[tuple[float, float]], radius: float) -> bool:
+    """Whether a dot (``radius``) at a point, or the line between two points, enters ``box``."""
+    x0, y0, x1, y1 = box["x"], box["y"], box["x"] + box["width"], box["y"] + box["height"]
+    if any(x0 - radius <= px <= x1 + radius and y0 - radius <= py <= y1 + radius
+           for px, py in points):
+        return True
+    for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
+        lo, hi = max(min(ax, bx), x0), min(max(ax, bx), x1)
+        if lo <= hi:
+            at = [ay if ax == bx else ay + (by - ay) * (x - ax) / (bx - ax) for x in (lo, hi)]
+            if min(at) <= y1 and max(at) >= y0:
+                return True
+    return False
+
+
+@needs_chromium
+def test_the_threshold_label_keeps_clear_of_the_curve(browser, server):
+    """The label "threshold 100K" sat over the end point of a session ending just past the
+    threshold (the fixture ae4a77f8: 142K, then 102K): as drawn, its box meets neither a dot
+    nor the line."""
+    from conftest import BIG_ID
+
+    b = browser
+    for sid in (BIG_ID, LONG_ID):
+        b.goto(f"{server.base}/session/{sid}/context")
+        box = b.eval("(() => { const r = document.querySelector('#context-chart "
+                     ".threshold-label').getBBox(); return {x: r.x, y: r.y, width: r.width, "
+                     "height: r.height}; })()")
+        assert box["width"] > 50 and box["height"] > 8, box  # drawn, in the chart's units
+        line = b.eval("document.querySelector('#context-chart polyline.line')"
+                      ".getAttribute('points')")
+        points = [tuple(map(float, p.split(","))) for p in line.split()]
+        assert len(points) >= 2
+        assert not _crosses(box, points, radius=3 + 1), (sid, box, points[-3:])
+        threshold = b.eval("+document.querySelector('#context-chart line.threshold')"
+                           ".getAttribute('y1')")
+        assert abs(box["y"] + box["height"] / 2 - threshold) < 30  # still by its line

@@ -7,6 +7,7 @@ Functions here turn figures into coordinates and labels; the templates write the
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 
 def nice_ticks(top: float, count: int = 5) -> list[int]:
@@ -66,7 +67,8 @@ def context_chart(report: dict, width: int = 960, height: int = 320) -> dict:
         "yticks": [{"y": round(y(v), 1), "label": short(v)} for v in ticks],
         "xticks": [{"x": round(x(t), 1), "label": str(t)}
                    for t in range(1, n + 1, xstep)] if turns else [],
-        "threshold": {"y": round(y(over), 1), "label": f"threshold {short(over)}"},
+        "threshold": _threshold(round(y(over), 1), f"threshold {short(over)}", points,
+                                left, width - right, top_pad),
         "compactions": [
             {"x": round(x(max(c["turn"], 1) + (0.5 if c["turn"] else 0)), 1),
              "turn": c["turn"], "trigger": c["trigger"] or "?",
@@ -77,6 +79,47 @@ def context_chart(report: dict, width: int = 960, height: int = 320) -> dict:
                   "turn": report["suggested_fork_turn"]}
                  if report["suggested_fork_turn"] else None),
     }
+
+
+# The threshold label's text: 12px (style.css); a wide average glyph, and the box it takes
+# around its baseline.
+GLYPH_W, ASCENT, DESCENT, GAP = 7.0, 11.0, 3.0, 5.0
+
+
+def _threshold(ty: float, label: str, points: list[tuple[float, float]], left: float,
+               right: float, top: float) -> dict:
+    """The threshold line and where its label goes: above the line at its right end, unless the
+    curve or a point crosses that box (a session ending near the threshold put its last point
+    under the label); then the first free place along the line, right to left, above or
+    below it."""
+    w = len(label) * GLYPH_W
+    slots = max(int((right - left - w) // 40), 0)
+    for step in range(slots + 1):
+        x1 = right - 4 - step * 40
+        for base in (ty - GAP, ty + GAP + ASCENT):
+            box = (x1 - w, base - ASCENT, x1, base + DESCENT)
+            if base - ASCENT >= top and not _hits(box, points):
+                return {"y": ty, "label": label, "label_x": round(x1, 1),
+                        "label_y": round(base, 1)}
+    # Nowhere is free (a dense curve along the line): the usual place.
+    return {"y": ty, "label": label, "label_x": round(right - 4, 1), "label_y": round(ty - GAP, 1)}
+
+
+def _hits(box: tuple[float, float, float, float], points: list[tuple[float, float]],
+          radius: float = 4.0) -> bool:
+    """Whether a point (a dot of ``radius``) or the line between two points enters ``box``."""
+    x0, y0, x1, y1 = box
+    for px, py in points:
+        if x0 - radius <= px <= x1 + radius and y0 - radius <= py <= y1 + radius:
+            return True
+    for (ax, ay), (bx, by) in pairwise(points):
+        lo, hi = max(min(ax, bx), x0), min(max(ax, bx), x1)
+        if lo > hi:
+            continue
+        at = [ay if ax == bx else ay + (by - ay) * (x - ax) / (bx - ax) for x in (lo, hi)]
+        if min(at) <= y1 and max(at) >= y0:
+            return True
+    return False
 
 
 def stacked_bars(days: list[str], groups: list[str], values: list[list[int]],
