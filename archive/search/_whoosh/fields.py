@@ -26,10 +26,13 @@ def encode_positions(positions: list[int]) -> bytes:
     """Positions as their deltas in the narrowest of 1, 2 or 4 bytes each, after one byte
     naming the width. Whoosh's ``Positions`` pickles a list per posting (17 bytes for a single
     position, most postings have one or two): the positions were half the index."""
-    deltas = [positions[0], *(b - a for a, b in zip(positions, positions[1:], strict=False))]
-    top = max(deltas)
-    width = 1 if top < 0x100 else 2 if top < 0x10000 else 4
-    return bytes((width,)) + array(_WIDTHS[width], deltas).tobytes()
+    first = positions[0]
+    deltas = [b - a for a, b in zip(positions, positions[1:], strict=False)]
+    top = max(first, max(deltas)) if deltas else first
+    if top < 0x100:
+        return bytes([1, first, *deltas])
+    width = 2 if top < 0x10000 else 4
+    return bytes((width,)) + array(_WIDTHS[width], [first, *deltas]).tobytes()
 
 
 class CompactPositions(Positions):
