@@ -158,8 +158,9 @@ def last_session(
     transcript file in the roots, or an archived session whose last turn is newer still (its
     source is gone)."""
     if from_profile is not None:
-        check_profile_name(from_profile)
-        roots = [find_root(roots, from_profile)]
+        profile = from_profile.partition(":")[0]  # an address: PROFILE[:PROJECT]
+        check_profile_name(profile)
+        roots = [find_root(roots, profile)]
     live = _newest_live(roots)
     best_id, best_ns = (live.session_id, live.mtime_ns) if live else (None, -1)
     if (archive_dir / "catalog.sqlite").exists():
@@ -317,7 +318,9 @@ def plan_resume(
         meta = repo.catalog.session_meta(copy.file.id) or {}
         target = find_root(roots, to or copy.file.profile)
         lagging = False if fork else _lags_behind(repo, sid, target, copy.file, notes)
-    held = None if fork or lagging else _held(target, sid, project, copy.file.relpath)
+    held = None if fork or lagging else _held(
+        target, sid, project, copy.file.relpath,
+        own_copy=target.profile == copy.file.profile)
     if held is not None:
         if copy.others and from_profile is None:
             notes.append(copies_note(copy.others, f"resuming the copy of {copy.address}"))
@@ -331,7 +334,7 @@ def plan_resume(
     from .restore import restore
 
     result = restore(
-        archive_dir, roots, sid, to=target.profile, from_profile=copy.file.profile,
+        archive_dir, roots, sid, to=target.profile, from_profile=copy.address,
         project=project, turns=turns, new_id=new_id, dry_run=dry_run, wait=wait,
         durable=durable, force=lagging,
     )
@@ -381,7 +384,7 @@ def _resolve(archive_dir: Path, roots: list[Root], ref: str, from_profile: str |
                 pass
     try:
         live = [c for c in _live_copies(roots, check_session_id(ref))
-                if from_profile is None or c.profile == from_profile]
+                if from_profile is None or c.profile == from_profile.partition(":")[0]]
     except UsageError:  # not even shaped like an id
         live = []
     if not live:
@@ -392,9 +395,11 @@ def _resolve(archive_dir: Path, roots: list[Root], ref: str, from_profile: str |
 
 
 def _held(target: Root, session_id: str, project: str | None,
-          archived_relpath: str | None = None) -> Path | None:
-    """The target's transcript of the session, in ``project``'s folder when given; for another
-    agent's root (Codex), the file at the place its source restores ``archived_relpath`` to."""
+          archived_relpath: str | None = None, *, own_copy: bool = False) -> Path | None:
+    """The target's transcript of the session, in ``project``'s folder when given, else the
+    chosen copy's own file (``own_copy``: the copy lives in the target, which may hold two,
+    `--from work:web`); for another agent's root (Codex), the file at the place its source
+    restores ``archived_relpath`` to."""
     if target.agent != "claude":
         from .sources import for_relpath, for_root
 
@@ -409,6 +414,10 @@ def _held(target: Root, session_id: str, project: str | None,
             if path.is_file():
                 return path
         return None
+    if own_copy and archived_relpath:
+        path = target.path / archived_relpath
+        if path.is_file():
+            return path
     projects = target.path / "projects"
     try:
         folders = sorted(os.scandir(projects), key=lambda e: e.name)

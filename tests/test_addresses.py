@@ -97,3 +97,18 @@ def test_addresses_are_the_shortest_unique_ends():
         pick(places, "team", "s")
     with pytest.raises(UsageError, match="names 2 copies"):
         pick(places, "team:b/x/api", "s")
+
+
+def test_resume_takes_an_address_for_each_of_its_uses(two_in_work, cli):
+    """`resume --from work:web` resumes that copy where it is (not the first folder of the
+    profile), restores that copy into another profile, and `--last --from work:web` reads
+    the profile part."""
+    here = cli("resume", SHORT_ID, "--from", "work:web", "--print")
+    assert here.stdout.strip() == f"cd /work/web && ccs work --resume {SHORT_ID}"
+    there = cli("resume", SHORT_ID, "--from", "work:web", "--to", "personal", "--print")
+    assert there.stdout.strip().endswith(f"ccs personal --resume {SHORT_ID}")
+    restored = two_in_work.session_file("personal", "-work-web", SHORT_ID)
+    assert restored.is_file()
+    assert b'"cwd":"/work/web"' in restored.read_bytes()
+    last = cli("resume", "--last", "--from", "work:web", "--print")
+    assert "ccs work --resume" in last.stdout
