@@ -87,3 +87,20 @@ def test_json_bytes_masks_unless_asked():
     data = {"title": [c.text for c in CREDENTIALS]}
     assert leaked(json_bytes(data).decode()) == []
     assert len(leaked(json_bytes(data, redact=False).decode())) == len(CREDENTIALS)
+
+
+def test_shown_data_is_masked_once_with_the_same_result(capsys):
+    """Rows from `shown()` were masked there: `print_json` does not mask them again (that
+    doubled `sessions --all --json`), and prints what masking the raw rows prints; with
+    `redact=False` given to shown, nothing is masked twice or at all."""
+    from archive.cli.common import print_json, shown
+
+    secret = CREDENTIALS[0].text
+    rows = [{"title": f"deploy {secret}", "n": 1, "tags": [secret, "plain"]}]
+    print_json(rows)
+    raw = capsys.readouterr().out
+    print_json(shown(rows))
+    once = capsys.readouterr().out
+    assert once == raw and not leaked(once) and "[REDACTED:" in once
+    print_json(shown(rows, redact=False))
+    assert secret in capsys.readouterr().out

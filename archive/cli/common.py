@@ -113,9 +113,12 @@ def stderr():
 
 
 def print_json(data, *, redact: bool = True) -> None:
-    """``data`` as JSON on stdout: masked unless ``redact`` is off, terminal-safe, exact."""
+    """``data`` as JSON on stdout: masked unless ``redact`` is off (data that came from
+    :func:`shown` was masked there, with the caller's choice), terminal-safe, exact."""
     from ..outward import json_bytes
 
+    if isinstance(data, _Shown):
+        redact = False  # once is enough: masking every string twice doubled `sessions --json`
     typer.echo(json_bytes(data, redact=redact).decode())
 
 
@@ -126,12 +129,29 @@ def say(text: str, *, err: bool = False) -> None:
     typer.echo(outward(text, terminal=True), err=err)
 
 
+class _Shown:
+    """Marks rows or a view's data that passed the outward step (:func:`shown`)."""
+
+
+class _ShownList(list, _Shown):
+    pass
+
+
+class _ShownDict(dict, _Shown):
+    pass
+
+
 def shown(data, *, redact: bool = True):
     """Rows or a view's data as they may be shown: every string masked unless ``redact`` is off
     (before any table cuts a cell, so no cut splits a secret)."""
     from ..outward import outward_data
 
-    return outward_data(data, redact=redact)
+    out = outward_data(data, redact=redact)
+    if isinstance(out, list):
+        return _ShownList(out)
+    if isinstance(out, dict):
+        return _ShownDict(out)
+    return out
 
 
 def to_terminal(text: str) -> str:
