@@ -80,6 +80,10 @@ def search(
             "agent": h.agent,
             "profile": h.profile,
             "profiles": info["profiles"] if same_bytes else [h.profile],
+            # Where each copy is, as `--from` takes it (PROFILE, or PROFILE:PROJECT when one
+            # profile holds two copies).
+            "addresses": (info.get("addresses", info["profiles"]) if same_bytes
+                          else [_own_address(info, h.profile, h.project)]),
             "diverged": info["diverged"],
             "project": h.project,
             "timestamp": iso_utc(h.timestamp),
@@ -93,3 +97,12 @@ def search(
         }
         rows.append(row)
     return rows
+
+
+def _own_address(info: dict, profile: str, project: str | None) -> str:
+    """The address of the copy a hit came from: its profile, or PROFILE:PROJECT when the
+    profile holds two copies (matched by project)."""
+    for c in info.get("copies", []):
+        if c["profile"] == profile and c.get("project") == project:
+            return c["address"]
+    return profile

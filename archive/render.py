@@ -418,7 +418,8 @@ def search_view(hits: list[dict], *, grouped: bool, width: int):
         facts = []
         if not grouped and h["turn"] is not None:
             facts.append(f"turn {h['turn']}")
-        facts += [local_time(h["timestamp"]), ", ".join(h.get("profiles") or [h["profile"]]),
+        facts += [local_time(h["timestamp"]),
+                  ", ".join(h.get("addresses") or h.get("profiles") or [h["profile"]]),
                   h["project"] or "-"]
         blocks.append(heading(_hit_session(h), facts, width, squeeze=len(facts) - 1))
         if grouped and h.get("title"):
@@ -455,7 +456,7 @@ def search_table(hits: list[dict], *, grouped: bool) -> Table:
         cells = [cell(_hit_session(h))]
         if not grouped:
             cells.append(str(h["turn"]) if h["turn"] is not None else "-")
-        profiles = ", ".join(h.get("profiles") or [h["profile"]])
+        profiles = ", ".join(h.get("addresses") or h.get("profiles") or [h["profile"]])
         cells += [cell(profiles), cell(_short_project(h["project"])), local_time(h["timestamp"])]
         if grouped:
             cells.append(one_line(h.get("title")))

@@ -112,3 +112,15 @@ def test_resume_takes_an_address_for_each_of_its_uses(two_in_work, cli):
     assert b'"cwd":"/work/web"' in restored.read_bytes()
     last = cli("resume", "--last", "--from", "work:web", "--print")
     assert "ccs work --resume" in last.stdout
+
+
+def test_search_hits_name_each_copy_by_its_address(two_in_work, cli, monkeypatch):
+    """A hit of a copy in a profile holding two says which one (`work:web`), as `sessions`
+    does; in the table at both widths too."""
+    hits = [h for h in cli.json("search", "phx.server", "--limit", "50")
+            if h["session_id"] == SHORT_ID]
+    assert sorted(a for h in hits for a in h["addresses"]) == ["default", "work:api", "work:web"]
+    for columns in ("200", "80"):
+        monkeypatch.setenv("COLUMNS", columns)
+        out = cli("search", "phx.server", "--limit", "50").stdout
+        assert "work:api" in out and "work:web" in out, out
