@@ -298,13 +298,8 @@ def test_html_escapes_transcript_markup(tmp_path):
 CHROMIUM = shutil.which("chromium")
 
 
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                    reason="Debian's chromium is not installed (CI installs it)")
-def test_html_shows_the_first_prompt_in_headless_chromium(tmp_path):
-    assert CHROMIUM, "CI needs: apt-get install -y --no-install-recommends chromium"
-    session = parse_file(FASTHOOKS_FILE)
-    page = tmp_path / "session.html"
-    page.write_text(export_session(session, "html").text, encoding="utf-8")
+def _chromium_dom(page, tmp_path) -> str:
+    """The DOM headless Chromium builds from ``page`` (a private profile, no network)."""
     result = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
@@ -314,7 +309,17 @@ def test_html_shows_the_first_prompt_in_headless_chromium(tmp_path):
         env={**os.environ, "HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    dom = result.stdout
+    return result.stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (CI installs it)")
+def test_html_shows_the_first_prompt_in_headless_chromium(tmp_path):
+    assert CHROMIUM, "CI needs: apt-get install -y --no-install-recommends chromium"
+    session = parse_file(FASTHOOKS_FILE)
+    page = tmp_path / "session.html"
+    page.write_text(export_session(session, "html").text, encoding="utf-8")
+    dom = _chromium_dom(page, tmp_path)
     first = session.turns[0].prompt
     assert first == "can you run a command ls -la"
     assert re.search(r'<div class="prompt">.*?' + re.escape(html.escape(first, quote=False)),
@@ -408,16 +413,7 @@ def test_html_renders_answer_markdown_in_headless_chromium(tmp_path):
                              [("show me markdown", MARKDOWN_ANSWER, "ls", "out")])
     page = tmp_path / "md.html"
     page.write_text(export_session(parse_file(path), "html").text, encoding="utf-8")
-    result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-         page.as_uri()],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "HOME": str(tmp_path)},
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    dom = result.stdout
+    dom = _chromium_dom(page, tmp_path)
     answer = dom[dom.index('<div class="answer">'):]
     assert "<h2>Updates done</h2>" in answer and "## Updates" not in answer
     assert re.search(r"<ul>\s*<li>first item</li>\s*<li>second <strong>bold</strong> item", answer)
