@@ -60,6 +60,11 @@ def addresses(places: Sequence[Place]) -> list[str]:
     return out
 
 
+def profile_of(address: str) -> str:
+    """The profile an address names (``team`` of ``team:api``)."""
+    return address.partition(":")[0]
+
+
 def pick(places: Sequence[Place], address: str, session_id: str) -> int:
     """The index of the one copy ``address`` names; a UsageError (exit 2) naming the addresses
     to use when it names none or several."""

@@ -122,23 +122,22 @@ def export_session(
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
     data = export_data(source, turns, tool_output=tool_output)
-    masked: Counter = Counter()
     if redact:
         from .redact import redact_data
 
         # Mask the data, not the rendered text: escaping (HTML) or quoting (JSON) would
         # otherwise change what a secret looks like. Field names are ours, not data.
-        data = redact_data(data, masked)
+        data = redact_data(data)
     render = {"md": render_markdown, "html": render_html, "json": render_json}[fmt]
     text = render(data)
+    masked: Counter = Counter()
     if redact:
+        from .redact import masks_in
+
         # What the document holds: a format shows some texts twice (the title in html) or
         # leaves some out, so the masks counted in the data would not match the file.
-        masked = Counter(_MASK.findall(text))
+        masked = masks_in(text)
     return Export(text=text, turns=len(data["turns"]), masked=masked)
-
-
-_MASK = re.compile(r"\[REDACTED:([a-z0-9-]+)\]")
 
 
 # -- shared wording ----------------------------------------------------------------------------

@@ -104,6 +104,14 @@ def mask(kind: str) -> str:
     return PLACEHOLDER.format(kind)
 
 
+_MASKS = re.compile(re.escape(PLACEHOLDER).replace(r"\{\}", "([a-z0-9-]+)"))
+
+
+def masks_in(text: str) -> Counter:
+    """How many masks of each kind ``text`` holds (what a written document shows)."""
+    return Counter(_MASKS.findall(text))
+
+
 # -- rules --------------------------------------------------------------------------------------
 
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")

@@ -43,6 +43,7 @@ from pathlib import Path
 import orjson
 
 from . import sources
+from .addresses import profile_of
 from .catalog import FileRow, VersionRow
 from .dates import parse_when
 from .errors import ArchiveError, TargetExists, UsageError
@@ -186,7 +187,7 @@ def restore(
     """Plan the restore of session ``ref`` into profile ``to``, then (unless ``dry_run``) do it."""
     check_profile_name(to)
     if from_profile is not None:  # an address: PROFILE or PROFILE:PROJECT
-        check_profile_name(from_profile.partition(":")[0])
+        check_profile_name(profile_of(from_profile))
     ref = check_session_id(ref.strip())
     if version is not None and at is not None:
         raise UsageError("give --version or --at, not both")

@@ -25,6 +25,7 @@ from pathlib import Path
 import orjson
 
 from . import sources
+from .addresses import profile_of
 from .errors import ArchiveError, SessionNotFound, UsageError
 from .paths import check_project_path, check_session_id, project_folder_candidates
 from .repo import Repository
@@ -158,7 +159,7 @@ def last_session(
     transcript file in the roots, or an archived session whose last turn is newer still (its
     source is gone)."""
     if from_profile is not None:
-        profile = from_profile.partition(":")[0]  # an address: PROFILE[:PROJECT]
+        profile = profile_of(from_profile)
         check_profile_name(profile)
         roots = [find_root(roots, profile)]
     live = _newest_live(roots)
@@ -384,7 +385,7 @@ def _resolve(archive_dir: Path, roots: list[Root], ref: str, from_profile: str |
                 pass
     try:
         live = [c for c in _live_copies(roots, check_session_id(ref))
-                if from_profile is None or c.profile == from_profile.partition(":")[0]]
+                if from_profile is None or c.profile == profile_of(from_profile)]
     except UsageError:  # not even shaped like an id
         live = []
     if not live:
