@@ -49,6 +49,8 @@ def test_postings_round_trip(postings):
     assert got_ids == tuple(ids)
     assert got_weights == tuple(weights)
     assert got_values == (tuple(values) if values else None)
+    assert decode_postings(encode_postings(ids, weights, values), len(ids), values=False) == (
+        got_ids, got_weights, None)  # scoring reads no values
 
 
 def test_truncated_or_overlong_postings_are_refused():

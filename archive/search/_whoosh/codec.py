@@ -108,9 +108,9 @@ def encode_postings(ids, weights, values) -> bytes:
     return bytes((code,)) + _raw(_WIDTHS[idw], deltas) + wbytes + vbytes
 
 
-def decode_postings(data: bytes, count: int):
+def decode_postings(data: bytes, count: int, values: bool = True):
     """``encode_postings`` reversed: (ids, weights, values) as tuples; values is None when
-    the postings carry none."""
+    the postings carry none, or when not asked for (``values=False``: scoring needs none)."""
     code = data[0]
     deltas, pos = _array(_WIDTHS[code & 3], data, 1, count)
     ids = tuple(accumulate(deltas))
@@ -123,21 +123,24 @@ def decode_postings(data: bytes, count: int):
     else:
         raw, pos = _array("BHf"[wcode - _W_BYTES], data, pos, count)
         weights = tuple(map(float, raw))
-    values = None
+    found = None
     if code & _HAS_VALUES:
         lenw = data[pos]
         if code & _SAME_LENGTH:
             (size,), pos = _array(_WIDTHS[lenw], data, pos + 1, 1)
-            values = tuple(data[i : i + size] for i in range(pos, pos + size * count, size))
-            pos += size * count
+            end = pos + size * count
+            if values:
+                found = tuple(data[i : i + size] for i in range(pos, end, size))
         else:
             lengths, pos = _array(_WIDTHS[lenw], data, pos + 1, count)
-            ends = list(accumulate(lengths, initial=pos))
-            values = tuple(data[a:b] for a, b in zip(ends, ends[1:], strict=False))
-            pos = ends[-1]
+            end = pos + sum(lengths)
+            if values:
+                ends = list(accumulate(lengths, initial=pos))
+                found = tuple(data[a:b] for a, b in zip(ends, ends[1:], strict=False))
+        pos = end
     if pos != len(data):
         raise ValueError("posting data of the wrong length")
-    return ids, weights, values
+    return ids, weights, found
 
 
 def read_block(pf, position: int):
@@ -158,12 +161,14 @@ def read_block(pf, position: int):
     return (count, lastid, maxweight, flags, minlen, maxlen), start, position + 4 + length, last
 
 
-def read_postings(pf, start: int, end: int, flags: int, count: int):
+def read_postings(pf, start: int, end: int, flags: int, count: int,
+                  values: bool = True):
     """The (ids, weights, values) of the block whose payload is ``pf[start:end]``; a payload
     that does not decode is a damaged index."""
     try:
         data = pf.get(start, end - start)
-        return decode_postings(zlib.decompress(data) if flags & _ZLIBBED else data, count)
+        return decode_postings(zlib.decompress(data) if flags & _ZLIBBED else data, count,
+                               values)
     except (ValueError, IndexError, zlib.error) as e:
         raise IndexDamaged(f"the search index is damaged (a posting block: {e})",
                            hint=REINDEX_HINT) from None
