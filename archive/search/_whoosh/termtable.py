@@ -21,6 +21,7 @@ from array import array
 
 MAGIC = b"SAt1"
 BLOCK_TERMS = 32
+CACHED_BLOCKS = 256  # decoded blocks kept per open table: a query looks a word up in ~6 fields
 _TAIL = struct.Struct("<Q4s")
 
 
@@ -112,12 +113,13 @@ class TermTableReader:
         self.fieldmap: dict[str, int] = fieldmap
         self._offsets = array("Q")
         self._offsets.frombytes(offsets)
-        self._cache: tuple[int, list[tuple[bytes, bytes]]] | None = None
+        self._cache: dict[int, list[tuple[bytes, bytes]]] = {}
 
     def _entries(self, i: int) -> list[tuple[bytes, bytes]]:
         """Block ``i``'s (key, value) pairs."""
-        if self._cache is not None and self._cache[0] == i:
-            return self._cache[1]
+        found = self._cache.get(i)
+        if found is not None:
+            return found
         start = self._offsets[i]
         end = self._offsets[i + 1] if i + 1 < len(self._offsets) else self._end
         data = self._file.get(start, end - start)
@@ -132,7 +134,9 @@ class TermTableReader:
             pos += n
         if pos != len(data):
             raise ValueError("a term table block overruns")
-        self._cache = (i, out)
+        if len(self._cache) >= CACHED_BLOCKS:
+            self._cache.clear()
+        self._cache[i] = out
         return out
 
     def get(self, key: bytes) -> bytes | None:
