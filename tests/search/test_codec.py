@@ -167,3 +167,25 @@ def test_term_table_refuses_keys_out_of_order_and_a_damaged_trailer():
     for bad in (f.data[:-3], f.data[:5], b"\xff" * len(f.data)):
         with pytest.raises(ValueError):
             TermTableReader(_MemFile(bad), len(bad))
+
+
+def test_texts_are_zstd_and_garbled_texts_are_a_damaged_index(tmp_path):
+    """Hits' texts are zstd frames (faster to read back than zlib); a frame that no longer
+    decodes makes the search report a damaged index, not crash."""
+    from archive.errors import IndexDamaged
+    from archive.search import ranking
+
+    d = tmp_path / "index"
+    index_sessions(d, _corpus())
+    hits = search(d, "quokka", limit=5)
+    assert hits and "quokka" in hits[0].snippet
+    (seg,) = d.glob("*.seg")
+    data = bytearray(seg.read_bytes())
+    frames = [i for i in range(len(data)) if data.startswith(b"\x28\xb5\x2f\xfd", i)]
+    assert len(frames) >= 50 * 7  # one per document
+    for at in frames:
+        data[at + 6 : at + 14] = b"\xff" * 8
+    seg.write_bytes(bytes(data))
+    ranking._SEARCHERS.clear()
+    with pytest.raises(IndexDamaged, match="index is damaged"):
+        search(d, "quokka", limit=5)

@@ -27,9 +27,11 @@ PRIVATE_NAMES: list[tuple[str, str]] = [
     ("whoosh.compat", "urlretrieve"),
     ("whoosh.reading", "cached_property"),
     ("whoosh.query.terms", "variations"),
-    # fields.py: the stored-offsets cutoff (the Positions encoding it writes by hand is held by
-    # a differential test, not a name)
+    # fields.py: the stored-offsets cutoff and the texts column's zstd (the Positions encoding it
+    # writes by hand is held by a differential test, not a name)
     ("whoosh.columns.VarBytesColumn.Writer", "cutoff"),
+    ("whoosh.columns.CompressedBytesColumn.Writer", "_compress"),
+    ("whoosh.columns.CompressedBytesColumn.Reader", "_decompress"),
     # pool.py: the posting pool's run files and memory accounting
     ("whoosh.externalsort.SortingPool", "_write_run"),
     ("whoosh.externalsort.SortingPool", "_read_run"),
