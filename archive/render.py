@@ -550,8 +550,12 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
     from rich.rule import Rule
 
     console.print(Text(data["title"] or "(untitled)", style="bold"))
+    which = f"version {data['version']}"
+    if isinstance(data["version"], str):  # a copy Claude Code set aside: a1, a2…
+        which = f"set-aside copy {data['version']}" + (
+            f", set aside {local_time(data['set_aside_at'])}" if data.get("set_aside_at") else "")
     facts = [
-        f"session {data['session_id']} (version {data['version']}, profile {data['profile']})",
+        f"session {data['session_id']} ({which}, profile {data['profile']})",
         f"project {data['project'] or '-'}"
         + (f" on branch {data['branch']}" if data["branch"] else ""),
         f"{local_time(data['started'])} → {local_time(data['ended'])}, "

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+import orjson
 import pytest
 import test_claude_current
 from test_claude_current import ORPHANED, PROJECT, SID, SUPERSEDED, lay_out_current
@@ -117,8 +118,16 @@ def test_a_session_archived_only_as_set_aside_copies_is_found_listed_read_and_re
     assert (shown["session_id"], shown["version"]) == (ONLY, "a2")
     assert shown["set_aside_at"] == "2026-12-04T19:49:10.000Z"
     assert [t["prompt"] for t in shown["turns"]] == turns_of(folder / ONLY_SUPERSEDED)
+    head = " ".join(cli("show", ONLY, "--no-pager").stdout.split())
+    assert f"session {ONLY} (set-aside copy a2, set aside {local('2026-12-04T19:49:10Z')}, " \
+           "profile default)" in head
     first = cli.json("show", ONLY, "--version", "a1")
     assert [t["prompt"] for t in first["turns"]] == turns_of(folder / ONLY_ORPHANED)
+    exported = orjson.loads(cli("export", ONLY, "-v", "a1", "--format", "json", "-o", "-").stdout)
+    assert [t["prompt"] for t in exported["turns"]] == turns_of(folder / ONLY_ORPHANED)
+    assert exported["version"] == "a1"
+    assert cli.json("context", ONLY[:12])["turns"][-1]["turn"] == \
+        len(turns_of(folder / ONLY_SUPERSEDED))
 
     # cat: exact bytes, newest by default; a version number names nothing here.
     assert cli("cat", ONLY).stdout_bytes == (folder / ONLY_SUPERSEDED).read_bytes()
