@@ -253,8 +253,9 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
     copy = repo.pick_copy(ref, from_profile)
     file = copy.file
     sid = check_session_id(file.session_id or "")
-    versions = _own_versions(repo, file)
+    versions = _candidate_versions(repo, file)
     chosen = _choose_version(repo, file, versions, version, at)
+    named = repo.version_of(file, chosen)  # its number, or its set-aside copy's label
     source = sources.for_relpath(file.relpath)
     if source is not sources.CLAUDE or target.agent != source.agent:
         return _plan_other(repo, target, copy, source, versions, chosen,
@@ -269,8 +270,8 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
     if turns is not None:
         session = _parse(repo, chosen)
         if len(session.turns) < turns:
-            which = repo.version_ref(file, chosen)
-            what = f"set-aside copy {which}" if isinstance(which, str) else f"version {which}"
+            what = f"set-aside copy {named.label}" if named.set_aside \
+                else f"version {named.label}"
             raise UsageError(
                 f"{what} of session {sid} has {plural(len(session.turns), 'turn')}, not {turns}"
             )
@@ -368,7 +369,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         project_from=project_from,
         source_profile=file.profile,
         others=copy.others,
-        version=repo.version_ref(file, chosen),
+        version=named.label,
         newest_version=repo.version_ref(file, versions[-1]),
         captured_at=chosen.captured_at,
         turns=turns,
@@ -377,7 +378,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         resume_command=resume_command(target, project, out_id, override),
         dry_run=False,
         source_cwd=source_cwd,
-        set_aside_at=repo.version_of(file, chosen).set_aside_at,
+        set_aside_at=named.set_aside_at,
         notes=notes,
         displaced=displaced,
     )
@@ -443,7 +444,7 @@ def _plan_other(repo, target, copy, source, versions, chosen, *, new_project, tu
     )
 
 
-def _own_versions(repo, file: FileRow) -> list[VersionRow]:
+def _candidate_versions(repo, file: FileRow) -> list[VersionRow]:
     """The versions ``--at`` chooses from and the newest is one of: the transcript's own, or
     of a session archived only as set-aside copies, those."""
     every = repo.session_versions(file)
