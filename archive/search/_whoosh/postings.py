@@ -2,10 +2,10 @@
 
 Whoosh's ``FieldWriter.add_postings`` makes four Python calls and a field-length lookup per
 posting (checks, array appends, block statistics): about half of a first ingest's CPU went
-there. This writes the same terms and blocks through the same Whoosh objects (its posting
-writer still pickles, compresses and records each block, so the bytes are Whoosh's own: a
-differential test compares whole indexes), but fills each block from slices of the term's
-postings and the segment's length column read once.
+there. This writes the same terms and blocks through the same posting writer (``codec.py``'s,
+which encodes, compresses and records each block: a differential test compares its bytes with
+posting-at-a-time writing), but fills each block from slices of the term's postings and the
+segment's length column read once.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ _FIELD_AND_TERM = itemgetter(0, 1)
 # A term with fewer postings than this keeps them in its term-table entry ("inlined", which
 # Whoosh's readers and merges support) instead of a compressed block of its own in the
 # postings file: most terms of a vocabulary occur in one to three documents, and a block's
-# header, pickle and zlib cost more time and bytes than the postings. (Whoosh's own writer
-# cannot inline: it calls ``set_inline``, its term info has ``set_inlined``.)
+# header and length cost more time and bytes than the postings. (Whoosh's own writer cannot
+# inline: it calls ``set_inline``, its term info has ``set_inlined``.)
 INLINE_BELOW = 4
 
 

@@ -1,0 +1,112 @@
+"""The compact posting format (``_whoosh/codec.py``): the same postings as Whoosh 3's format in
+fewer bytes, read by Whoosh's own queries and by the fast paths alike."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from index_helpers import doc, filler_turns, index_sessions, make_session
+from test_differential import _dump, _inner_files
+from whoosh.codec.whoosh3 import W3Codec
+
+from archive import search as ix
+from archive.search import search
+from archive.search._whoosh import segment
+from archive.search._whoosh.codec import MAGIC, decode_postings, encode_postings
+
+_ids = st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=200, unique=True).map(sorted)
+
+
+@st.composite
+def _postings(draw):
+    ids = draw(_ids)
+    n = len(ids)
+    weights = draw(st.one_of(
+        st.just([1.0] * n),
+        st.floats(0.25, 8.0, width=32).map(lambda w: [w] * n),
+        st.lists(st.integers(0, 70000).map(float), min_size=n, max_size=n),
+        st.lists(st.floats(0, 1e6, width=32), min_size=n, max_size=n),
+    ))
+    values = draw(st.one_of(
+        st.just([]),
+        st.binary(min_size=1, max_size=6).flatmap(lambda v: st.just([v] * n)),
+        st.lists(st.binary(min_size=1, max_size=300), min_size=n, max_size=n),
+        st.lists(st.binary(min_size=70000, max_size=70001), min_size=n, max_size=n)
+        if n < 3 else st.just([]),
+    ))
+    return ids, weights, values
+
+
+@settings(max_examples=300, deadline=None)
+@given(_postings())
+def test_postings_round_trip(postings):
+    ids, weights, values = postings
+    got_ids, got_weights, got_values = decode_postings(encode_postings(ids, weights, values),
+                                                       len(ids))
+    assert got_ids == tuple(ids)
+    assert got_weights == tuple(weights)
+    assert got_values == (tuple(values) if values else None)
+
+
+def test_truncated_or_overlong_postings_are_refused():
+    data = encode_postings([3, 9, 400], [1.0, 2.0, 3.0], [b"\x01\x02", b"\x01\x05", b"\x01\x07"])
+    for bad in (data[:-1], data + b"\x00", data[:4]):
+        with pytest.raises(ValueError):
+            decode_postings(bad, 3)
+
+
+def _corpus():
+    rnd = random.Random(17)
+    sessions = [make_session(f"c{i}", filler_turns(rnd, 6), title=f"title {i} jwt.decode()")
+                for i in range(50)]
+    for i, s in enumerate(sessions):
+        if i % 4 == 0:
+            s.turns[0].answer = ""  # documents lacking a field
+    sessions[7].turns[2].prompt += " 外部キー制約のエラー refresh_token quokka"
+    return [doc(["work", "home"][i % 2], s) for i, s in enumerate(sessions)]
+
+
+QUERIES = ("bravo", "kilo lima", '"mike november"', '"bravo charlie"~2', "zulu OR yankee",
+           "bravo NOT kilo", "lim*", "tools:bash", "prompt:delta", "profile:work charlie",
+           "quokka", "外部キー")
+
+
+def test_compact_segments_hold_whooshs_postings_in_fewer_bytes(tmp_path, monkeypatch):
+    """The same documents indexed with Whoosh 3's codec and with the compact one: the same
+    terms, postings (ids, weights, positions), lengths, stored fields and texts read through
+    Whoosh's public API; Whoosh's own search (its matchers skip by the block statistics)
+    gives the same hits and scores; the postings take under half the bytes."""
+    docs = _corpus()
+    built = {}
+    for name, make in (("compact", segment.codec), ("w3", lambda: W3Codec(compression=1))):
+        monkeypatch.setattr(segment, "codec", make)
+        d = tmp_path / name
+        index_sessions(d, docs)
+        idx = ix.open_index(d)
+        with idx.searcher() as s:
+            leaf = s.reader().leaf_readers()[0][0]
+            assert type(leaf.codec()).__name__ == ("CompactCodec" if name == "compact"
+                                                   else "W3Codec")
+            found = {}
+            for text in QUERIES:
+                q = ix.parse_query(text, idx.schema)
+                found[text] = [(h.docnum, round(h.score, 9)) for h in s.search(q, limit=None)]
+        built[name] = (_dump(d), found, _inner_files(d))
+    assert built["compact"][0] == built["w3"][0]
+    assert built["compact"][1] == built["w3"][1]
+    assert all(built["compact"][1].values())
+    compact_pst, w3_pst = built["compact"][2]["pst"], built["w3"][2]["pst"]
+    assert compact_pst.count(MAGIC) and not w3_pst.count(MAGIC)
+    assert len(compact_pst) < 0.5 * len(w3_pst), (len(compact_pst), len(w3_pst))
+    assert len(built["compact"][2]["trm"]) < len(built["w3"][2]["trm"])
+
+
+def test_fast_search_reads_compact_segments(tmp_path):
+    d = tmp_path / "index"
+    index_sessions(d, _corpus())
+    hits = search(d, "quokka", limit=5)
+    assert [h.session_id for h in hits] == ["c7"]
+    assert search(d, '"mike november"', limit=500)
