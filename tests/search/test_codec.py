@@ -49,6 +49,8 @@ def test_postings_round_trip(postings):
     assert got_ids == tuple(ids)
     assert got_weights == tuple(weights)
     assert got_values == (tuple(values) if values else None)
+    assert decode_postings(encode_postings(ids, weights, values), len(ids), values=False) == (
+        got_ids, got_weights, None)  # scoring reads no values
 
 
 def test_truncated_or_overlong_postings_are_refused():
@@ -83,6 +85,9 @@ def test_compact_segments_hold_whooshs_postings_in_fewer_bytes(tmp_path, monkeyp
     built = {}
     for name, make in (("compact", segment.codec), ("w3", lambda: W3Codec(compression=1))):
         monkeypatch.setattr(segment, "codec", make)
+        if name == "w3":  # Whoosh's own posting-at-a-time writing
+            monkeypatch.setattr(segment, "write_postings",
+                                lambda fw, schema, pdr, items: fw.add_postings(schema, pdr, items))
         d = tmp_path / name
         index_sessions(d, docs)
         idx = ix.open_index(d)
@@ -110,3 +115,55 @@ def test_fast_search_reads_compact_segments(tmp_path):
     hits = search(d, "quokka", limit=5)
     assert [h.session_id for h in hits] == ["c7"]
     assert search(d, '"mike november"', limit=500)
+
+
+class _MemFile:
+    """The two calls the term table makes on Whoosh's structured files, over bytes."""
+
+    def __init__(self, data: bytes = b""):
+        self.data = bytearray(data)
+
+    def write(self, b):
+        self.data += b
+
+    def tell(self):
+        return len(self.data)
+
+    def get(self, pos, n):
+        return bytes(self.data[pos : pos + n])
+
+    def close(self):
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.binary(max_size=12), st.binary(max_size=40), max_size=300),
+       st.lists(st.binary(max_size=12), max_size=20))
+def test_term_table_finds_every_key_and_only_those(table, probes):
+    from archive.search._whoosh.termtable import TermTableReader, TermTableWriter
+
+    f = _MemFile()
+    w = TermTableWriter(f, {"prompt": 0})
+    for key in sorted(table):
+        w.add(key, table[key])
+    w.close()
+    r = TermTableReader(f, len(f.data))
+    assert r.fieldmap == {"prompt": 0}
+    assert list(r.items_from()) == sorted(table.items())
+    for key in [*table, *probes]:
+        assert r.get(key) == table.get(key)
+        assert list(r.items_from(key)) == [(k, v) for k, v in sorted(table.items()) if k >= key]
+
+
+def test_term_table_refuses_keys_out_of_order_and_a_damaged_trailer():
+    from archive.search._whoosh.termtable import TermTableReader, TermTableWriter
+
+    f = _MemFile()
+    w = TermTableWriter(f, {})
+    w.add(b"b", b"1")
+    with pytest.raises(ValueError, match="out of order"):
+        w.add(b"a", b"2")
+    w.close()
+    for bad in (f.data[:-3], f.data[:5], b"\xff" * len(f.data)):
+        with pytest.raises(ValueError):
+            TermTableReader(_MemFile(bad), len(bad))

@@ -198,7 +198,7 @@ def test_fast_writer_paths_are_taken(tmp_path, taken, monkeypatch):
     assert taken["segment.lean_add"] == 30 * 7 and taken["segment.stock_add"] == 0
     assert taken["pool.batched_run"] > 0 and taken["pool.batched_merge"] > 0
     assert taken["pool.stock_merge"] == 0
-    assert taken["segment.block_postings"] == 1 and taken["postings.blocks"] == 1
+    assert taken["segment.block_postings"] == 1 and taken["postings.terms"] == 1
     assert taken["writer.stored_offsets"] == 1
     for i in range(4):  # small daily commits: merged by the policy
         index_sessions(d, [doc("default", make_session(f"day{i}", [{"prompt": "olive"}]))], i + 2)

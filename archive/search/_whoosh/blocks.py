@@ -127,7 +127,7 @@ def compact_blocks(pf, position: int, local: list[int] | None, values):
                 return
             skip = local[i] > high
         if not skip:
-            ids, weights, vals = read_postings(pf, start, end, flags, count)
+            ids, weights, vals = read_postings(pf, start, end, flags, count, bool(values))
             if vals is None:
                 vals = (None,) * count
             if not values:
