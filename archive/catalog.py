@@ -453,12 +453,13 @@ class Catalog:
             [(snapshot_id, i) for i in file_ids],
         )
 
-    def session_files(self, prefix: str) -> list[FileRow]:
-        """Main transcripts whose session id starts with ``prefix``."""
+    def session_files(self, prefix: str, kinds: tuple[str, ...] = ("session",)) -> list[FileRow]:
+        """Main transcripts (or files of the given ``kinds``) whose session id starts with
+        ``prefix``."""
         cur = self.conn.execute(
-            f"SELECT {_FILE_COLS} FROM files WHERE kind = 'session' "
+            f"SELECT {_FILE_COLS} FROM files WHERE kind IN ({', '.join('?' * len(kinds))}) "
             "AND session_id LIKE ? ESCAPE '\\' ORDER BY session_id, profile",
-            (_like_escape(prefix) + "%",),
+            (*kinds, _like_escape(prefix) + "%"),
         )
         return [FileRow(*row) for row in cur]
 

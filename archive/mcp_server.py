@@ -166,9 +166,10 @@ class ArchiveTools:
             return DEFAULT_THRESHOLD
         return load_settings(self.archive_dir).context_threshold
 
-    def _load(self, session: str, from_profile: str | None, version: int | None):
+    def _load(self, session: str, from_profile: str | None, version: int | str | None):
         """A parsed session; the last few are kept (versions are write-once), so paging
-        through a long session parses it once."""
+        through a long session parses it once. ``version``: a number, a set-aside copy's
+        label (a1, …) or None for the newest, as the CLI takes it."""
         copy = self.repo.pick_copy(session, from_profile)
         v = self.repo.pick_version(copy.file, version)
         cached = self._sessions.get(v.id)
@@ -176,8 +177,8 @@ class ArchiveTools:
             self._sessions.move_to_end(v.id)
             cached.others = copy.others
             return cached
-        loaded = load_session(self.repo, copy.file.session_id, from_profile=copy.file.profile,
-                              version=v.seq)
+        loaded = load_session(self.repo, copy.file.session_id, from_profile=copy.address,
+                              version=self.repo.version_ref(copy.file, v))
         loaded.others = copy.others
         self._sessions[v.id] = loaded
         while len(self._sessions) > 4:
@@ -240,7 +241,7 @@ class ArchiveTools:
             raise UsageError("a hand-off covers the whole session",
                              hint="drop turn/start/end, or drop handoff")
         loaded = self._load(session, from_profile, version)
-        head = _masked(_session_head(loaded))
+        head = _masked(_session_head(loaded) | _versions_head(self.repo, loaded.file))
         if handoff:
             return _handoff(loaded, head, budget)
         n = len(loaded.session.turns)
@@ -339,12 +340,25 @@ def _session_head(loaded) -> dict:
         "ended": data["ended"],
         "turn_count": data["turn_count"],
         "version": data["version"],
+        "set_aside_at": data["set_aside_at"],
     }
     if loaded.others:
         head["other_profiles"] = loaded.others
     if data["gone_from_source"]:
         head["gone_from_source"] = True
     return {k: v for k, v in head.items() if v is not None}
+
+
+def _versions_head(repo, file) -> dict:
+    """What ``version`` can read of a copy: how many numbered versions it has, and the copies
+    Claude Code set aside (by label, with when), as `archive versions` lists them."""
+    versions = repo.session_versions(file)
+    head: dict = {"version_count": sum(not a.set_aside for a in versions)}
+    asides = [{"version": a.label, "set_aside_at": a.set_aside_at}
+              for a in versions if a.set_aside]
+    if asides:
+        head["set_aside_copies"] = asides
+    return {k: v for k, v in head.items() if v}
 
 
 def _turn_range(session_id: str, n: int, turn, start, end) -> tuple[int, int]:
@@ -562,7 +576,9 @@ handoff=true, a hand-off summary of the whole session (every prompt, each turn's
 files touched; middle turns shortened to fit). Each turn has prompt, answer and one line per \
 tool call; tool_output=true adds the tools' output. Whole turns are returned while they fit \
 budget_tokens; "next": {"start": N} says where to continue. A very long single turn is cut \
-(marked "cut"). Use after search to see what was said and done."""
+(marked "cut"). The head gives version_count and, when Claude Code set old copies of the \
+transcript aside, set_aside_copies (a1, a2…: pass one as version to read it). Use after search \
+to see what was said and done."""
 
 CONTEXT_DOC = """\
 How large a session's context is: context_tokens now, peak, compactions (turn, trigger, \
@@ -644,8 +660,9 @@ def build_server(archive_dir: Path):
         description="Session id, a unique prefix of it, or its /rename name.")]
     FromProfile = Annotated[str | None, Field(
         description="Read the copy of this profile when several profiles hold the session.")]
-    Version = Annotated[int | None, Field(
-        description="Version of the transcript (1 = oldest) [default: newest].")]
+    Version = Annotated[int | str | None, Field(
+        description="Version of the transcript (1 = oldest), or a copy Claude Code set aside "
+        "by its label (a1, a2…, read_session's set_aside_copies) [default: newest].")]
     Threshold = Annotated[int | None, Field(
         description="Context size in tokens that counts as bloated [default: 100000].")]
 

@@ -550,8 +550,12 @@ def show_session(console: Console, data: dict, *, only_turn: int | None = None) 
     from rich.rule import Rule
 
     console.print(Text(data["title"] or "(untitled)", style="bold"))
+    which = f"version {data['version']}"
+    if isinstance(data["version"], str):  # a copy Claude Code set aside: a1, a2…
+        which = f"set-aside copy {data['version']}" + (
+            f", set aside {local_time(data['set_aside_at'])}" if data.get("set_aside_at") else "")
     facts = [
-        f"session {data['session_id']} (version {data['version']}, profile {data['profile']})",
+        f"session {data['session_id']} ({which}, profile {data['profile']})",
         f"project {data['project'] or '-'}"
         + (f" on branch {data['branch']}" if data["branch"] else ""),
         f"{local_time(data['started'])} → {local_time(data['ended'])}, "
@@ -768,10 +772,15 @@ def restore_report(console: Console, result: RestoreResult, prog: str = "archive
     renamed = (
         f" as {result.session_id}" if result.session_id != result.original_session_id else ""
     )
+    if isinstance(result.version, str):  # a copy Claude Code set aside: a1, a2…
+        which = f"set-aside copy {result.version}" + (
+            f", set aside {local_time(result.set_aside_at)}" if result.set_aside_at else "")
+    else:
+        which = f"version {result.version} of {result.newest_version}"
     say(
         f"{verb} session {result.original_session_id}{renamed} from profile "
-        f"{result.source_profile} (version {result.version} of {result.newest_version}, "
-        f"captured {result.captured_at}) into profile {result.profile}"
+        f"{result.source_profile} ({which}, captured {result.captured_at}) into profile "
+        f"{result.profile}"
         + (f", first {plural(result.turns, 'turn')}" if result.turns else "")
     )
     where = {"cwd": "the transcript's cwd", "--project": "--project",

@@ -108,14 +108,20 @@ class Repository:
     # -- sessions --------------------------------------------------------------------------
 
     def session_copies(self, ref: str) -> list[FileRow]:
-        """Main transcripts of the one session ``ref`` names, one per profile holding a copy.
+        """Main transcripts of the one session ``ref`` names, one per profile holding a copy;
+        of a session whose transcript was never archived, its set-aside copies stand in (one
+        per profile, see :meth:`_set_aside_only`).
 
         ``ref`` is a full id, a session's custom name (``/rename``, any case) or a unique id
         prefix, tried in that order. Raises when nothing or several sessions match."""
         ref = ref.strip()
         if not ref:
             raise UsageError("empty session id")
-        files = self.catalog.session_files(ref)
+        found = self.catalog.session_files(ref, ("session", SET_ASIDE_KIND))
+        files = [f for f in found if f.kind != SET_ASIDE_KIND]
+        if len(files) < len(found):
+            files = sorted(files + self._set_aside_only(found),
+                           key=lambda f: (f.session_id or "", f.profile))
         exact = [f for f in files if f.session_id == ref]
         if exact:
             return exact
@@ -136,6 +142,19 @@ class Repository:
                 hint="pick one by its full id" if named else "give more characters of the id",
             )
         return files
+
+    def _set_aside_only(self, found: list[FileRow]) -> list[FileRow]:
+        """Of ``found`` (transcripts and set-aside copies), the sessions the archive holds only
+        as set-aside copies (their transcript was never archived): one copy per profile,
+        standing for all of that profile's, the file of its newest label."""
+        archived = {f.session_id for f in found if f.kind != SET_ASIDE_KIND}
+        out: dict[tuple[str, str], FileRow] = {}
+        for f in found:
+            key = (f.profile, f.session_id or "")
+            if f.kind == SET_ASIDE_KIND and f.session_id not in archived and key not in out:
+                asides = self.set_aside_versions(f)
+                out[key] = asides[-1].file if asides else f
+        return list(out.values())
 
     def places(self, files: list[FileRow]) -> list[Place]:
         """Where each copy lives (profile, project, relpath), for its address."""
@@ -170,7 +189,8 @@ class Repository:
 
     def pick_version(self, file: FileRow, seq: int | str | None = None) -> VersionRow:
         """A version of ``file``: its number (``3``, or ``"3"``), a set-aside copy's label
-        (``"a1"``, see :meth:`set_aside_versions`), or None for the newest."""
+        (``"a1"``, see :meth:`set_aside_versions`), or None for the newest (of a session
+        archived only as set-aside copies: its last label)."""
         if isinstance(seq, str):
             ref = seq.strip().lower()
             if ref.isdigit():
@@ -183,6 +203,15 @@ class Repository:
                     hint="give a version number, or a set-aside copy's label (a1, a2, …) "
                     "as `archive versions` lists them",
                 )
+        if file.kind == SET_ASIDE_KIND:
+            asides = self.set_aside_versions(file)
+            if seq is None and asides:
+                return asides[-1].version
+            raise UsageError(
+                f"session {file.session_id} has no version {seq} in profile {file.profile}: "
+                "only copies Claude Code set aside were archived",
+                hint=f"its versions are {', '.join(str(a.label) for a in asides)}",
+            )
         versions = self.catalog.versions(file.id)
         if not versions:
             raise ArchiveError(f"{file.profile}/{file.relpath} has no stored version")
@@ -196,7 +225,15 @@ class Repository:
             hint=f"versions are 1..{versions[-1].seq}",
         )
 
-    def set_aside_versions(self, file: FileRow) -> list[SetAsideVersion]:
+    def session_versions(self, file: FileRow) -> list[SessionVersion]:
+        """Every version of ``file``'s session in its profile, as `archive versions` lists
+        them: the transcript's own, numbered from 1, then the set-aside copies' (a1, a2…).
+        A session archived only as set-aside copies has only the latter."""
+        own = [] if file.kind == SET_ASIDE_KIND else [
+            SessionVersion(v.seq, file, v) for v in self.catalog.versions(file.id)]
+        return own + self.set_aside_versions(file)
+
+    def set_aside_versions(self, file: FileRow) -> list[SessionVersion]:
         """The old versions of ``file``'s session that Claude Code set aside beside it
         (``<id>.orphaned-…jsonl``, ``<id>.jsonl.superseded-…``) in the same profile, labelled
         ``a1``, ``a2``… in the order they were archived, then set aside: a label never changes
@@ -205,12 +242,12 @@ class Repository:
 
         asides = [(f, set_aside_time(f.relpath.rsplit("/", 1)[-1]))
                   for f in self.catalog.files_of_session(file.profile, file.session_id or "")
-                  if f.kind == "set-aside"]
+                  if f.kind == SET_ASIDE_KIND]
         asides.sort(key=lambda a: (a[0].first_snapshot, a[1] or "", a[0].relpath))
-        out: list[SetAsideVersion] = []
+        out: list[SessionVersion] = []
         for f, when in asides:
             for v in self.catalog.versions(f.id):
-                out.append(SetAsideVersion(f"a{len(out) + 1}", f, v, when))
+                out.append(SessionVersion(f"a{len(out) + 1}", f, v, when))
         return out
 
     def _pick_set_aside(self, file: FileRow, label: str) -> VersionRow:
@@ -218,22 +255,27 @@ class Repository:
         for aside in asides:
             if aside.label == label:
                 return aside.version
-        have = ", ".join(a.label for a in asides)
+        have = ", ".join(str(a.label) for a in asides)
         raise UsageError(
             f"session {file.session_id} has no set-aside copy {label} in profile {file.profile}",
             hint=f"its set-aside copies are {have}" if have
             else "`archive versions` lists its versions",
         )
 
+    def version_of(self, file: FileRow, version: VersionRow) -> SessionVersion:
+        """``version`` of ``file``'s session as `archive versions` names it: its number, or
+        its set-aside copy's label (with when it was set aside)."""
+        if version.file_id == file.id and file.kind != SET_ASIDE_KIND:
+            return SessionVersion(version.seq, file, version)
+        for aside in self.set_aside_versions(file):
+            if aside.version.id == version.id:
+                return aside
+        return SessionVersion(version.seq, self.catalog.file(version.file_id), version)
+
     def version_ref(self, file: FileRow, version: VersionRow) -> int | str:
         """How ``version`` of ``file``'s session is named: its number, or its set-aside copy's
         label when it is one."""
-        if version.file_id == file.id:
-            return version.seq
-        for aside in self.set_aside_versions(file):
-            if aside.version.id == version.id:
-                return aside.label
-        return version.seq
+        return self.version_of(file, version).label
 
     def describe(self, file: FileRow) -> dict:
         """What a person needs to tell candidate sessions apart."""
@@ -254,14 +296,23 @@ class Repository:
 SET_ASIDE_LABEL = re.compile(r"a[1-9][0-9]{0,8}")
 
 
-@dataclass
-class SetAsideVersion:
-    """A version of a copy Claude Code set aside: an old version of the session it names."""
+# The kind (archive.roots.classify) of a copy Claude Code set aside.
+SET_ASIDE_KIND = "set-aside"
 
-    label: str  # a1, a2, …
-    file: FileRow  # the set-aside file (its own path in the root)
+
+@dataclass
+class SessionVersion:
+    """A version of a session: one of its transcript's own (numbered 1, 2…), or a copy Claude
+    Code set aside, an old version of the session it names (labelled a1, a2…)."""
+
+    label: int | str  # 3, or a1
+    file: FileRow  # the file holding it (a set-aside copy's own path in the root)
     version: VersionRow
-    set_aside_at: str | None  # when Claude Code set it aside (from its name), ISO-8601 UTC
+    set_aside_at: str | None = None  # when Claude Code set it aside (from its name), ISO UTC
+
+    @property
+    def set_aside(self) -> bool:
+        return isinstance(self.label, str)
 
 
 class DamagedVersion(Damaged):

@@ -116,7 +116,7 @@ class RestoreResult:
     source_profile: str
     others: list[str]
     version: int | str  # its number, or a set-aside copy's label (a1, …)
-    newest_version: int
+    newest_version: int | str  # the newest (a label when only set-aside copies were archived)
     captured_at: str
     turns: int | None
     rewrites: dict[str, str]  # field -> new value (cwd: new project path)
@@ -124,6 +124,7 @@ class RestoreResult:
     resume_command: str
     dry_run: bool
     source_cwd: str | None = None  # the transcript's own project path, if it has one
+    set_aside_at: str | None = None  # when Claude Code set the version aside (a set-aside copy)
     archived_snapshot: int | None = None  # the ingest that archived replaced files (--force)
     notes: list[str] = field(default_factory=list)
     # The same session id in another project folder of the target root (transcript and its
@@ -160,6 +161,7 @@ class RestoreResult:
             "resume_command": self.resume_command,
             "source_profile": self.source_profile,
             "version": self.version,
+            "set_aside_at": self.set_aside_at,
             "dry_run": self.dry_run,
             "notes": list(self.notes),
             "moved_from": sorted({str(d.path) for d in self.displaced
@@ -251,10 +253,9 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
     copy = repo.pick_copy(ref, from_profile)
     file = copy.file
     sid = check_session_id(file.session_id or "")
-    versions = repo.catalog.versions(file.id)
-    if not versions:
-        raise ArchiveError(f"{file.profile}/{file.relpath} has no stored version")
+    versions = _candidate_versions(repo, file)
     chosen = _choose_version(repo, file, versions, version, at)
+    named = repo.version_of(file, chosen)  # its number, or its set-aside copy's label
     source = sources.for_relpath(file.relpath)
     if source is not sources.CLAUDE or target.agent != source.agent:
         return _plan_other(repo, target, copy, source, versions, chosen,
@@ -269,9 +270,10 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
     if turns is not None:
         session = _parse(repo, chosen)
         if len(session.turns) < turns:
+            what = f"set-aside copy {named.label}" if named.set_aside \
+                else f"version {named.label}"
             raise UsageError(
-                f"version {repo.version_ref(file, chosen)} of session {sid} has "
-                f"{plural(len(session.turns), 'turn')}, not {turns}"
+                f"{what} of session {sid} has {plural(len(session.turns), 'turn')}, not {turns}"
             )
         limit = session.turns[turns - 1].end_offset
         source_cwd = session.project
@@ -367,8 +369,8 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         project_from=project_from,
         source_profile=file.profile,
         others=copy.others,
-        version=repo.version_ref(file, chosen),
-        newest_version=versions[-1].seq,
+        version=named.label,
+        newest_version=repo.version_ref(file, versions[-1]),
         captured_at=chosen.captured_at,
         turns=turns,
         rewrites=rewrites,
@@ -376,6 +378,7 @@ def _plan(repo, target, ref, from_profile, new_project, version, at, turns, new_
         resume_command=resume_command(target, project, out_id, override),
         dry_run=False,
         source_cwd=source_cwd,
+        set_aside_at=named.set_aside_at,
         notes=notes,
         displaced=displaced,
     )
@@ -428,7 +431,7 @@ def _plan_other(repo, target, copy, source, versions, chosen, *, new_project, tu
         source_profile=file.profile,
         others=copy.others,
         version=repo.version_ref(file, chosen),
-        newest_version=versions[-1].seq,
+        newest_version=repo.version_ref(file, versions[-1]),
         captured_at=chosen.captured_at,
         turns=None,
         rewrites={},
@@ -436,8 +439,19 @@ def _plan_other(repo, target, copy, source, versions, chosen, *, new_project, tu
         resume_command=source.resume_command(target, session.project, sid),
         dry_run=False,
         source_cwd=session.project,
+        set_aside_at=repo.version_of(file, chosen).set_aside_at,
         notes=notes,
     )
+
+
+def _candidate_versions(repo, file: FileRow) -> list[VersionRow]:
+    """The versions ``--at`` chooses from and the newest is one of: the transcript's own, or
+    of a session archived only as set-aside copies, those."""
+    every = repo.session_versions(file)
+    versions = [a.version for a in every if not a.set_aside] or [a.version for a in every]
+    if not versions:
+        raise ArchiveError(f"{file.profile}/{file.relpath} has no stored version")
+    return versions
 
 
 def _choose_version(repo, file: FileRow, versions, seq, at) -> VersionRow:

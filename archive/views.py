@@ -116,6 +116,10 @@ class LoadedSession:
     others: list[str]  # the addresses of the other copies (archive.addresses)
     parts: dict[str, int] = field(default_factory=dict)  # what else the session has, see below
     address: str = ""  # this copy's address: its profile, or PROFILE:PROJECT
+    # The version as `archive versions` names it (3, or a set-aside copy's label a1) and, for
+    # a set-aside copy, when Claude Code set it aside; None: ``version.seq`` names it.
+    label: int | str | None = None
+    set_aside_at: str | None = None
 
 
 # The parts of a session besides its transcript, by where Claude Code keeps them.
@@ -150,11 +154,12 @@ def load_session(
     ref: str,
     *,
     from_profile: str | None = None,
-    version: int | None = None,
+    version: int | str | None = None,
     tool_output_cap: int | None = None,
 ) -> LoadedSession:
-    """``ref``'s chosen copy and version, parsed (tool output cut at ``tool_output_cap``,
-    default the transcript's own cap)."""
+    """A session parsed from one version: its number, a set-aside copy's label (``a1``), or
+    None for the newest (see :meth:`Repository.pick_version`); tool output cut at
+    ``tool_output_cap`` (default: the transcript's own cap)."""
     from .indexer import parse_version
     from .transcript import DEFAULT_TOOL_OUTPUT_CAP
 
@@ -162,8 +167,9 @@ def load_session(
     v = repo.pick_version(copy.file, version)
     cap = DEFAULT_TOOL_OUTPUT_CAP if tool_output_cap is None else tool_output_cap
     session = parse_version(repo, copy.file, v, tool_output_cap=cap)
+    named = repo.version_of(copy.file, v)
     return LoadedSession(copy.file, v, session, copy.others, session_parts(repo, copy.file),
-                         copy.address)
+                         copy.address, named.label, named.set_aside_at)
 
 
 def turn_dict(turn: Turn, *, with_tool_output: bool = False) -> dict:
@@ -202,7 +208,8 @@ def session_dict(
         "session_id": s.session_id,
         "profile": loaded.file.profile,
         "path": loaded.file.relpath,
-        "version": loaded.version.seq,
+        "version": loaded.version.seq if loaded.label is None else loaded.label,
+        "set_aside_at": loaded.set_aside_at,
         "gone_from_source": loaded.file.gone_snapshot is not None,
         "project": s.project,
         "branch": s.git_branch,

@@ -291,9 +291,10 @@ def bench_first_ingest(work: Path, mb: float, seed: int, shape: str = "envelope"
            **measure_ingest(work, home, corpus["bytes"], corpus["files"])}
     out["archive_bytes_on_disk"] = tree_bytes(archive)
     out["index_bytes"] = tree_bytes(archive / "index")
-    from archive.search.sizes import index_parts
+    from archive.search.sizes import field_costs, index_parts
 
     out["index_parts"] = index_parts(archive / "index")
+    out["field_costs"] = field_costs(archive / "index")
     out["objects_bytes"] = objects_bytes(archive)
     return out
 
@@ -1454,6 +1455,23 @@ def first_ingest_rows(add, r: dict | None, shape: str, labels: dict,
             if kind in r.get("index_parts", {}):
                 add(f"1. index {name} / JSONL bytes ({shape})",
                     r["index_parts"][kind] / r["corpus"]["bytes"], "x", fmt="{:.3f}")
+        field_cost_rows(add, r.get("field_costs") or {}, r["corpus"]["bytes"], shape)
+
+
+def field_cost_rows(add, costs: dict, jsonl_bytes: int, shape: str) -> None:
+    """What each searchable field costs: postings, term table and texts (zstd), as MB and as
+    a share of the JSONL (issue 20: "measure what each field costs")."""
+    mb = 1e6
+    for field in sorted(costs, key=lambda f: -sum(costs[f].get(k, 0) for k in (
+            "postings_bytes", "term_table_bytes", "texts_zstd_bytes"))):
+        c = costs[field]
+        parts = (c.get("postings_bytes", 0), c.get("term_table_bytes", 0),
+                 c.get("texts_zstd_bytes", 0))
+        if sum(parts) < 0.002 * jsonl_bytes:
+            continue  # ids, dates, flags: small
+        add(f"1. field {field} ({shape}): postings {parts[0] / mb:.1f} + term table "
+            f"{parts[1] / mb:.1f} + texts {parts[2] / mb:.1f} MB, / JSONL",
+            sum(parts) / jsonl_bytes, "x", fmt="{:.3f}")
 
 
 def scale_rows(add, r: dict | None, shape: str, mib, why: str | None = None) -> None:

@@ -128,3 +128,18 @@ def test_claude_code_log_and_rg_come_from_pypi(tmp_path):
         assert float(theirs["value"].split()[0]) > 0
     assert find(rows, r"5\. 2 MiB dense: claude-code-log 1\.7\.\d+ cache \+ FTS5 index build "
                       r"\(default root, \d+ MiB\)")
+
+
+def test_step_1_says_what_each_field_costs(tmp_path):
+    """Issue 20: "measure what each field costs": step 1 prints, per searchable field, its
+    postings, term-table and texts bytes, largest first, the session documents' copy of the
+    prompts apart."""
+    _, rows = run_bench(tmp_path, "--steps", "1", "--mb", "2", "--shape", "dense")
+    fields = [r for r in rows if r["name"].startswith("1. field ")]
+    names = [re.match(r"1\. field (.+?) \(dense\)", r["name"]).group(1) for r in fields]
+    assert {"prompt", "answer", "thinking", "tool_output"} <= set(names), names
+    assert "prompt (session documents)" in names, names
+    shares = [float(r["value"].split()[0]) for r in fields]
+    assert shares == sorted(shares, reverse=True) and shares[0] > 0, fields
+    prompt = fields[names.index("prompt")]["name"]
+    assert re.search(r"postings \d+\.\d \+ term table \d+\.\d \+ texts \d+\.\d MB", prompt)

@@ -456,10 +456,11 @@ def test_json_keys(archived, cli):
     data = cli.json("restore", WORK_ID, "--to", "personal", "--dry-run")
     assert set(data) == {
         "session_id", "profile", "path", "files", "resume_command", "source_profile",
-        "version", "dry_run", "notes", "moved_from",
+        "version", "set_aside_at", "dry_run", "notes", "moved_from",
     }
     assert data["dry_run"] is True and data["profile"] == "personal"
     assert data["source_profile"] == "work" and data["version"] == 1
+    assert data["set_aside_at"] is None  # a version of the transcript's own
     assert data["files"][0]["path"] == data["path"]
     assert data["files"][0]["size"] == source(archived, "work", WORK_ID).stat().st_size
     assert not Path(data["path"]).exists()

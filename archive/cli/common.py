@@ -44,11 +44,8 @@ RootOpt = Annotated[
     list[str] | None,
     typer.Option("--root", metavar="NAME=PATH", help="An extra config root (repeatable)."),
 ]
-VersionOpt = Annotated[
-    int | None, typer.Option("--version", "-v", help="Version number [default: newest].")
-]
-# Where the bytes of a version are asked for (cat, restore): a set-aside copy's label too.
-VersionRefOpt = Annotated[
+# A version of a session (show, cat, export, context, restore): a set-aside copy's label too.
+VersionOpt = VersionRefOpt = Annotated[
     str | None,
     typer.Option("--version", "-v", metavar="N|aN",
                  help="Version number, or a set-aside copy (a1, a2…, as `versions` lists) "

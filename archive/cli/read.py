@@ -111,14 +111,11 @@ def versions(
         copy = repo.pick_copy(session_id, from_profile)
         f = copy.file
 
-        def row(ref, v, path: str, set_aside_at: str | None = None, aside: bool = False):
-            return {"version": ref, "set_aside": aside, "sha256": v.sha256, "size": v.size,
-                    "snapshot": v.snapshot_id, "captured_at": v.captured_at,
-                    "set_aside_at": set_aside_at, "profile": f.profile, "path": path}
-
-        rows = [row(v.seq, v, f.relpath) for v in repo.catalog.versions(f.id)]
-        rows += [row(a.label, a.version, a.file.relpath, a.set_aside_at, True)
-                 for a in repo.set_aside_versions(f)]
+        rows = [{"version": a.label, "set_aside": a.set_aside, "sha256": a.version.sha256,
+                 "size": a.version.size, "snapshot": a.version.snapshot_id,
+                 "captured_at": a.version.captured_at, "set_aside_at": a.set_aside_at,
+                 "profile": f.profile, "path": a.file.relpath}
+                for a in repo.session_versions(f)]
     rows = shown(rows)
     if json:
         print_json(rows)

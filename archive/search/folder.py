@@ -23,6 +23,7 @@ import time
 import zlib
 from pathlib import Path
 
+import zstandard
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
@@ -40,12 +41,13 @@ REINDEX_HINT = "run `archive reindex`, or the next ingest that archives anything
 STAGING = "new"
 RETIRED = "old"
 # What reading a truncated or garbled segment raises inside Whoosh (its files are pickles,
-# packed integers and zlib streams): damaged data, not a bug of ours.
+# packed integers, zlib and zstd streams): damaged data, not a bug of ours.
 DAMAGE_ERRORS = (
     pickle.UnpicklingError,
     EOFError,
     struct.error,
     zlib.error,
+    zstandard.ZstdError,
     UnicodeDecodeError,
     OverflowError,
     IndexError,
@@ -60,7 +62,8 @@ DAMAGE_ERRORS = (
 
 # The subset an ingest's writer takes as damage (it also runs our parsing code, whose
 # ValueError or KeyError would be a bug, not a damaged index).
-WRITE_DAMAGE_ERRORS = (pickle.UnpicklingError, EOFError, struct.error, zlib.error)
+WRITE_DAMAGE_ERRORS = (pickle.UnpicklingError, EOFError, struct.error, zlib.error,
+                       zstandard.ZstdError)
 
 
 def damaged(exc: BaseException) -> IndexDamaged:

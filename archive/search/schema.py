@@ -11,7 +11,8 @@ so ranking reads only small stored fields and the texts are read for the hits sh
 with the schema's classes moved from ``index_schema`` to ``archive.search`` (Whoosh pickles the
 schema with the index, class paths included); 4 adds ``agent``, the source of the session
 (``claude``, ``codex``), for ``--agent``; 5 keeps positions in ``CompactPositions`` (a byte
-or two per position instead of a pickled list).
+or two per position instead of a pickled list); 6 writes segments with ``CompactCodec`` (posting
+blocks as typed arrays instead of pickles).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, Schem
 from ._whoosh.fields import AnalyzedText, TextsColumn
 from .analysis import text_analyzer
 
-SCHEMA_VERSION: int = 5
+SCHEMA_VERSION: int = 6
 
 # Searched when a query word has no ``field:`` prefix, most important first (snippets prefer
 # the earlier fields too).

@@ -2,7 +2,7 @@
 
 For the benchmark and for deciding what to index: postings (``pst``) grow with the text and
 its positions, the term table (``trm``) with the vocabulary, columns (``col``) hold the texts
-column, stored fields and field lengths.
+column, stored fields and field lengths; ``field_costs`` splits them by field.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from whoosh.filedb.compound import CompoundStorage
 
-from .folder import storage
+from .folder import open_index, storage
 
 
 def index_parts(index_dir: Path) -> dict[str, int]:
@@ -27,3 +27,11 @@ def index_parts(index_dir: Path) -> dict[str, int]:
         finally:
             compound.close()
     return parts
+
+
+def field_costs(index_dir: Path, texts_sample: int = 5000) -> dict[str, dict[str, int]]:
+    """Postings, term-table and texts bytes by field (see ``_whoosh/costs.py``)."""
+    from ._whoosh.costs import field_costs as costs
+
+    with open_index(Path(index_dir)).reader() as reader:
+        return costs(reader, texts_sample)

@@ -213,11 +213,10 @@ def create_app(archive_dir: Path, token: str, *, cookie_name: str = "archive_tok
 
     def _session(request: Request) -> dict:
         form = _form(request)
-        version = form.get("v")
-        with data.open_repo(archive_dir) as repo:
+        with data.open_repo(archive_dir) as repo:  # v: a number, or a set-aside copy's a1
             return data.session(repo, request.path_params["ref"],
                                 profile=form.get("profile") or None,
-                                version=_int(version, 0) or None, threshold=limit)
+                                version=form.get("v") or None, threshold=limit)
 
     def _window(s: dict, start: int, stop: int | None = None) -> tuple[int, int]:
         start = min(max(1, start), max(1, len(s["turns"])))
@@ -269,9 +268,8 @@ def create_app(archive_dir: Path, token: str, *, cookie_name: str = "archive_tok
         form = _form(request)
         with data.open_repo(archive_dir) as repo:
             info = data.versions(repo, request.path_params["ref"], form.get("profile") or None)
-            count = len(info["versions"])
-            a = _int(form.get("a"), max(1, count - 1))
-            b = _int(form.get("b"), count)
+            a = form.get("a") or info["compare"][0]
+            b = form.get("b") or info["compare"][1]
             result = data.diff_versions(repo, info["session_id"], a, b,
                                         profile=info["profile"])
         return page(request, "diff.html", info=info, d=result)

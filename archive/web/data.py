@@ -174,21 +174,24 @@ class MaskedTurns:
 
 
 def session(repo: Repository, ref: str, *, profile: str | None = None,
-            version: int | None = None, threshold: int = 100_000) -> dict:
+            version: int | str | None = None, threshold: int = 100_000) -> dict:
     """A session as ``show --json`` gives it, with tool input and output, masked; plus its
-    context report, the other profiles holding it and its version count."""
+    context report, the other profiles holding it and its version count. ``version``: a
+    number, a set-aside copy's label (``a1``) or None for the newest, as the CLI takes it."""
     copy = repo.pick_copy(ref, profile)
     v = repo.pick_version(copy.file, version)
     cached = _sessions.get(v.id)
     if cached is not None and cached["threshold"] == threshold:
         return cached
-    loaded = load_session(repo, copy.file.session_id, from_profile=copy.file.profile,
-                          version=v.seq)
+    loaded = load_session(repo, copy.file.session_id, from_profile=copy.address,
+                          version=repo.version_ref(copy.file, v))
     data = shown(session_dict(loaded, []))
     data["session_id"] = data["session_id"] or copy.file.session_id
     data["turns"] = MaskedTurns(loaded.session.turns)
     data["others"] = shown(copy.others)
-    data["version_count"] = len(repo.catalog.versions(copy.file.id))
+    every = repo.session_versions(copy.file)
+    data["version_count"] = len(every)  # with the set-aside copies, as the versions page lists
+    data["newest_version"] = max((a.label for a in every if not a.set_aside), default=None)
     data["context"] = shown(context_report(loaded, threshold))
     data["threshold"] = threshold
     _sessions.put(v.id, data)
@@ -196,20 +199,33 @@ def session(repo: Repository, ref: str, *, profile: str | None = None,
 
 
 def versions(repo: Repository, ref: str, profile: str | None = None) -> dict:
-    """``archive versions``: every version of the chosen copy, oldest first."""
+    """``archive versions``: every version of the chosen copy, oldest first, then the copies
+    Claude Code set aside (a1, a2…, with where and when); and the two a comparison starts
+    from: the newest two of the transcript's own, or the newest with the last set aside."""
     copy = repo.pick_copy(ref, profile)
     f = copy.file
     meta = repo.catalog.session_meta(f.id) or {}
+    every = repo.session_versions(f)
     rows = [
-        {"version": v.seq, "sha256": v.sha256, "size": v.size, "snapshot": v.snapshot_id,
-         "captured_at": v.captured_at, "appended": v.appended_to is not None}
-        for v in repo.catalog.versions(f.id)
+        {"version": a.label, "sha256": a.version.sha256, "size": a.version.size,
+         "snapshot": a.version.snapshot_id, "captured_at": a.version.captured_at,
+         "appended": a.version.appended_to is not None, "set_aside": a.set_aside,
+         "set_aside_at": a.set_aside_at, "path": a.file.relpath}
+        for a in every
     ]
+    own = [a.label for a in every if not a.set_aside]
+    asides = [a.label for a in every if a.set_aside]
+    if len(own) > 1:
+        compare = own[-2], own[-1]
+    elif own:
+        compare = (asides[-1] if asides else own[0]), own[0]
+    else:  # only set-aside copies were archived
+        compare = asides[-2:][0], asides[-1]
     return shown({
         "session_id": f.session_id, "profile": f.profile, "path": f.relpath,
         "others": copy.others, "gone_from_source": f.gone_snapshot is not None,
         "title": meta.get("custom_title") or meta.get("title") or "",
-        "versions": rows,
+        "versions": rows, "compare": compare,
     })
 
 
@@ -219,7 +235,7 @@ def _signature(turn) -> tuple:
             tuple((c.name, c.input_text) for c in turn.tool_calls))
 
 
-def diff_versions(repo: Repository, ref: str, a: int, b: int, *,
+def diff_versions(repo: Repository, ref: str, a: int | str, b: int | str, *,
                   profile: str | None = None) -> dict:
     """What changed from version ``a`` to ``b`` of one copy: turns added, rewritten, gone."""
     old = session(repo, ref, profile=profile, version=a)

@@ -226,9 +226,9 @@ def test_block_posting_writer_writes_whooshs_bytes(tmp_path, monkeypatch):
     which Whoosh's own search uses to skip blocks) and the term table. Terms past one block
     (128 postings), documents lacking a field, and weights other than 1 are all in there.
     (Whoosh's writer cannot inline a term's postings: inlining is off for the comparison.)"""
-    from archive.search._whoosh import postings, segment
+    from archive.search._whoosh import codec, segment
 
-    monkeypatch.setattr(postings, "INLINE_BELOW", 1)
+    monkeypatch.setattr(codec, "INLINE_BELOW", 1)
 
     rnd = random.Random(5)
     sessions = [make_session(f"b{i}", filler_turns(rnd, 5)) for i in range(60)]
@@ -257,7 +257,7 @@ def test_inlined_postings_answer_as_blocks_do(tmp_path, monkeypatch):
     postings, lengths and texts as one with every term in blocks, Whoosh's own search (NOT,
     prefix) and the fast scorer give the same hits and scores, and a merge of inlined
     segments (fast and Whoosh's) keeps them."""
-    from archive.search._whoosh import postings
+    from archive.search._whoosh import codec
 
     rnd = random.Random(9)
     days = [[doc("default", make_session(f"i{d}-{k}", filler_turns(rnd, 4))) for k in range(4)]
@@ -268,7 +268,7 @@ def test_inlined_postings_answer_as_blocks_do(tmp_path, monkeypatch):
     monkeypatch.setattr(merges, "MERGE_FACTOR", 2)
     built = {}
     for name, below in (("inlined", 4), ("blocks", 1)):
-        monkeypatch.setattr(postings, "INLINE_BELOW", below)
+        monkeypatch.setattr(codec, "INLINE_BELOW", below)
         d = tmp_path / name
         for i, day in enumerate(days):
             with IndexWriter(d) as w:

@@ -19,8 +19,9 @@ import pytest
 from index_helpers import REPO, doc, filler_turns, index_sessions, make_session
 
 from archive import search as ix
+from archive.errors import IndexDamaged
 from archive.search import IndexWriter, SearchFilters, merges, search
-from archive.search._whoosh import PRIVATE_NAMES, TAKEN, WhooshInternalsChanged, blocks
+from archive.search._whoosh import PRIVATE_NAMES, TAKEN, WhooshInternalsChanged, blocks, codec
 
 PACKAGE = REPO / "archive"
 FENCE = PACKAGE / "search" / "_whoosh"
@@ -197,7 +198,7 @@ def test_fast_writer_paths_are_taken(tmp_path, taken, monkeypatch):
     assert taken["segment.lean_add"] == 30 * 7 and taken["segment.stock_add"] == 0
     assert taken["pool.batched_run"] > 0 and taken["pool.batched_merge"] > 0
     assert taken["pool.stock_merge"] == 0
-    assert taken["segment.block_postings"] == 1 and taken["postings.blocks"] == 1
+    assert taken["segment.block_postings"] == 1 and taken["postings.terms"] == 1
     assert taken["writer.stored_offsets"] == 1
     for i in range(4):  # small daily commits: merged by the policy
         index_sessions(d, [doc("default", make_session(f"day{i}", [{"prompt": "olive"}]))], i + 2)
@@ -250,6 +251,35 @@ def test_a_changed_term_format_fails_loudly(two_segments, monkeypatch):
     monkeypatch.setattr(blocks, "W3TermInfo", OtherTermInfo)
     with pytest.raises(WhooshInternalsChanged, match="not W3TermInfo"):
         search(two_segments, "bravo")
+
+
+def test_a_garbled_posting_block_is_a_damaged_index(tmp_path, monkeypatch):
+    """A block whose payload no longer decodes (its zlib stream or its lengths broken) is
+    reported as a damaged index (exit 65 with the reindex hint at the CLI), not a crash, by
+    the fast scorer and by Whoosh's own matchers (a prefix query) alike."""
+    d = tmp_path / "index"
+    rnd = random.Random(3)
+    index_sessions(d, [doc("default", make_session(f"g{i}", filler_turns(rnd, 8)))
+                       for i in range(20)])
+    with ix.open_index(d).searcher() as s:
+        leaf = s.reader().leaf_readers()[0][0]
+        info = leaf.term_info("prompt", "bravo")
+        assert not info.is_inlined()
+        start = info.extent()[0]
+        pf = leaf._terms._postfile
+        header, payload, _end, _last = codec.read_block(pf, start + 4)
+        assert header[3] & codec._ZLIBBED  # a zlib'd block
+        garbled = bytearray(pf.get(payload, 16))
+    (seg,) = d.glob("*.seg")
+    data = seg.read_bytes()
+    at = data.index(bytes(garbled))
+    seg.write_bytes(data[:at] + b"\xff" * 16 + data[at + 16:])
+    from archive.search import ranking
+
+    for query in ("bravo", "brav*"):
+        ranking._SEARCHERS.clear()
+        with pytest.raises(IndexDamaged, match="index is damaged"):
+            search(d, query, limit=5)
 
 
 def test_a_changed_length_column_fails_loudly(tmp_path, monkeypatch):

@@ -1,26 +1,23 @@
-"""Posting blocks and field lengths read straight from Whoosh 3's segment files.
+"""Posting blocks and field lengths read straight from the segment files.
 
 Whoosh reads a posting list one posting at a time through matcher objects and a field length
-with a seek per document; reading a block's bytes at once, and a segment's 1-byte length column
-whole, gives the same values several times faster. Both rely on the W3 codec's layout, so any
-surprise raises ``WhooshInternalsChanged`` instead of quietly taking Whoosh's slow path.
+with a seek per document; reading a block's bytes at once (``codec.py``'s format), and a
+segment's 1-byte length column whole, gives the same values several times faster. Both rely on
+the layout of Whoosh 3's files, so any surprise raises ``WhooshInternalsChanged`` instead of
+quietly taking Whoosh's slow path.
 """
 
 from __future__ import annotations
 
 import bisect
-import io
-import itertools
-import pickle
-import struct
-import zlib
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3TermInfo, _lenfield
 
 from archive.errors import IndexDamaged
 
 from ..folder import REINDEX_HINT
 from . import WhooshInternalsChanged, took
+from .codec import MAGIC, read_block, read_postings
 
 
 class MemLengths:
@@ -92,8 +89,8 @@ def posting_blocks(leaf, fieldname: str, info, local: list[int] | None, *, value
 
 
 def term_blocks(postfile, info, fmt, local: list[int] | None, values):
-    """A term's posting blocks as ``w3_blocks`` yields them, inlined postings (kept in the
-    term table) included."""
+    """A term's posting blocks as ``compact_blocks`` yields them, inlined postings (kept in
+    the term table) included."""
     if postfile is None:
         raise WhooshInternalsChanged("a segment's terms reader has no posting file")
     if not isinstance(info, W3TermInfo):
@@ -107,32 +104,22 @@ def term_blocks(postfile, info, fmt, local: list[int] | None, values):
             return [(ids, weights)]
         return [(ids, vals) if values == "only" else (ids, weights, vals)]
     start = info.extent()[0]
-    if postfile.get(start, 4) != WHOOSH3_HEADER_MAGIC:
+    if postfile.get(start, 4) != MAGIC:
         raise IndexDamaged("the search index is damaged (a posting list has no block header)",
                            hint=REINDEX_HINT)
     took("blocks.raw")
-    return w3_blocks(postfile, start + 4, fmt.fixed_value_size(), local, values)
+    return compact_blocks(postfile, start + 4, local, values)
 
 
-_INT = struct.Struct("!i")
-
-
-def w3_blocks(pf, position: int, fixedsize, local: list[int] | None, values):
-    """The blocks of Whoosh 3's on-disk format, each read with one call: (ids, weights), or
-    (ids, values) with ``values="only"``, or (ids, weights, values) with ``values="both"``.
-
-    A block is a signed length (negative for the last), a pickled header (count, last id, max
-    weight, compression, min and max length), then the pickled ids, weights and values. Whoosh
-    unpickles the header straight from the file, a dozen small reads through its compound
-    file layer per block (most of a query's I/O time); reading the block's bytes at once and
-    unpickling from memory gives the same result."""
+def compact_blocks(pf, position: int, local: list[int] | None, values):
+    """The blocks of a term's postings (``codec.py``'s format), each read with one call:
+    (ids, weights), or (ids, values) with ``values="only"``, or (ids, weights, values) with
+    ``values="both"``. With ``local``, a block holding none of those documents is skipped from
+    its header (its last id), without reading its payload."""
     low = -1
     while True:
-        length = _INT.unpack(pf.get(position, 4))[0]
-        last, length = length < 0, abs(length)
-        block = pf.get(position + 4, length)
-        buf = io.BytesIO(block)
-        count, high, _maxweight, compression, _mn, _mx = pickle.load(buf)
+        header, start, end, last = read_block(pf, position)
+        count, high, flags = header[0], header[1], header[3]
         skip = False
         if local is not None:
             i = bisect.bisect_right(local, low)
@@ -140,19 +127,9 @@ def w3_blocks(pf, position: int, fixedsize, local: list[int] | None, values):
                 return
             skip = local[i] > high
         if not skip:
-            raw = block[buf.tell() :]
-            ids, weights, vals = pickle.loads(zlib.decompress(raw) if compression else raw)
-            ids = tuple(itertools.accumulate(ids))
-            if values:
-                if fixedsize == 0:
-                    vals = (None,) * count
-                elif fixedsize is not None and fixedsize > 0:
-                    vals = tuple(vals[i : i + fixedsize] for i in range(0, len(vals), fixedsize))
-            if values != "only":
-                if weights is None:
-                    weights = (1.0,) * count
-                elif isinstance(weights, float):
-                    weights = (weights,) * count
+            ids, weights, vals = read_postings(pf, start, end, flags, count, bool(values))
+            if vals is None:
+                vals = (None,) * count
             if not values:
                 yield ids, weights
             elif values == "only":
@@ -162,5 +139,4 @@ def w3_blocks(pf, position: int, fixedsize, local: list[int] | None, values):
         if last:
             return
         low = high
-        position += 4 + length
-
+        position = end
