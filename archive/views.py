@@ -37,24 +37,42 @@ def sessions_page(
     unique, total = repo.catalog.session_page(filters, limit, by_context=sort == "context")
     from .forks import fork_links
 
-    copies = copy_info(repo, [r["session_id"] for r in unique])
+    copies = copy_info(repo, [r["session_id"] for r in unique], page_rows=unique)
     forks = fork_links(repo.catalog, unique)
     no_fork = {"forked_from": None, "forked_turns": None}
     return [session_row(r) | copies[r["session_id"]] | forks.get(r["session_id"], no_fork)
             for r in unique], total
 
 
-def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
+# Main sessions whose id more than one transcript holds (copies), for copy_info.
+_HELD_TWICE = (
+    "AND m.session_id IN (SELECT k.session_id FROM session_meta k JOIN files g ON g.id = k.file_id "
+    "WHERE g.kind = 'session' GROUP BY k.session_id HAVING COUNT(*) > 1)"
+)
+
+
+def copy_info(
+    repo: Repository, session_ids: list[str], page_rows: list[dict] | None = None
+) -> dict[str, dict]:
     """For each session: every profile holding a copy, each copy's address (``--from``), and
-    whether the copies diverged."""
+    whether the copies diverged.
+
+    ``page_rows`` (the listing's rows, one copy of each session) saves reading the catalog
+    again for every session held once, nearly all of them: only the others' copies are read."""
     info: dict[str, dict] = {}
     rows_by_id: dict[str, list[dict]] = {}
     for sid in session_ids:
         rows_by_id.setdefault(sid, [])
     if session_ids:
         marks = ",".join("?" for _ in rows_by_id)
-        for r in repo.catalog.session_rows(f"AND m.session_id IN ({marks})", tuple(rows_by_id)):
+        where = f"AND m.session_id IN ({marks})"
+        if page_rows is not None:
+            where += f" {_HELD_TWICE}"
+        for r in repo.catalog.session_rows(where, tuple(rows_by_id)):
             rows_by_id[r["session_id"]].append(r)
+        for r in page_rows or ():
+            if r["session_id"] is not None and not rows_by_id.get(r["session_id"], True):
+                rows_by_id[r["session_id"]].append(r)  # held once: this row is its only copy
     for sid, rows in rows_by_id.items():
         rows.sort(key=lambda r: (r["profile"], r["project"] or "", r["relpath"]))
         named = addresses([Place(r["profile"], r["project"], r["relpath"]) for r in rows])
