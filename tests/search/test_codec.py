@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from index_helpers import doc, filler_turns, index_sessions, make_session
 from test_differential import _dump, _inner_files
@@ -76,30 +76,37 @@ QUERIES = ("bravo", "kilo lima", '"mike november"', '"bravo charlie"~2', "zulu O
            "quokka", "外部キー")
 
 
-def test_compact_segments_hold_whooshs_postings_in_fewer_bytes(tmp_path, monkeypatch):
-    """The same documents indexed with Whoosh 3's codec and with the compact one: the same
-    terms, postings (ids, weights, positions), lengths, stored fields and texts read through
-    Whoosh's public API; Whoosh's own search (its matchers skip by the block statistics)
-    gives the same hits and scores; the postings take under half the bytes."""
-    docs = _corpus()
+def _build_both(tmp, docs, monkeypatch, queries=QUERIES):
+    """The same documents indexed with Whoosh 3's codec (and its posting-at-a-time writer)
+    and with the compact one: (everything each holds through Whoosh's public API, Whoosh's
+    own search results per query, the segment's inner files)."""
     built = {}
     for name, make in (("compact", segment.codec), ("w3", lambda: W3Codec(compression=1))):
-        monkeypatch.setattr(segment, "codec", make)
-        if name == "w3":  # Whoosh's own posting-at-a-time writing
-            monkeypatch.setattr(segment, "write_postings",
-                                lambda fw, schema, pdr, items: fw.add_postings(schema, pdr, items))
-        d = tmp_path / name
-        index_sessions(d, docs)
+        with monkeypatch.context() as m:
+            m.setattr(segment, "codec", make)
+            if name == "w3":  # Whoosh's own posting-at-a-time writing
+                m.setattr(segment, "write_postings",
+                          lambda fw, schema, pdr, items: fw.add_postings(schema, pdr, items))
+            d = tmp / name
+            index_sessions(d, docs)
         idx = ix.open_index(d)
         with idx.searcher() as s:
             leaf = s.reader().leaf_readers()[0][0]
             assert type(leaf.codec()).__name__ == ("CompactCodec" if name == "compact"
                                                    else "W3Codec")
             found = {}
-            for text in QUERIES:
+            for text in queries:
                 q = ix.parse_query(text, idx.schema)
                 found[text] = [(h.docnum, round(h.score, 9)) for h in s.search(q, limit=None)]
         built[name] = (_dump(d), found, _inner_files(d))
+    return built
+
+
+def test_compact_segments_hold_whooshs_postings_in_fewer_bytes(tmp_path, monkeypatch):
+    """The same terms, postings (ids, weights, positions), lengths, stored fields and texts;
+    Whoosh's own search (its matchers skip by the block statistics) gives the same hits and
+    scores; the postings take under half the bytes."""
+    built = _build_both(tmp_path, _corpus(), monkeypatch)
     assert built["compact"][0] == built["w3"][0]
     assert built["compact"][1] == built["w3"][1]
     assert all(built["compact"][1].values())
@@ -107,6 +114,38 @@ def test_compact_segments_hold_whooshs_postings_in_fewer_bytes(tmp_path, monkeyp
     assert compact_pst.count(MAGIC) and not w3_pst.count(MAGIC)
     assert len(compact_pst) < 0.5 * len(w3_pst), (len(compact_pst), len(w3_pst))
     assert len(built["compact"][2]["trm"]) < len(built["w3"][2]["trm"])
+
+
+_WORDS = ["bravo", "kilo", "lima", "quokka", "外部キー", "x9", "refresh_token", "jwt.decode()",
+          "deadbeefcafe", "naïve", "0042"]
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), sessions=st.integers(1, 12),
+       repeat=st.sampled_from([1, 3, 300]))
+def test_any_corpus_reads_back_as_whooshs(tmp_path_factory, monkeypatch, seed, sessions, repeat):
+    """Random corpora (a word repeated up to 300 times in a turn: weights past a byte and
+    positions past 255; empty fields; terms past one 128-posting block) hold and answer the
+    same through both codecs."""
+    rnd = random.Random(seed)
+
+    def text(n):
+        return " ".join(rnd.choice(_WORDS) for _ in range(n)) + (" kilo" * rnd.choice(
+            [0, repeat]))
+
+    docs = []
+    for i in range(sessions):
+        turns = [{"prompt": text(rnd.randint(0, 30)), "answer": text(rnd.randint(0, 300)),
+                  "thinking": text(rnd.randint(0, 5)),
+                  "tools": [("Bash", text(3), text(rnd.randint(0, 50)))]}
+                 for _ in range(rnd.randint(1, 25))]
+        docs.append(doc("work", make_session(f"h{i}", turns, title=text(2))))
+    built = _build_both(tmp_path_factory.mktemp("h"), docs, monkeypatch,
+                        ("kilo", "bravo lima", '"kilo kilo"', "quokka OR x9", "prompt:kilo",
+                         "lim*", "外部キー"))
+    assert built["compact"][0] == built["w3"][0]
+    assert built["compact"][1] == built["w3"][1]
 
 
 def test_fast_search_reads_compact_segments(tmp_path):
