@@ -13,9 +13,12 @@ re-ingest, ``archive repair`` and ``archive reindex``.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from .dates import iso_utc
-from .transcript import Session
+
+if TYPE_CHECKING:  # `sessions` reads fork links without parsing a transcript
+    from .transcript import Session
 
 MARK = 12  # hex characters per turn: 48 bits, so unrelated first turns do not meet
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import orjson
 
+PROMPT_ONLY = "#prompt-only/"  # in a document key: prompts from history.jsonl, no transcript
+
 
 @dataclass(frozen=True)
 class HistoryEntry:

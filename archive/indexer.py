@@ -28,7 +28,7 @@ from .dates import iso_utc
 from .errors import Damaged
 from .faults import crash_point
 from .forks import MARK, turn_marks
-from .history import parse_history
+from .history import PROMPT_ONLY, parse_history
 from .repo import Repository
 from .transcript import (
     TITLE_LIMIT,
@@ -315,9 +315,6 @@ def _new_bytes(repo: Repository, version: VersionRow, described: int | None) -> 
     if described is not None and version.appended_to == described:
         return max(0, version.size - repo.catalog.version(described).size)
     return version.size
-
-
-PROMPT_ONLY = "#prompt-only/"  # in a document key: prompts from history.jsonl, no transcript
 
 
 def history_sessions(repo: Repository, version: VersionRow) -> dict[str, Session]:

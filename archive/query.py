@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .dates import iso_utc
 from .filters import SearchFilters
-from .indexer import PROMPT_ONLY
+from .history import PROMPT_ONLY
 from .repo import Repository
 from .views import copy_info
 

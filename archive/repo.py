@@ -20,7 +20,6 @@ from pathlib import Path
 from .addresses import Place, addresses, pick
 from .catalog import Catalog, FileRow, VersionRow
 from .errors import AmbiguousSession, ArchiveError, Damaged, SessionNotFound, UsageError
-from .roots import set_aside_time
 from .store import ObjectStore
 
 
@@ -239,6 +238,8 @@ class Repository:
         (``<id>.orphaned-…jsonl``, ``<id>.jsonl.superseded-…``) in the same profile, labelled
         ``a1``, ``a2``… in the order they were archived, then set aside: a label never changes
         once given, as a copy found later comes after those found before."""
+        from .roots import set_aside_time  # not at import: a search never needs the roots
+
         asides = [(f, set_aside_time(f.relpath.rsplit("/", 1)[-1]))
                   for f in self.catalog.files_of_session(file.profile, file.session_id or "")
                   if f.kind == SET_ASIDE_KIND]

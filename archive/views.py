@@ -9,6 +9,7 @@ the archive. Every front-end (CLI, exports, context) takes these shapes as they 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -16,9 +17,11 @@ from .addresses import Place, addresses
 from .catalog import FileRow, VersionRow
 from .dates import iso_utc
 from .filters import SearchFilters
-from .indexer import parse_version
 from .repo import Repository
-from .transcript import DEFAULT_TOOL_OUTPUT_CAP, Session, Turn
+
+if TYPE_CHECKING:  # parsing (indexer, transcript) is imported by the views that parse: not by
+    # `sessions` or `search`, whose start-up is most of their time
+    from .transcript import Session, Turn
 
 
 def list_sessions(
@@ -181,13 +184,18 @@ def load_session(
     *,
     from_profile: str | None = None,
     version: int | str | None = None,
-    tool_output_cap: int = DEFAULT_TOOL_OUTPUT_CAP,
+    tool_output_cap: int | None = None,
 ) -> LoadedSession:
     """A session parsed from one version: its number, a set-aside copy's label (``a1``), or
-    None for the newest (see :meth:`Repository.pick_version`)."""
+    None for the newest (see :meth:`Repository.pick_version`); tool output cut at
+    ``tool_output_cap`` (default: the transcript's own cap)."""
+    from .indexer import parse_version
+    from .transcript import DEFAULT_TOOL_OUTPUT_CAP
+
     copy = repo.pick_copy(ref, from_profile)
     v = repo.pick_version(copy.file, version)
-    session = parse_version(repo, copy.file, v, tool_output_cap=tool_output_cap)
+    cap = DEFAULT_TOOL_OUTPUT_CAP if tool_output_cap is None else tool_output_cap
+    session = parse_version(repo, copy.file, v, tool_output_cap=cap)
     named = repo.version_of(copy.file, v)
     return LoadedSession(copy.file, v, session, copy.others, session_parts(repo, copy.file),
                          copy.address, named.label, named.set_aside_at)
@@ -272,6 +280,8 @@ def diff_copies(repo: Repository, ref: str, profiles: list[str] | None = None) -
     """From which turn two copies of one session differ. ``profiles``: two addresses
     (``PROFILE`` or ``PROFILE:PROJECT``, archive.addresses)."""
     from .errors import UsageError
+    from .indexer import parse_version
+    from .transcript import DEFAULT_TOOL_OUTPUT_CAP
 
     files = repo.session_copies(ref)
     named = dict(zip((f.id for f in files), addresses(repo.places(files)), strict=True))

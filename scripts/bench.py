@@ -497,6 +497,7 @@ t0 = time.perf_counter()
 import archive.cli
 t1 = time.perf_counter()
 from archive import search as index
+index.search  # the ranking and query parser: archive.search imports them on first use
 from archive.filters import SearchFilters
 from archive.query import search
 from archive.repo import Repository

@@ -17,21 +17,8 @@ import sys
 import typer
 
 from ..errors import EXIT_USAGE
-from . import (  # noqa: F401
-    completion,
-    context,
-    demo,
-    export,
-    ingest,
-    mcp,
-    nightly,
-    read,
-    remote,
-    restore,
-    secrets,
-    serve,
-)
-from .common import APP_SETTINGS, app
+from . import common, read  # noqa: F401  read registers the read commands
+from .common import APP_SETTINGS
 
 # The order `archive --help` lists the commands in (groups, such as `schedule`, come last).
 COMMAND_ORDER = (
@@ -47,12 +34,6 @@ def _name(info) -> str:
     return info.name or get_command_name(info.callback.__name__)
 
 
-app.registered_commands.sort(
-    key=lambda info: COMMAND_ORDER.index(_name(info))
-    if _name(info) in COMMAND_ORDER else len(COMMAND_ORDER)
-)
-
-
 def _first_line(doc: str | None) -> str | None:
     """A docstring's first paragraph on one line: the command's description in the overview."""
     if not doc:
@@ -60,15 +41,54 @@ def _first_line(doc: str | None) -> str | None:
     return " ".join(doc.strip().split("\n\n")[0].split())
 
 
-# `archive` alone lists every command with its whole one-line description (click would cut it
-# to the terminal's width with "..."; a given short help is wrapped instead).
-for _info in app.registered_commands:
-    if _info.short_help is None and _info.help is None:
-        _info.short_help = _first_line(_info.callback.__doc__)
-for _group in app.registered_groups:
+_whole: list[typer.Typer] = []
+
+
+def whole_app() -> typer.Typer:
+    """The app with every command registered, in `archive --help`'s order.
+
+    The read commands (``read``, imported above) are what a person runs query after query;
+    the other command modules are imported here, only when another command, the overview,
+    help or a Tab asks for them: a cold `archive search` does not import eleven modules it
+    never runs."""
+    if _whole:
+        return _whole[0]
+    from . import (  # noqa: F401
+        completion,
+        context,
+        demo,
+        export,
+        ingest,
+        mcp,
+        nightly,
+        remote,
+        restore,
+        secrets,
+        serve,
+    )
+
+    app = common.app
+    app.registered_commands.sort(
+        key=lambda info: COMMAND_ORDER.index(_name(info))
+        if _name(info) in COMMAND_ORDER else len(COMMAND_ORDER)
+    )
+    # `archive` alone lists every command with its whole one-line description (click would
+    # cut it to the terminal's width with "..."; a given short help is wrapped instead).
+    for info in app.registered_commands:
+        if info.short_help is None and info.help is None:
+            info.short_help = _first_line(info.callback.__doc__)
     from typer.main import solve_typer_info_help
 
-    _group.short_help = _first_line(solve_typer_info_help(_group))
+    for group in app.registered_groups:
+        group.short_help = _first_line(solve_typer_info_help(group))
+    _whole.append(app)
+    return app
+
+
+def __getattr__(name: str):
+    if name == "app":  # `from archive.cli import app`: the whole app
+        return whole_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _show_version(value: bool) -> None:
@@ -79,7 +99,7 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback(invoke_without_command=True, no_args_is_help=False)
+@common.app.callback(invoke_without_command=True, no_args_is_help=False)
 def _top(
     ctx: typer.Context,
     version: bool = typer.Option(
@@ -100,10 +120,12 @@ def app_for(argv: list[str]) -> typer.Typer:
     for takes a few ms. Anything else (no command, an option first, a command group such as
     `schedule`, an unknown name) gets the whole app, so help and errors are Typer's own."""
     if len(argv) < 2 or argv[1].startswith("-"):
-        return app
-    found = [info for info in app.registered_commands if _name(info) == argv[1]]
+        return whole_app()
+    found = [info for info in common.app.registered_commands if _name(info) == argv[1]]
+    if len(found) != 1:  # not a read command: load the others
+        found = [info for info in whole_app().registered_commands if _name(info) == argv[1]]
     if len(found) != 1:
-        return app
+        return whole_app()
     one = typer.Typer(**APP_SETTINGS)
     one.registered_commands = found
     one.callback()(_no_options)  # keeps COMMAND a subcommand (a lone command would be the app)
@@ -117,6 +139,9 @@ def _no_options() -> None:  # the group callback of a one-command app: no option
 def main() -> None:
     """Console-script entry point."""
     if len(sys.argv) > 1 and sys.argv[1] == "__complete":  # a Tab in the shell
+        whole_app()
+        from . import completion
+
         sys.exit(completion.run(sys.argv[2:]))
     try:
         app_for(sys.argv)()
