@@ -32,6 +32,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
@@ -39,7 +40,7 @@ from . import manifest
 from .catalog import Catalog, VersionRow, check_archive_dir
 from .config import ensure_private_dir
 from .errors import ArchiveError, environment_errors, from_environment
-from .faults import crash_point
+from .faults import crash_point, pause_point
 from .fsutil import private_umask
 from .indexer import IndexStats
 from .lock import ArchiveLock
@@ -69,13 +70,14 @@ class IngestError:
 
 @dataclass
 class IngestResult:
-    snapshot: int
+    snapshot: int | None  # None: no config root was found, so no snapshot was recorded
     files_seen: int = 0
     files_changed: int = 0
     versions_added: int = 0
     bytes_read: int = 0
     bytes_stored: int = 0
     gone_from_source: int = 0
+    vanished: int = 0  # files the walk found that were gone (or no longer regular) when read
     seconds: float = 0.0
     errors: list[IngestError] = field(default_factory=list)
     roots: list[dict] = field(default_factory=list)
@@ -92,6 +94,7 @@ class IngestResult:
             "bytes_read": self.bytes_read,
             "bytes_stored": self.bytes_stored,
             "gone_from_source": self.gone_from_source,
+            "vanished": self.vanished,
             "seconds": round(self.seconds, 3),
             "errors": [e.to_dict() for e in self.errors],
             "warnings": list(self.warnings),
@@ -152,6 +155,8 @@ def ingest(
     from archiving a target to replacing it). ``only``: capture just these relpaths of each
     root (resume's freshness capture); nothing else is looked at, so nothing is marked gone."""
     started = time.monotonic()
+    if only is None and not any(root.exists for root in roots):
+        return _nothing_to_ingest(roots)
     warnings = []
     check_archive_dir(archive_dir)
     if ensure_private_dir(archive_dir):
@@ -210,6 +215,20 @@ def ingest(
             return result
         finally:
             repo.close()
+
+
+def _nothing_to_ingest(roots: list[Root]) -> IngestResult:
+    """No config root exists: nothing to snapshot, so no snapshot is recorded (an empty one
+    would only say "nothing" in `archive snapshots`) and the archive is not touched. Not a
+    failure (a machine may only pull from a remote), but said on every run, cron's too: an
+    ingest that archives nothing is what the person must hear about."""
+    looked = ", ".join(str(root.path) for root in roots) or "nowhere"
+    return IngestResult(
+        snapshot=None,
+        roots=[root.to_dict() for root in roots],
+        warnings=[f"no config root found (looked at {looked}); nothing archived: "
+                  "`archive roots` says where it looks, --root NAME=PATH adds one"],
+    )
 
 
 def _update_index(repo: Repository, result: IngestResult, tool_output_cap: int | None,
@@ -329,6 +348,7 @@ class _Run:
         back and what is gone, root by root."""
         self.to_read = sum(source.size for s in surveys for source, _, _ in s.todo)
         self._report_store()
+        pause_point("after-walk-before-read")
         for found in surveys:
             self._store_root(found)
 
@@ -342,6 +362,9 @@ class _Run:
         for source, file_id, moved_from in found.todo:
             try:
                 captured = self.capture(root.profile, source, file_id)
+                if isinstance(captured, _Gone):
+                    self._vanished(found, source, file_id, captured)
+                    continue
                 captured.moved_from = moved_from
                 if captured.new_version and self._soon_deleted(root, source):
                     self.at_risk += 1  # bytes the archive did not hold until now
@@ -363,6 +386,22 @@ class _Run:
         self.flush()
         self.mark(found.back, found.gone)
         result.gone_from_source += len(found.gone)
+
+    def _vanished(self, found: _Survey, source: SourceFile, file_id: int | None,
+                  gone: _Gone) -> None:
+        """A file the walk found that was no longer there to read: treated as if the walk had
+        not seen it. Claude Code deletes transcripts (cleanupPeriodDays) and moves them (/cd,
+        set-aside copies) whenever it likes, so this is no error: archived before, the file is
+        gone from source (its versions stay); new, it is nothing. A symlink put in its place
+        is reported and not followed, as the walk does, and what was archived stays."""
+        self.result.files_seen -= 1
+        self.result.vanished += 1
+        self.to_read -= source.size
+        if gone.symlink:
+            found.walk.skipped.append(
+                (source.relpath, "a symlink; symlinks to files are not followed"))
+        elif file_id is not None:
+            found.gone.append(file_id)
 
     def _soon_deleted(self, root: Root, source: SourceFile) -> bool:
         """Whether Claude Code's cleanup would take ``source`` within AT_RISK_DAYS (Codex
@@ -404,6 +443,9 @@ class _Run:
         for relpath in relpaths:
             try:
                 st = os.lstat(os.path.join(root.path, relpath))
+            except (FileNotFoundError, NotADirectoryError):
+                self.result.vanished += 1  # deleted or moved since it was named: nothing to do
+                continue
             except OSError as exc:
                 self.result.errors.append(
                     IngestError(root.profile, relpath, exc.strerror or type(exc).__name__)
@@ -420,17 +462,28 @@ class _Run:
             source = source_file(relpath, os.path.join(root.path, relpath), st.st_size,
                                  st.st_mtime_ns, st.st_ino)
             try:
-                self.pending.append(self.capture(root.profile, source, row[1] if row else None))
+                captured = self.capture(root.profile, source, row[1] if row else None)
             except OSError as exc:
                 self.result.errors.append(
                     IngestError(root.profile, relpath, exc.strerror or type(exc).__name__)
                 )
+                continue
+            if isinstance(captured, _Gone):
+                self.result.files_seen -= 1
+                self.result.vanished += 1
+            else:
+                self.pending.append(captured)
         self.flush()
 
-    def capture(self, profile: str, source: SourceFile, file_id: int | None) -> _Captured:
-        """Read ``source`` once, storing the chunks of whatever is new in it."""
+    def capture(self, profile: str, source: SourceFile, file_id: int | None
+                ) -> _Captured | _Gone:
+        """Read ``source`` once, storing the chunks of whatever is new in it; :class:`_Gone`
+        when no regular file is at its place any more."""
+        fh = _open_regular(source.abspath)
+        if isinstance(fh, _Gone):
+            return fh
         previous = self.catalog.latest_version(file_id) if file_id is not None else None
-        with open(source.abspath, "rb") as fh:
+        with fh:
             chunks, appended_to, whole, size = self._read(fh, previous)
         sha = whole.hexdigest()
         new_version = previous is None or sha != previous.sha256
@@ -561,6 +614,39 @@ class _Run:
                 self.catalog.set_stat(file_id, src.size, src.mtime_ns, src.inode)
         self.pending.clear()
         self.pending_bytes = 0
+
+
+@dataclass
+class _Gone:
+    """What :func:`_open_regular` found instead of the regular file the walk saw."""
+
+    symlink: bool = False
+
+
+def _open_regular(path) -> BinaryIO | _Gone:
+    """The regular file at ``path``, open for reading, or :class:`_Gone` when the walk's file
+    is no longer there: deleted, moved, its folder gone, or replaced by a folder, a FIFO or a
+    symlink since the walk. The link is never followed (a transcript swapped for a link to
+    ``/proc/self/environ`` is not read) and a FIFO never blocks the run. A file that cannot be
+    opened (permissions) raises, an error as before."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except (FileNotFoundError, NotADirectoryError):
+        return _Gone()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+            return _Gone(symlink=True)
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return _Gone()
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _storable_name(relpath: str) -> bool:

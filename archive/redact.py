@@ -129,7 +129,7 @@ class _Lazy:
     def _compile(self) -> re.Pattern[str]:
         compiled = re.compile(self.pattern, self.flags)
         self.match, self.fullmatch = compiled.match, compiled.fullmatch
-        self.finditer = compiled.finditer
+        self.finditer, self.search = compiled.finditer, compiled.search
         return compiled
 
     def match(self, *args):
@@ -140,6 +140,9 @@ class _Lazy:
 
     def finditer(self, *args):
         return self._compile().finditer(*args)
+
+    def search(self, *args):
+        return self._compile().search(*args)
 
 
 _lazy = _Lazy
@@ -553,6 +556,13 @@ _TRIGGER_TABLE: tuple[tuple[str, bool, str, str, tuple[_Rule, ...]], ...] = (
 )
 
 
+# At each anchor character the engine tries the anchors' branches in turn (each one a cheap
+# literal test until the right one), so the most frequent characters of transcripts and listings
+# go first (a listing's rows: 30% less time per character). Any order finds the same triggers
+# (one character opens one branch only).
+_ANCHOR_RANK = {a: rank for rank, a in enumerate("c:p0-h_/bgk.wxTSCUZERMqWBHJGzKX")}
+
+
 def _build_triggers(
     tokens_only: bool = False,
 ) -> tuple[_Lazy, list[tuple[int, tuple[_Rule, ...]]]]:
@@ -572,7 +582,8 @@ def _build_triggers(
             by_anchor.setdefault(a, []).append((alternative, at, rules))
     parts = []
     groups: list[tuple[int, tuple[_Rule, ...]]] = [(0, ())]  # group 0: the whole match
-    for a, alternatives in by_anchor.items():  # groups are numbered in pattern order
+    ordered = sorted(by_anchor.items(), key=lambda item: _ANCHOR_RANK.get(item[0], 99))
+    for a, alternatives in ordered:  # groups are numbered in pattern order
         parts.append(f"{re.escape(a)}(?:{'|'.join(alt for alt, _, _ in alternatives)})")
         groups.extend((at, rules) for _, at, rules in alternatives)
     return _Lazy("|".join(parts)), groups
@@ -665,6 +676,19 @@ def _scan(text: str, start: int, end: int, tokens_only: bool, out: list) -> None
                 # Not credential-shaped as a whole; a known key may still sit inside it.
                 _scan(text, vs, ve, True, out)
             break
+
+
+def may_hold_secrets(text: str) -> bool:
+    """False proves that :func:`find_secrets` finds nothing in ``text``: one search in C.
+
+    Every finding starts where a trigger matches (a companion needs a finding first), so no
+    trigger, no finding. It also holds for a text made of many strings joined by anything (a
+    row's strings in its JSON, see outward.py): the trigger regex looks around only with
+    positive lookarounds, anchors on nothing but characters, and its only possessive runs are
+    of spaces and tabs, so a trigger that matches inside one string matches there in any text
+    holding that string; joining can only add matches (false alarms, which the full scan of
+    each string then clears), never hide one. test_redact_precheck keeps the regex so."""
+    return _TRIGGERS.search(text) is not None
 
 
 def find_secrets(text: str) -> list[Finding]:
@@ -823,5 +847,6 @@ def redact_data(value, counts: Counter | None = None):
 
 
 __all__ = [
-    "KINDS", "Finding", "find_secrets", "mask", "redact", "redact_data", "redact_spans", "safe_cut",
+    "KINDS", "Finding", "find_secrets", "mask", "may_hold_secrets", "redact", "redact_data",
+    "redact_spans", "safe_cut",
 ]

@@ -113,14 +113,10 @@ def roots_table(rows: list[dict]) -> Table:
 
 
 def ingest_summary(console: Console, result: IngestResult) -> None:
+    if result.snapshot is None:
+        return  # no config root found: its warning says where ingest looked
     profiles = ", ".join(r["profile"] for r in result.roots if r["exists"])
     missing = [r["profile"] for r in result.roots if not r["exists"]]
-    if not profiles:
-        looked = ", ".join(r["path"] for r in result.roots) or "nowhere"
-        console.print(f"Snapshot {result.snapshot}: no config root found (looked at {looked}; "
-                      "`archive roots` says where it looks, --root NAME=PATH adds one)",
-                      markup=False, highlight=False, soft_wrap=True)
-        return
     console.print(f"[bold]Snapshot {result.snapshot}[/bold] of {profiles}")
     if missing:
         console.print(f"  not found (skipped): {', '.join(missing)}")

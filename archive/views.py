@@ -40,25 +40,53 @@ def sessions_page(
     unique, total = repo.catalog.session_page(filters, limit, by_context=sort == "context")
     from .forks import fork_links
 
-    copies = copy_info(repo, [r["session_id"] for r in unique])
+    copies = copy_info(repo, [r["session_id"] for r in unique], page_rows=unique)
     forks = fork_links(repo.catalog, unique)
     no_fork = {"forked_from": None, "forked_turns": None}
     return [session_row(r) | copies[r["session_id"]] | forks.get(r["session_id"], no_fork)
             for r in unique], total
 
 
-def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
+NAMED_PAGE_MAX = 1000  # copy_info names a page's sessions in SQL up to this many
+# Main sessions whose id more than one transcript holds (copies), for copy_info.
+_HELD_TWICE = (
+    "AND m.session_id IN (SELECT k.session_id FROM session_meta k JOIN files g ON g.id = k.file_id "
+    "WHERE g.kind = 'session' GROUP BY k.session_id HAVING COUNT(*) > 1)"
+)
+
+
+def copy_info(
+    repo: Repository, session_ids: list[str], page_rows: list[dict] | None = None
+) -> dict[str, dict]:
     """For each session: every profile holding a copy, each copy's address (``--from``), and
-    whether the copies diverged."""
+    whether the copies diverged.
+
+    ``page_rows`` (the listing's rows, one copy of each session) saves reading the catalog
+    again for every session held once, nearly all of them: only the others' copies are read."""
     info: dict[str, dict] = {}
     rows_by_id: dict[str, list[dict]] = {}
     for sid in session_ids:
         rows_by_id.setdefault(sid, [])
     if session_ids:
         marks = ",".join("?" for _ in rows_by_id)
-        for r in repo.catalog.session_rows(f"AND m.session_id IN ({marks})", tuple(rows_by_id)):
-            rows_by_id[r["session_id"]].append(r)
+        where, params = f"AND m.session_id IN ({marks})", tuple(rows_by_id)
+        if page_rows is not None:
+            where += f" {_HELD_TWICE}"
+            if len(rows_by_id) > NAMED_PAGE_MAX:  # every session held twice costs less than
+                where, params = _HELD_TWICE, ()  # naming a long page's (the rest is dropped)
+        for r in repo.catalog.session_rows(where, params):
+            if r["session_id"] in rows_by_id:
+                rows_by_id[r["session_id"]].append(r)
+        for r in page_rows or ():
+            sid = r["session_id"]
+            if sid is not None and rows_by_id.get(sid) == []:
+                rows_by_id[sid].append(r)  # held once: this row is its only copy
     for sid, rows in rows_by_id.items():
+        if len(rows) == 1:  # held once (nearly every session): its profile is its address
+            r = rows[0]
+            info[sid] = {"profiles": [r["profile"]], "addresses": [r["profile"]],
+                         "diverged": False, "copies": [_copy(r, r["profile"])]}
+            continue
         rows.sort(key=lambda r: (r["profile"], r["project"] or "", r["relpath"]))
         named = addresses([Place(r["profile"], r["project"], r["relpath"]) for r in rows])
         diverged = False
@@ -70,20 +98,21 @@ def copy_info(repo: Repository, session_ids: list[str]) -> dict[str, dict]:
             # Where each copy is, as --from takes it: two copies in one profile differ here.
             "addresses": named,
             "diverged": diverged,
-            "copies": [
-                {
-                    "profile": r["profile"],
-                    "address": address,
-                    "project": r["project"],
-                    "ended": r["ended"],
-                    "turns": r["turns"],
-                    "sha256": r["sha256"],
-                    "gone_from_source": r["gone_snapshot"] is not None,
-                }
-                for r, address in zip(rows, named, strict=True)
-            ],
+            "copies": [_copy(r, address) for r, address in zip(rows, named, strict=True)],
         }
     return info
+
+
+def _copy(r: dict, address: str) -> dict:
+    return {
+        "profile": r["profile"],
+        "address": address,
+        "project": r["project"],
+        "ended": r["ended"],
+        "turns": r["turns"],
+        "sha256": r["sha256"],
+        "gone_from_source": r["gone_snapshot"] is not None,
+    }
 
 
 def session_row(r: dict) -> dict:

@@ -307,15 +307,43 @@ def test_no_archive_hint_carries_the_archive_dir_given(home, cli, tmp_path):
     assert "(run `archive ingest` first)" in result.stderr
 
 
-def test_ingest_without_any_config_root_says_so_in_one_line(tmp_path, cli, monkeypatch):
+@pytest.mark.parametrize("flags", [[], ["--quiet"], ["--json"]], ids=["plain", "quiet", "json"])
+def test_ingest_without_any_config_root_records_nothing_and_says_where_it_looked(
+    tmp_path, cli, monkeypatch, flags
+):
+    """Nothing to snapshot is not a failure (exit 0) and records no empty snapshot; one line
+    on stderr, also under --quiet (cron must hear that nothing is being archived)."""
     monkeypatch.setenv("HOME", str(tmp_path / "empty"))
-    monkeypatch.setenv("SESSION_ARCHIVE_DIR", str(tmp_path / "archive"))
+    archive = tmp_path / "archive"
+    monkeypatch.setenv("SESSION_ARCHIVE_DIR", str(archive))
     for var in ("CLAUDE_CONFIG_DIR", "CCS_HOME", "XDG_CONFIG_HOME", "CODEX_HOME"):
         monkeypatch.delenv(var, raising=False)
-    lines = cli("ingest").stdout.strip().splitlines()
+    result = cli("ingest", *flags)
+    lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
-    assert lines[0].startswith("Snapshot 1: no config root found (looked at ")
-    assert str(tmp_path / "empty" / ".claude") in lines[0] and "none" not in lines[0]
+    assert lines[0].startswith("warning: no config root found (looked at ")
+    assert str(tmp_path / "empty" / ".claude") in lines[0] and "nothing archived" in lines[0]
+    assert "archive roots" in lines[0] and "--root NAME=PATH" in lines[0]
+    if flags == ["--json"]:
+        out = orjson.loads(result.stdout)
+        assert out["snapshot"] is None and out["errors"] == [] and out["files_seen"] == 0
+        assert out["warnings"] == [lines[0].removeprefix("warning: ")]
+    else:
+        assert result.stdout == ""
+    assert not archive.exists()  # nothing to keep: no archive made for it
+
+
+def test_ingest_that_finds_its_roots_gone_records_no_empty_snapshot(home, cli, monkeypatch):
+    cli.json("ingest")
+    before = cli.json("snapshots")
+    sessions = cli.json("sessions", "--all")
+    monkeypatch.setenv("HOME", str(home.path / "elsewhere"))  # every root missing now
+    log = home.path / "ingest.log"
+    result = cli("ingest", "--quiet", "--log", log)
+    assert "no config root found" in result.stderr
+    assert cli.json("snapshots") == before
+    assert cli.json("sessions", "--all") == sessions  # nothing marked gone either
+    assert "no config root found" in log.read_text()
 
 
 def test_reading_commands_without_archive_say_so(home, cli):
