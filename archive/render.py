@@ -867,6 +867,8 @@ def last_run_text(run: dict | None, log_path) -> str:
     if run.get("status") == "failed":
         return (f"last run: {when}, failed (exit {run.get('exit_code')}): "
                 f"{run.get('message', '')}")
+    if run.get("snapshot") is None:  # no config root was found: nothing was snapshotted
+        return f"last run: {when}, no config root found, nothing archived"
     text = (
         f"last run: {when}, {run.get('status')}: snapshot {run.get('snapshot')}, "
         f"{plural(run.get('files_seen', 0), 'file')} seen, "

@@ -458,3 +458,19 @@ def test_lost_without_archive_or_history(home, cli):
     result = cli("lost")  # no archive yet: W1 is at the source, "gone" is lost
     assert "gone" in result.stdout and W1 not in result.stdout
     assert "no archive" in result.stderr
+
+
+def test_schedule_show_after_a_run_that_found_no_root(tmp_path, cli, fake_crontab, monkeypatch):
+    """A logged run that found no config root recorded no snapshot: `schedule show` says so,
+    not "snapshot None, 0 files seen"."""
+    empty = tmp_path / "empty-home"
+    empty.mkdir()
+    monkeypatch.setenv("HOME", str(empty))
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("CODEX_HOME", raising=False)
+    archive = tmp_path / "archive"
+    log = archive / "logs" / "ingest.log"  # where the cron line logs
+    cli("ingest", "--archive-dir", str(archive), "--log", str(log), "--quiet")
+    assert read_runs(log)[-1]["snapshot"] is None
+    text = cli("schedule", "show", "--archive-dir", str(archive), code=None).stdout
+    assert "no config root found, nothing archived" in text and "None" not in text, text
