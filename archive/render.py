@@ -275,11 +275,18 @@ def plain_snippet(text: str, highlights=()) -> tuple[str, list[tuple[int, int]]]
     out: list[str] = []
     where: list[int] = []  # old offset -> new offset
     n = pos = 0
+    spaced = False  # the line so far ends with a space
     for m in _SNIPPET_NOISE.finditer(text):
-        out.append(text[pos:m.start()])
+        kept = text[pos:m.start()]
+        out.append(kept)
         where.extend(range(n, n + m.start() - pos))
         n += m.start() - pos
+        if kept:
+            spaced = kept.endswith(" ")
         gap = " " if m.group().isspace() or m.group().startswith("\\") else ""
+        if gap and spaced:
+            gap = ""  # one space for the run (markup dropped between two runs of spaces)
+        spaced = spaced or gap == " "
         out.append(gap)
         where.extend([n] * (m.end() - m.start()))
         n += len(gap)

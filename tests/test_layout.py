@@ -348,3 +348,21 @@ def test_snippets_break_long_words_after_a_slash_not_inside_a_name(home, cli, mo
     flat = re.sub(r"[\s│┃]", "", out)
     for path in names:  # and nothing lost
         assert path in flat, (columns, path)
+
+
+@pytest.mark.parametrize("text", [
+    "dev # Opens at http://localhost:5173 ``` The dev server started",
+    "a **bold** word and ``` fenced ``` dev code",
+    "one\\n\\n**two** dev three",
+    "x  ```json { \"dev\": 1 } ``` The dev",
+])
+def test_a_snippet_line_has_one_space_where_markup_stood_between_spaces(text):
+    """Markdown fences and bold markers dropped from a snippet between two spaces leave one
+    space, not two (an answer's ``` on its own line read "5173  The dev"), and highlights
+    still fall on their words."""
+    from archive.render import plain_snippet
+
+    at = text.rindex("dev")
+    line, spans = plain_snippet(text, [(at, at + 3)])
+    assert "  " not in line, line
+    assert [line[a:b] for a, b in spans] == ["dev"], (line, spans)
