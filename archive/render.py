@@ -264,6 +264,18 @@ class PathCell:
         yield Text(short, no_wrap=True)
 
 
+def hanging(label: str, text: str):
+    """``label`` then ``text``, wrapped under itself past the label (a hanging indent) rather
+    than back to the first column; neither is read as markup."""
+    from rich.table import Table
+
+    grid = Table.grid()
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(Text(label), Text(text))
+    return grid
+
+
 # Markdown markup and escaped line breaks a snippet carries from an answer or a tool input: a
 # snippet is plain text on one line.
 _SNIPPET_NOISE = re.compile(r"\\[nrt]|\*\*|__|^#{1,6} |(?<=\s)#{1,6} |`{3}|\s+", re.M)

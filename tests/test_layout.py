@@ -366,3 +366,21 @@ def test_a_snippet_line_has_one_space_where_markup_stood_between_spaces(text):
     line, spans = plain_snippet(text, [(at, at + 3)])
     assert "  " not in line, line
     assert [line[a:b] for a, b in spans] == ["dev"], (line, spans)
+
+
+def test_at_risk_cleanup_periods_wrap_under_themselves(archived, cli, monkeypatch):
+    """At 80 columns the "cleanupPeriodDays:" line of several profiles wraps with its later
+    lines indented past the label, not back to the first column."""
+    out = run(cli, monkeypatch, ["at-risk", "--days", "100000"], 80).stdout.splitlines()
+    first = next(i for i, line in enumerate(out) if line.startswith("cleanupPeriodDays: "))
+    label = len("cleanupPeriodDays: ")
+    lines = [out[first]]
+    for line in out[first + 1:]:
+        if not line.startswith(" " * label) or not line.strip():
+            break
+        lines.append(line)
+    text = " ".join(line.strip() for line in lines).replace("cleanupPeriodDays: ", "", 1)
+    periods = cli.json("roots")
+    assert len(lines) > 1, out[first:first + 3]  # long enough to wrap at 80
+    for root in periods:
+        assert root["profile"] in text, (root["profile"], text)

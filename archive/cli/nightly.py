@@ -189,15 +189,15 @@ def at_risk_command(
     if json:
         print_json([r.to_dict() for r in rows])
     else:
-        from ..render import at_risk_view
+        from ..render import at_risk_view, hanging
 
         out = stdout()
         periods = {p: f"{_num(d)} ({src})" for p, (d, src) in cleanup_periods(found).items()}
         for r in found:  # Codex CLI has no cleanup: said, rather than Claude Code's default
             if r.exists and r.agent == "codex":
                 periods[r.profile] = "never (Codex CLI deletes no sessions)"
-        out.print("cleanupPeriodDays: " + ", ".join(f"{p} {v}" for p, v in periods.items()),
-                  markup=False)
+        out.print(hanging("cleanupPeriodDays: ", ", ".join(f"{p} {v}" for p, v in
+                                                          periods.items())))
         if rows:
             out.print(at_risk_view(rows, days, width=out.width))
             sessions = len({(r.profile, r.session_id or r.relpath) for r in rows})
