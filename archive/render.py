@@ -676,11 +676,14 @@ def context_chart(console: Console, report: dict, width: int = 40) -> None:
     turns = report["turns"]
     threshold = report["threshold"]
     est = " (estimated)" if report["context_estimated"] else ""
-    console.print(
-        f"Context of {report['session_id']}: now {tokens(report['context_tokens'])}, "
-        f"peak {tokens(report['peak_context_tokens'])}{est}, threshold {tokens(threshold)}",
-        highlight=False, markup=False,
-    )
+    head = f"Context of {report['session_id']}:"
+    figures = (f"now {tokens(report['context_tokens'])}, "
+               f"peak {tokens(report['peak_context_tokens'])}{est}, threshold {tokens(threshold)}")
+    if cell_len(head) + 1 + cell_len(figures) <= console.width:
+        console.print(f"{head} {figures}", highlight=False, markup=False)
+    else:  # the figures whole on a line of their own, not "100K" left alone by the wrap
+        console.print(head, highlight=False, markup=False)
+        console.print(f"  {figures}", highlight=False, markup=False)
     if not turns:
         console.print("  (no turns)")
         return

@@ -384,3 +384,17 @@ def test_at_risk_cleanup_periods_wrap_under_themselves(archived, cli, monkeypatc
     assert len(lines) > 1, out[first:first + 3]  # long enough to wrap at 80
     for root in periods:
         assert root["profile"] in text, (root["profile"], text)
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_context_figures_stay_whole(archived, cli, monkeypatch, columns):
+    """`context`'s heading keeps "now …, peak …, threshold …" whole: on the heading's line
+    when it fits, else on a line of its own (at 80 columns a full session id leaves no room),
+    never with a figure wrapped alone onto the next line."""
+    out = run(cli, monkeypatch, ["context", BIG_ID, "--threshold", "1000"], columns).stdout
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "now " in line and "threshold " in line)
+    figures = lines[at].strip()
+    assert re.search(r"now [\d.,]+K?, peak [\d.,]+K?.*, threshold [\d.,]+K?$", figures), lines[:3]
+    assert lines[0].startswith(f"Context of {BIG_ID}:")
+    assert (at == 0) == (columns == 200), lines[:3]
