@@ -13,11 +13,8 @@ import bisect
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3TermInfo, _lenfield
 
-from archive.errors import IndexDamaged
-
-from ..folder import REINDEX_HINT
 from . import WhooshInternalsChanged, took
-from .codec import MAGIC, read_block, read_postings
+from .codec import first_block, read_block, read_postings
 
 
 class MemLengths:
@@ -103,12 +100,9 @@ def term_blocks(postfile, info, fmt, local: list[int] | None, values):
         if not values:
             return [(ids, weights)]
         return [(ids, vals) if values == "only" else (ids, weights, vals)]
-    start = info.extent()[0]
-    if postfile.get(start, 4) != MAGIC:
-        raise IndexDamaged("the search index is damaged (a posting list has no block header)",
-                           hint=REINDEX_HINT)
+    start = first_block(postfile, info.extent()[0])
     took("blocks.raw")
-    return compact_blocks(postfile, start + 4, local, values)
+    return compact_blocks(postfile, start, local, values)
 
 
 def compact_blocks(pf, position: int, local: list[int] | None, values):

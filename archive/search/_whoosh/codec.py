@@ -156,6 +156,15 @@ def decode_postings(data: bytes, count: int, values: bool = True):
     return ids, weights, found
 
 
+def first_block(pf, offset: int) -> int:
+    """Where the first block of the posting list at ``offset`` begins, after the tag that
+    names this format; a list without it is a damaged index."""
+    if pf.get(offset, len(MAGIC)) != MAGIC:
+        raise IndexDamaged("the search index is damaged (a posting list has no block tag)",
+                           hint=REINDEX_HINT)
+    return offset + len(MAGIC)
+
+
 def read_block(pf, position: int):
     """(header fields, payload offset, next block's position, last) of the block at
     ``position`` of the postings file."""
@@ -367,10 +376,7 @@ class CompactLeafMatcher(W3LeafMatcher):
     """Whoosh 3's matcher (skipping by block statistics, lazy decoding) over compact blocks."""
 
     def _read_header(self):
-        if self._postfile.get(self._startoffset, 4) != MAGIC:
-            raise IndexDamaged("the search index is damaged (a posting list has no block tag)",
-                               hint=REINDEX_HINT)
-        self._baseoffset = self._startoffset + 4
+        self._baseoffset = first_block(self._postfile, self._startoffset)
 
     def _goto(self, position):
         self._ids = self._weights = self._values = None
