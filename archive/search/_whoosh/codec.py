@@ -447,20 +447,24 @@ class CompactTermsReader(TermsReader):
     def cursor(self, fieldname, fieldobj):
         return CompactFieldCursor(self, fieldname, fieldobj)
 
+    def stored_items(self, key: bytes = b""):
+        """((field, term bytes), its entry's bytes as stored) from ``key`` on, in order."""
+        return ((self._term(k), value) for k, value in self._table.items_from(key))
+
     def terms(self):
-        return (self._term(key) for key, _value in self._table.items_from())
+        return (term for term, _ in self.stored_items())
 
     def terms_from(self, fieldname, prefix):
-        return (self._term(key) for key, _ in self._table.items_from(self._key(fieldname, prefix)))
+        return (term for term, _ in self.stored_items(self._key(fieldname, prefix)))
 
     def items(self):
         info = CompactTermInfo.from_bytes
-        return ((self._term(key), info(value)) for key, value in self._table.items_from())
+        return ((term, info(value)) for term, value in self.stored_items())
 
     def items_from(self, fieldname, prefix):
         info = CompactTermInfo.from_bytes
-        return ((self._term(key), info(value))
-                for key, value in self._table.items_from(self._key(fieldname, prefix)))
+        return ((term, info(value))
+                for term, value in self.stored_items(self._key(fieldname, prefix)))
 
     def term_info(self, fieldname, tbytes):
         return self._info(fieldname, tbytes)

@@ -16,6 +16,8 @@ import zstandard
 
 from archive.search.documents import texts_of
 
+from .codec import CompactTermInfo
+
 
 def field_costs(reader, texts_sample: int = 5000) -> dict[str, dict[str, int]]:
     """{field: {terms, postings, postings_bytes, term_table_bytes, texts_bytes,
@@ -23,13 +25,12 @@ def field_costs(reader, texts_sample: int = 5000) -> dict[str, dict[str, int]]:
     ``texts_sample`` documents of each segment, scaled to the segment's size."""
     out: dict[str, Counter] = {}
     for leaf, _offset in reader.leaf_readers():
-        terms = leaf._terms
-        for (fieldname, btext), info in terms.items():
+        for (fieldname, btext), value in leaf._terms.stored_items():
+            info = CompactTermInfo.from_bytes(value)
             c = out.setdefault(fieldname, Counter())
             c["terms"] += 1
             c["postings"] += info.doc_frequency()
-            value = len(info.to_bytes())
-            c["term_table_bytes"] += 2 + len(btext) + value
+            c["term_table_bytes"] += 2 + len(btext) + len(value)
             if not info.is_inlined():
                 c["postings_bytes"] += info.extent()[1]
         count = leaf.doc_count_all()
