@@ -12,6 +12,7 @@ helpers) and imports none of them; importing a command module registers its comm
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import typer
@@ -41,9 +42,7 @@ def _first_line(doc: str | None) -> str | None:
     return " ".join(doc.strip().split("\n\n")[0].split())
 
 
-_whole: list[typer.Typer] = []
-
-
+@functools.cache
 def whole_app() -> typer.Typer:
     """The app with every command registered, in `archive --help`'s order.
 
@@ -51,8 +50,6 @@ def whole_app() -> typer.Typer:
     the other command modules are imported here, only when another command, the overview,
     help or a Tab asks for them: a cold `archive search` does not import eleven modules it
     never runs."""
-    if _whole:
-        return _whole[0]
     from . import (  # noqa: F401
         completion,
         context,
@@ -81,7 +78,6 @@ def whole_app() -> typer.Typer:
 
     for group in app.registered_groups:
         group.short_help = _first_line(solve_typer_info_help(group))
-    _whole.append(app)
     return app
 
 
