@@ -115,6 +115,15 @@ def _copy(r: dict, address: str) -> dict:
     }
 
 
+def version_row(a, profile: str) -> dict:
+    """A version of a session (``Repository.session_versions``) as `archive versions --json`
+    lists it; the web's versions page shows the same."""
+    return {"version": a.label, "set_aside": a.set_aside, "sha256": a.version.sha256,
+            "size": a.version.size, "snapshot": a.version.snapshot_id,
+            "captured_at": a.version.captured_at, "set_aside_at": a.set_aside_at,
+            "profile": profile, "path": a.file.relpath}
+
+
 def session_row(r: dict) -> dict:
     return {
         "session_id": r["session_id"],

@@ -107,15 +107,13 @@ def versions(
 
     Example: archive versions 4f2a
     """
+    from ..views import version_row
+
     with open_repo(archive_path(archive_dir)) as repo:
         copy = repo.pick_copy(session_id, from_profile)
         f = copy.file
 
-        rows = [{"version": a.label, "set_aside": a.set_aside, "sha256": a.version.sha256,
-                 "size": a.version.size, "snapshot": a.version.snapshot_id,
-                 "captured_at": a.version.captured_at, "set_aside_at": a.set_aside_at,
-                 "profile": f.profile, "path": a.file.relpath}
-                for a in repo.session_versions(f)]
+        rows = [version_row(a, f.profile) for a in repo.session_versions(f)]
     rows = shown(rows)
     if json:
         print_json(rows)

@@ -26,7 +26,7 @@ from ..outward import outward, outward_data, visible_spans
 from ..query import search as run_search
 from ..repo import Repository
 from ..sources import SOURCES, check_agent
-from ..views import list_sessions, load_session, session_dict, turn_dict
+from ..views import list_sessions, load_session, session_dict, turn_dict, version_row
 
 __all__ = ["ArchiveError", "SessionNotFound", "UsageError", "redact", "shown"]
 
@@ -206,13 +206,8 @@ def versions(repo: Repository, ref: str, profile: str | None = None) -> dict:
     f = copy.file
     meta = repo.catalog.session_meta(f.id) or {}
     every = repo.session_versions(f)
-    rows = [
-        {"version": a.label, "sha256": a.version.sha256, "size": a.version.size,
-         "snapshot": a.version.snapshot_id, "captured_at": a.version.captured_at,
-         "appended": a.version.appended_to is not None, "set_aside": a.set_aside,
-         "set_aside_at": a.set_aside_at, "path": a.file.relpath}
-        for a in every
-    ]
+    rows = [version_row(a, f.profile) | {"appended": a.version.appended_to is not None}
+            for a in every]
     own = [a.label for a in every if not a.set_aside]
     asides = [a.label for a in every if a.set_aside]
     if len(own) > 1:
